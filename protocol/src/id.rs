@@ -1,0 +1,219 @@
+//! Public identifiers: [`PassportId`] (an Ed25519 public key as a `did:key`), and the
+//! random 16-byte ids of messages and grants.
+
+use std::{fmt, str::FromStr};
+
+use ed25519_dalek::{Signature, VerifyingKey};
+use rand_core::CryptoRng;
+
+/// The `did:key` method prefix every passport id starts with.
+const DID_KEY_PREFIX: &str = "did:key:";
+/// Multibase prefix for base58btc.
+const MULTIBASE_BASE58BTC: char = 'z';
+/// Multicodec `ed25519-pub` (0xed) as an unsigned varint.
+const MULTICODEC_ED25519_PUB: [u8; 2] = [0xed, 0x01];
+
+/// Why a text is not a valid [`PassportId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// The text does not start with `did:key:`.
+    #[error(
+        "a passport id starts with \"did:key:z6Mk\"; this one does not start with \"did:key:\""
+    )]
+    MissingPrefix,
+    /// The multibase prefix is not `z` (base58btc).
+    #[error(
+        "a passport id is base58btc-encoded (\"did:key:z…\"); this one uses multibase prefix {0:?}"
+    )]
+    UnsupportedMultibase(char),
+    /// The text after `did:key:z` is not valid base58.
+    #[error("the passport id is not valid base58 (check for a typo or a truncated paste)")]
+    InvalidBase58,
+    /// The multicodec prefix is not ed25519-pub.
+    #[error("the passport id names a key type other than Ed25519 (multicodec prefix {0:02x?})")]
+    WrongMulticodec([u8; 2]),
+    /// The decoded key is not 32 bytes long.
+    #[error(
+        "the passport id holds a {0}-byte key; an Ed25519 key is 32 bytes (check for a truncated paste)"
+    )]
+    WrongLength(usize),
+    /// The 32 bytes are not a usable Ed25519 public key.
+    #[error("the passport id does not hold a valid Ed25519 public key")]
+    InvalidKey,
+}
+
+/// A person's or merchant's public identifier: an Ed25519 public key written as a
+/// `did:key` (multicodec ed25519-pub, multibase base58btc), e.g.
+/// `did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK`.
+///
+/// Parsing checks the key is a valid, non-weak curve point, so a `PassportId` can
+/// always verify signatures.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PassportId(VerifyingKey);
+
+impl PassportId {
+    /// The id for a raw 32-byte Ed25519 public key.
+    pub fn from_public_key_bytes(bytes: &[u8; 32]) -> Result<Self, IdError> {
+        let key = VerifyingKey::from_bytes(bytes).map_err(|_| IdError::InvalidKey)?;
+        if key.is_weak() {
+            return Err(IdError::InvalidKey);
+        }
+        Ok(Self(key))
+    }
+
+    /// The id for an Ed25519 verifying key.
+    pub(crate) fn from_verifying_key(key: VerifyingKey) -> Self {
+        Self(key)
+    }
+
+    /// The raw 32-byte Ed25519 public key.
+    pub fn public_key_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// Checks an Ed25519 signature by this id over `message` (strict RFC 8032 rules:
+    /// no malleable or small-order signatures).
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8; 64]) -> bool {
+        let signature = Signature::from_bytes(signature);
+        self.0.verify_strict(message, &signature).is_ok()
+    }
+
+    /// A short form for people: the eight characters after `did:key:z6Mk`, enough to
+    /// tell two merchants apart at a glance, not enough to identify one securely.
+    pub fn fmt_short(&self) -> String {
+        let full = self.to_string();
+        let start = DID_KEY_PREFIX.len() + "z6Mk".len();
+        full.get(start..start + 8).unwrap_or(&full).to_owned()
+    }
+}
+
+impl fmt::Display for PassportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut raw = Vec::with_capacity(34);
+        raw.extend_from_slice(&MULTICODEC_ED25519_PUB);
+        raw.extend_from_slice(self.0.as_bytes());
+        write!(
+            f,
+            "{DID_KEY_PREFIX}{MULTIBASE_BASE58BTC}{}",
+            bs58::encode(raw).into_string()
+        )
+    }
+}
+
+impl fmt::Debug for PassportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PassportId({self})")
+    }
+}
+
+impl FromStr for PassportId {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rest = s
+            .strip_prefix(DID_KEY_PREFIX)
+            .ok_or(IdError::MissingPrefix)?;
+        let mut chars = rest.chars();
+        match chars.next() {
+            Some(MULTIBASE_BASE58BTC) => {}
+            Some(other) => return Err(IdError::UnsupportedMultibase(other)),
+            None => return Err(IdError::WrongLength(0)),
+        }
+        // 34 decoded bytes take at most 47 base58 characters; refuse long input early.
+        let encoded = chars.as_str();
+        if encoded.len() > 64 {
+            return Err(IdError::WrongLength(encoded.len()));
+        }
+        let raw = bs58::decode(encoded)
+            .into_vec()
+            .map_err(|_| IdError::InvalidBase58)?;
+        let (codec, key) = raw
+            .split_first_chunk::<2>()
+            .ok_or(IdError::WrongLength(raw.len()))?;
+        if *codec != MULTICODEC_ED25519_PUB {
+            return Err(IdError::WrongMulticodec(*codec));
+        }
+        let key: &[u8; 32] = key
+            .try_into()
+            .map_err(|_| IdError::WrongLength(key.len()))?;
+        Self::from_public_key_bytes(key)
+    }
+}
+
+/// Defines a random 16-byte identifier shown as 32 lowercase hex digits.
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name([u8; 16]);
+
+        impl $name {
+            /// A fresh random id.
+            pub fn random(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+                let mut bytes = [0; 16];
+                rng.fill_bytes(&mut bytes);
+                Self(bytes)
+            }
+
+            /// The id with these raw bytes.
+            pub const fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(bytes)
+            }
+
+            /// The raw bytes.
+            pub const fn as_bytes(&self) -> &[u8; 16] {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdParseError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let err = || IdParseError { what: $what, len: s.len() };
+                if s.len() != 32 || !s.is_ascii() {
+                    return Err(err());
+                }
+                let mut bytes = [0; 16];
+                for (byte, pair) in bytes.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+                    let pair = std::str::from_utf8(pair).map_err(|_| err())?;
+                    *byte = u8::from_str_radix(pair, 16).map_err(|_| err())?;
+                }
+                Ok(Self(bytes))
+            }
+        }
+    };
+}
+
+random_id!(
+    /// The random id of one message (its CWT `cti`), used to reject replays.
+    MessageId,
+    "message id"
+);
+
+random_id!(
+    /// The random id of one grant; stays the same across the grant's updates.
+    GrantId,
+    "grant id"
+);
+
+/// A text that is not a valid [`MessageId`] or [`GrantId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a {what} is 32 hexadecimal digits; got {len} characters that are not")]
+pub struct IdParseError {
+    what: &'static str,
+    len: usize,
+}

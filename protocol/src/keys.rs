@@ -1,0 +1,132 @@
+//! Secret keys: [`IdentityKey`] (Ed25519, signs messages) and [`SealingKey`]
+//! (X25519, opens data sealed to this node). Both zeroize on drop and never show
+//! key material in `Debug`.
+
+use std::fmt;
+
+use ed25519_dalek::{Signer, SigningKey};
+use hpke::{Deserializable, Serializable, kem::Kem as _};
+use rand_core::CryptoRng;
+use zeroize::Zeroizing;
+
+use crate::{id::PassportId, seal::X25519Kem};
+
+/// A person's or merchant's identity key: the Ed25519 secret key behind a
+/// [`PassportId`]. Signs every message the node sends.
+#[derive(Clone)]
+pub struct IdentityKey(SigningKey);
+
+impl IdentityKey {
+    /// A new random identity.
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        Self(SigningKey::generate(rng))
+    }
+
+    /// The identity with this 32-byte Ed25519 secret (the RFC 8032 seed).
+    pub fn from_secret_bytes(secret: &[u8; 32]) -> Self {
+        Self(SigningKey::from_bytes(secret))
+    }
+
+    /// The 32-byte secret, for storing encrypted. Zeroized when dropped.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0.to_bytes())
+    }
+
+    /// The public identifier of this key.
+    pub fn id(&self) -> PassportId {
+        PassportId::from_verifying_key(self.0.verifying_key())
+    }
+
+    /// An Ed25519 signature over `message`.
+    pub fn sign(&self, message: &[u8]) -> [u8; 64] {
+        self.0.sign(message).to_bytes()
+    }
+}
+
+impl fmt::Debug for IdentityKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdentityKey({}, SecretKey(..))", self.id().fmt_short())
+    }
+}
+
+/// An X25519 secret key for opening data sealed to this node (HPKE, RFC 9180).
+/// Its public half, [`SealingPublicKey`], is published so others can seal to it.
+#[derive(Clone)]
+pub struct SealingKey(<X25519Kem as hpke::kem::Kem>::PrivateKey);
+
+impl SealingKey {
+    /// A new random sealing key.
+    pub fn generate(rng: &mut (impl CryptoRng + ?Sized)) -> Self {
+        let mut ikm = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(ikm.as_mut());
+        Self::derive(ikm.as_ref())
+    }
+
+    /// The key RFC 9180's `DeriveKeyPair` makes from input keying material.
+    pub fn derive(ikm: &[u8]) -> Self {
+        Self(X25519Kem::derive_keypair(ikm).0)
+    }
+
+    /// The key with this 32-byte X25519 secret (clamped as RFC 7748 requires).
+    pub fn from_secret_bytes(secret: &[u8; 32]) -> Self {
+        // `from_bytes` only fails for a wrong length, which the array type rules out;
+        // fall back to deriving so there is no panic path at all.
+        match <X25519Kem as hpke::kem::Kem>::PrivateKey::from_bytes(secret) {
+            Ok(key) => Self(key),
+            Err(_) => Self::derive(secret),
+        }
+    }
+
+    /// The 32-byte secret, for storing encrypted. Zeroized when dropped.
+    pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        let mut out = Zeroizing::new([0u8; 32]);
+        out.copy_from_slice(&self.0.to_bytes());
+        out
+    }
+
+    /// The public half, to publish.
+    pub fn public_key(&self) -> SealingPublicKey {
+        let public = X25519Kem::sk_to_pk(&self.0);
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(&public.to_bytes());
+        SealingPublicKey(bytes)
+    }
+
+    pub(crate) fn hpke_key(&self) -> &<X25519Kem as hpke::kem::Kem>::PrivateKey {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealingKey({}, SecretKey(..))", self.public_key())
+    }
+}
+
+/// The public half of a [`SealingKey`]: 32 bytes of X25519 public key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SealingPublicKey([u8; 32]);
+
+impl SealingPublicKey {
+    /// The key with these raw bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for SealingPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl fmt::Debug for SealingPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SealingPublicKey({self})")
+    }
+}

@@ -1,0 +1,95 @@
+//! Passport's wire protocol: who is who, what the messages say, and how they are
+//! signed, sealed and checked. Pure: no I/O, no async, no clock, no global RNG;
+//! callers pass `now` and an RNG, so tests and simulators drive it deterministically.
+//!
+//! # Layout
+//!
+//! - [`id`]: [`PassportId`] (an Ed25519 key as `did:key:z6Mk…`), [`MessageId`], [`GrantId`].
+//! - [`keys`]: secret keys, [`IdentityKey`] (signs) and [`SealingKey`] (opens sealed data);
+//!   both zeroize on drop and hide their material from `Debug`.
+//! - [`field`]: field names and typed values, the personal data itself.
+//! - [`message`]: the seven message kinds and their CBOR payloads (CWT claims sets).
+//! - [`seal`]: HPKE sealing of granted values to a merchant's X25519 key.
+//! - [`samples`]: fixed-key sample messages of every kind (test vectors, benchmarks, fuzz seeds).
+//! - [`cose`]: COSE_Sign1 with EdDSA over the exact payload bytes.
+//! - `cbor` (private): the well-formedness scan that runs before any decoding, and
+//!   [`diagnostic`] notation.
+//! - [`verify`](verify()): the one path from received bytes to a trusted [`Message`].
+//! - [`limits`]: every size, count and time limit.
+//! - [`error`]: [`ProtocolError`], one variant per reason to reject.
+//!
+//! The wire format is specified in `docs/PROTOCOL.md`; `protocol/vectors/` holds test
+//! vectors for other implementations.
+//!
+//! # Example
+//!
+//! ```
+//! use passport_protocol::*;
+//!
+//! let mut rng = rand::rng();
+//! let merchant = IdentityKey::generate(&mut rng);
+//! let merchant_seal = SealingKey::generate(&mut rng);
+//! let person = IdentityKey::generate(&mut rng);
+//! let now = Timestamp::from_secs(1_800_000_000);
+//!
+//! let request = Message {
+//!     claims: Claims::new(merchant.id(), person.id(), now, 3600, &mut rng),
+//!     body: Body::Request(Request {
+//!         requester_name: "Brand X".into(),
+//!         fields: vec![FieldRequest {
+//!             name: "email".parse()?,
+//!             required: true,
+//!             reason: "order confirmation".into(),
+//!         }],
+//!         purpose: "delivery".into(),
+//!         duration_secs: 30 * 86_400,
+//!         retention_secs: 0,
+//!         offer: None,
+//!         reply_to: vec![],
+//!         seal_to: merchant_seal.public_key(),
+//!     }),
+//! };
+//! let bytes = request.sign(&merchant)?;
+//!
+//! let mut seen = SeenIdCache::default();
+//! let verified = verify(&bytes, now, &person.id(), &mut seen)?;
+//! assert_eq!(verified.signer(), &merchant.id());
+//! // The same bytes again are a replay.
+//! assert!(matches!(
+//!     verify(&bytes, now, &person.id(), &mut seen),
+//!     Err(ProtocolError::Replayed { .. })
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod cbor;
+pub mod cose;
+pub mod error;
+pub mod field;
+pub mod id;
+pub mod keys;
+pub mod limits;
+pub mod message;
+pub mod samples;
+pub mod seal;
+pub mod time;
+mod verify;
+
+pub use crate::{
+    cbor::diagnostic,
+    cose::{ALG_EDDSA, COSE_SIGN1_TAG},
+    error::ProtocolError,
+    field::{Date, FieldName, FieldValue},
+    id::{GrantId, IdError, MessageId, PassportId},
+    keys::{IdentityKey, SealingKey, SealingPublicKey},
+    message::{
+        Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
+        Grant, Message, MessageKind, Offer, Outcome, PROTOCOL_VERSION, Request, Revoke, Terms,
+        Update, decode_payload,
+    },
+    seal::{FieldValues, Sealed, hpke_info},
+    time::Timestamp,
+    verify::{SeenIdCache, SeenIds, Verified, verify, verify_offline},
+};

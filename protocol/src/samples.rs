@@ -1,0 +1,218 @@
+//! Sample messages of every kind, built from fixed keys: the source of the test
+//! vectors in `protocol/vectors/`, of the benchmark inputs and of the fuzz seeds.
+//! Never use these keys for anything real: their secrets are published.
+
+use std::collections::BTreeMap;
+
+use rand_core::CryptoRng;
+
+use crate::{
+    error::ProtocolError,
+    field::{Date, FieldName, FieldValue},
+    id::{GrantId, MessageId},
+    keys::{IdentityKey, SealingKey},
+    message::{
+        Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
+        Grant, Message, MessageKind, Offer, Outcome, Request, Revoke, Terms, Update,
+    },
+    seal::{FieldValues, Sealed},
+    time::Timestamp,
+};
+
+/// The time the samples are made: 2027-01-15T08:00:00Z.
+pub const SAMPLE_NOW: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+/// Secret of the sample person's identity key (RFC 8032 seed).
+pub const PERSON_SECRET: [u8; 32] = [0x11; 32];
+/// Secret of the sample merchant's identity key (RFC 8032 seed).
+pub const MERCHANT_SECRET: [u8; 32] = [0x22; 32];
+/// Input keying material of the sample merchant's sealing key (RFC 9180 DeriveKeyPair).
+pub const MERCHANT_SEALING_IKM: [u8; 32] = [0x33; 32];
+
+/// The parties of the samples.
+#[derive(Debug, Clone)]
+pub struct SampleParties {
+    /// The person.
+    pub person: IdentityKey,
+    /// The merchant.
+    pub merchant: IdentityKey,
+    /// The merchant's sealing key.
+    pub merchant_seal: SealingKey,
+}
+
+impl SampleParties {
+    /// The parties with the published fixed keys.
+    pub fn fixed() -> Self {
+        Self {
+            person: IdentityKey::from_secret_bytes(&PERSON_SECRET),
+            merchant: IdentityKey::from_secret_bytes(&MERCHANT_SECRET),
+            merchant_seal: SealingKey::derive(&MERCHANT_SEALING_IKM),
+        }
+    }
+
+    /// The key that signs messages of `kind`.
+    pub fn signer(&self, kind: MessageKind) -> &IdentityKey {
+        match kind {
+            MessageKind::Request | MessageKind::Fetch | MessageKind::DeletionReceipt => {
+                &self.merchant
+            }
+            _ => &self.person,
+        }
+    }
+}
+
+fn name(s: &str) -> FieldName {
+    match s.parse() {
+        Ok(name) => name,
+        // The sample names are literals checked by the tests below.
+        Err(_) => unreachable!("sample field name {s:?} is valid"),
+    }
+}
+
+/// The sample person's field values.
+pub fn sample_values() -> FieldValues {
+    let mut address = BTreeMap::new();
+    address.insert("street".to_owned(), "12 Rue des Lilas".to_owned());
+    address.insert("city".to_owned(), "Lyon".to_owned());
+    address.insert("postcode".to_owned(), "69003".to_owned());
+    address.insert("country".to_owned(), "FR".to_owned());
+    FieldValues::from([
+        (name("name.given"), FieldValue::Text("Ada".into())),
+        (name("address.home"), FieldValue::Structured(address)),
+        (
+            name("birthdate"),
+            FieldValue::Date(match Date::new(1990, 4, 23) {
+                Some(date) => date,
+                None => unreachable!("the sample date exists"),
+            }),
+        ),
+    ])
+}
+
+/// A sample message of `kind` between the fixed parties, made at `now`, with ids
+/// and HPKE randomness from `rng`.
+pub fn sample_message(
+    kind: MessageKind,
+    parties: &SampleParties,
+    now: Timestamp,
+    rng: &mut impl CryptoRng,
+) -> Result<Message, ProtocolError> {
+    let person = parties.person.id();
+    let merchant = parties.merchant.id();
+    let to_person = |rng: &mut _| Claims::new(merchant, person, now, 24 * 3600, rng);
+    let to_merchant = |lifetime, rng: &mut _| Claims::new(person, merchant, now, lifetime, rng);
+    let grant_id = GrantId::random(rng);
+    let in_reply_to = MessageId::random(rng);
+    let values = sample_values();
+    let fields: Vec<FieldName> = values.keys().cloned().collect();
+    let (claims, body) = match kind {
+        MessageKind::Request => (
+            to_person(rng),
+            Body::Request(Request {
+                requester_name: "Brand X".into(),
+                fields: vec![
+                    FieldRequest {
+                        name: name("name.given"),
+                        required: true,
+                        reason: "to address the parcel".into(),
+                    },
+                    FieldRequest {
+                        name: name("address.home"),
+                        required: true,
+                        reason: "to deliver the parcel".into(),
+                    },
+                    FieldRequest {
+                        name: name("phone.mobile"),
+                        required: false,
+                        reason: "so the courier can call".into(),
+                    },
+                ],
+                purpose: "delivery".into(),
+                duration_secs: 30 * 86_400,
+                retention_secs: 7 * 86_400,
+                offer: Some(Offer {
+                    text: "free shipping".into(),
+                    details: BTreeMap::from([("shipping".to_owned(), "free".to_owned())]),
+                }),
+                reply_to: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+                seal_to: parties.merchant_seal.public_key(),
+            }),
+        ),
+        MessageKind::Decision => {
+            let claims = to_merchant(30 * 86_400, rng);
+            let sealed = Sealed::seal(
+                &values,
+                &parties.merchant_seal.public_key(),
+                &grant_id,
+                &merchant,
+                rng,
+            )?;
+            (
+                claims,
+                Body::Decision(Decision {
+                    request_id: in_reply_to,
+                    outcome: Outcome::Granted(Grant {
+                        grant_id,
+                        partial: true,
+                        fields,
+                        terms: Terms {
+                            retention_secs: 0,
+                            no_resale: true,
+                            purpose: "delivery".into(),
+                        },
+                        sealed,
+                    }),
+                }),
+            )
+        }
+        MessageKind::Fetch => (to_person(rng), Body::Fetch(Fetch { grant_id })),
+        MessageKind::Update => {
+            let claims = to_merchant(300, rng);
+            let sealed = Sealed::seal(
+                &values,
+                &parties.merchant_seal.public_key(),
+                &grant_id,
+                &merchant,
+                rng,
+            )?;
+            (
+                claims,
+                Body::Update(Update {
+                    grant_id,
+                    fields,
+                    sealed,
+                }),
+            )
+        }
+        MessageKind::Revoke => (
+            to_merchant(86_400, rng),
+            Body::Revoke(Revoke {
+                grant_id,
+                reason: Some("I moved".into()),
+            }),
+        ),
+        MessageKind::EraseRequest => (
+            to_merchant(86_400, rng),
+            Body::EraseRequest(EraseRequest { reason: None }),
+        ),
+        MessageKind::DeletionReceipt => (
+            to_person(rng),
+            Body::DeletionReceipt(DeletionReceipt {
+                cause: DeletionCause::Revoked(in_reply_to),
+                grant_ids: vec![grant_id],
+                erased_at: now,
+            }),
+        ),
+    };
+    Ok(Message { claims, body })
+}
+
+/// [`sample_message`], signed by the party that sends that kind.
+pub fn sample_signed(
+    kind: MessageKind,
+    parties: &SampleParties,
+    now: Timestamp,
+    rng: &mut impl CryptoRng,
+) -> Result<Vec<u8>, ProtocolError> {
+    sample_message(kind, parties, now, rng)?.sign(parties.signer(kind))
+}

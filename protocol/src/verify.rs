@@ -1,0 +1,223 @@
+//! The one path by which received bytes become a trusted [`Message`].
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::{
+    cbor, cose,
+    error::ProtocolError,
+    id::{MessageId, PassportId},
+    keys::SealingKey,
+    limits::{CLOCK_SKEW_SECS, DEFAULT_SEEN_IDS, MAX_MESSAGE_BYTES},
+    message::{self, Body, Message, Outcome},
+    seal::{FieldValues, Sealed},
+    time::Timestamp,
+};
+
+/// A message whose signature, structure, audience, time window and freshness have
+/// all been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    message: Message,
+}
+
+impl Verified {
+    /// The verified message.
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// The verified message, by value.
+    pub fn into_message(self) -> Message {
+        self.message
+    }
+
+    /// The signer (equal to the `iss` claim and the `kid` header).
+    pub fn signer(&self) -> &PassportId {
+        &self.message.claims.issuer
+    }
+
+    /// Opens the values sealed in a grant or an update with this node's sealing key.
+    /// `None` if the message carries no sealed values.
+    pub fn open_values(&self, key: &SealingKey) -> Option<Result<FieldValues, ProtocolError>> {
+        let (grant_id, sealed): (_, &Sealed) = match &self.message.body {
+            Body::Decision(d) => match &d.outcome {
+                Outcome::Granted(g) => (&g.grant_id, &g.sealed),
+                Outcome::Refused { .. } => return None,
+            },
+            Body::Update(u) => (&u.grant_id, &u.sealed),
+            _ => return None,
+        };
+        Some(sealed.open(key, grant_id, &self.message.claims.audience))
+    }
+}
+
+/// Remembers the ids of accepted messages until they expire, to refuse replays.
+///
+/// Implementations must be bounded. When full of unexpired ids they refuse new
+/// messages ([`ProtocolError::ReplayStoreFull`]) rather than forget an id early.
+pub trait SeenIds {
+    /// Records `id` as seen until `keep_until`, or fails if it was already seen.
+    fn check_and_insert(
+        &mut self,
+        id: MessageId,
+        keep_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), ProtocolError>;
+}
+
+/// A bounded in-memory [`SeenIds`]. Expired ids are dropped as new ones arrive.
+#[derive(Debug)]
+pub struct SeenIdCache {
+    capacity: usize,
+    expiry_of: HashMap<MessageId, Timestamp>,
+    by_expiry: BTreeSet<(Timestamp, MessageId)>,
+}
+
+impl SeenIdCache {
+    /// A cache holding at most `capacity` ids.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            expiry_of: HashMap::new(),
+            by_expiry: BTreeSet::new(),
+        }
+    }
+
+    /// How many ids are held.
+    pub fn len(&self) -> usize {
+        self.expiry_of.len()
+    }
+
+    /// Whether no id is held.
+    pub fn is_empty(&self) -> bool {
+        self.expiry_of.is_empty()
+    }
+
+    fn purge_expired(&mut self, now: Timestamp) {
+        while let Some(&(expiry, id)) = self.by_expiry.first() {
+            if expiry >= now {
+                break;
+            }
+            self.by_expiry.pop_first();
+            self.expiry_of.remove(&id);
+        }
+    }
+}
+
+impl Default for SeenIdCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_SEEN_IDS)
+    }
+}
+
+impl SeenIds for SeenIdCache {
+    fn check_and_insert(
+        &mut self,
+        id: MessageId,
+        keep_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), ProtocolError> {
+        self.purge_expired(now);
+        if self.expiry_of.contains_key(&id) {
+            return Err(ProtocolError::Replayed { id });
+        }
+        if self.expiry_of.len() >= self.capacity {
+            return Err(ProtocolError::ReplayStoreFull {
+                capacity: self.capacity,
+            });
+        }
+        self.expiry_of.insert(id, keep_until);
+        self.by_expiry.insert((keep_until, id));
+        Ok(())
+    }
+}
+
+/// Checks a message's form and signature only: size, CBOR well-formedness, COSE
+/// structure and headers, signature, version, kind, payload, and `kid` = `iss`.
+///
+/// It does not check audience, time or replay: use it to inspect a stored or
+/// exported message (an auditor's check). A node receiving from the network uses
+/// [`verify`].
+pub fn verify_offline(bytes: &[u8]) -> Result<Message, ProtocolError> {
+    if bytes.len() > MAX_MESSAGE_BYTES {
+        return Err(ProtocolError::TooLarge {
+            size: bytes.len(),
+            max: MAX_MESSAGE_BYTES,
+        });
+    }
+    let value = cbor::decode(bytes)?;
+    let sign1 = cose::verify(value)?;
+    let message = message::decode_payload(&sign1.payload)?;
+    if message.claims.issuer != sign1.signer {
+        return Err(ProtocolError::KidMismatch);
+    }
+    Ok(message)
+}
+
+/// Verifies a received message: everything [`verify_offline`] checks, then that it
+/// is addressed to `audience`, that `now` is within its `nbf`/`iat`..`exp` window
+/// (± [`CLOCK_SKEW_SECS`]), and that its id was not seen before. The id is recorded
+/// in `seen` only when every other check passed.
+pub fn verify(
+    bytes: &[u8],
+    now: Timestamp,
+    audience: &PassportId,
+    seen: &mut impl SeenIds,
+) -> Result<Verified, ProtocolError> {
+    let message = verify_offline(bytes)?;
+    let claims = &message.claims;
+    if claims.audience != *audience {
+        return Err(ProtocolError::WrongAudience {
+            expected: *audience,
+            found: claims.audience,
+        });
+    }
+    if now.minus_secs(CLOCK_SKEW_SECS) > claims.expires_at {
+        return Err(ProtocolError::Expired {
+            expires_at: claims.expires_at,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    let valid_from = claims
+        .not_before
+        .unwrap_or(claims.issued_at)
+        .max(claims.issued_at);
+    if now.plus_secs(CLOCK_SKEW_SECS) < valid_from {
+        return Err(ProtocolError::NotYetValid {
+            valid_from,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    seen.check_and_insert(claims.id, claims.expires_at.plus_secs(CLOCK_SKEW_SECS), now)?;
+    Ok(Verified { message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_id_cache_refuses_replays_and_forgets_expired_ids() {
+        let mut cache = SeenIdCache::new(2);
+        let t = Timestamp::from_secs;
+        let a = MessageId::from_bytes([1; 16]);
+        let b = MessageId::from_bytes([2; 16]);
+        let c = MessageId::from_bytes([3; 16]);
+        cache.check_and_insert(a, t(100), t(0)).unwrap();
+        assert_eq!(
+            cache.check_and_insert(a, t(100), t(50)),
+            Err(ProtocolError::Replayed { id: a })
+        );
+        cache.check_and_insert(b, t(200), t(50)).unwrap();
+        // Full of unexpired ids: refuse rather than forget one.
+        assert_eq!(
+            cache.check_and_insert(c, t(300), t(60)),
+            Err(ProtocolError::ReplayStoreFull { capacity: 2 })
+        );
+        // Once `a` expires its slot is free again.
+        cache.check_and_insert(c, t(300), t(101)).unwrap();
+        assert_eq!(cache.len(), 2);
+    }
+}
