@@ -57,7 +57,7 @@ pub(crate) fn check_well_formed(bytes: &[u8], max_depth: usize) -> Result<(), Pr
             5 => argument.checked_mul(2).ok_or(ProtocolError::Truncated)?,
             _ => 1, // 6: a tag wraps exactly one item
         };
-        if major >= 4 && major <= 6 && children > remaining {
+        if (4..=6).contains(&major) && children > remaining {
             return Err(ProtocolError::Truncated);
         }
         if children > 0 {

@@ -48,9 +48,10 @@ pub enum IdError {
 /// `did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK`.
 ///
 /// Parsing checks the key is a valid, non-weak curve point, so a `PassportId` can
-/// always verify signatures.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PassportId(VerifyingKey);
+/// always verify signatures. It holds the 32 compressed bytes: small, cheap to hash
+/// and compare, and decompressed only when a signature is checked.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PassportId([u8; 32]);
 
 impl PassportId {
     /// The id for a raw 32-byte Ed25519 public key.
@@ -59,24 +60,26 @@ impl PassportId {
         if key.is_weak() {
             return Err(IdError::InvalidKey);
         }
-        Ok(Self(key))
+        Ok(Self(*bytes))
     }
 
     /// The id for an Ed25519 verifying key.
     pub(crate) fn from_verifying_key(key: VerifyingKey) -> Self {
-        Self(key)
+        Self(key.to_bytes())
     }
 
     /// The raw 32-byte Ed25519 public key.
     pub fn public_key_bytes(&self) -> &[u8; 32] {
-        self.0.as_bytes()
+        &self.0
     }
 
     /// Checks an Ed25519 signature by this id over `message` (strict RFC 8032 rules:
     /// no malleable or small-order signatures).
     pub fn verify_signature(&self, message: &[u8], signature: &[u8; 64]) -> bool {
         let signature = Signature::from_bytes(signature);
-        self.0.verify_strict(message, &signature).is_ok()
+        // The bytes were validated when the id was made, so this cannot fail.
+        VerifyingKey::from_bytes(&self.0)
+            .is_ok_and(|key| key.verify_strict(message, &signature).is_ok())
     }
 
     /// A short form for people: the eight characters after `did:key:z6Mk`, enough to
@@ -92,7 +95,7 @@ impl fmt::Display for PassportId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut raw = Vec::with_capacity(34);
         raw.extend_from_slice(&MULTICODEC_ED25519_PUB);
-        raw.extend_from_slice(self.0.as_bytes());
+        raw.extend_from_slice(&self.0);
         write!(
             f,
             "{DID_KEY_PREFIX}{MULTIBASE_BASE58BTC}{}",
