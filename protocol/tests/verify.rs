@@ -1,4 +1,5 @@
 //! Every rejection rule of `verify`, one at a time, each with its own error variant.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -347,7 +348,8 @@ fn unknown_version_and_kind_are_refused() {
 
 #[test]
 fn malformed_payloads_are_refused_with_a_reason() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<(Value, Value)>)>)> = vec![
+    type Edit = Box<dyn Fn(&mut Vec<(Value, Value)>)>;
+    let cases: Vec<(&str, Edit)> = vec![
         ("unknown key", Box::new(|p| set(p, 42, int(1)))),
         (
             "lacks iat",

@@ -1,0 +1,232 @@
+//! Test vectors in `protocol/vectors/` (and the fuzz seeds made from them) are
+//! rebuilt from fixed keys and a fixed RNG and compared byte for byte, so an
+//! unintended change to the wire format fails here.
+//!
+//! After an intended change: `PASSPORT_REGENERATE_VECTORS=1 cargo test -p
+//! passport-protocol --test vectors`, then review the diff of `protocol/vectors/`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::{fmt::Write as _, path::PathBuf};
+
+use passport_protocol::{
+    Body, MessageKind, Outcome, SeenIdCache, diagnostic, hpke_info,
+    samples::{self, SampleParties},
+    seal::open_with_info,
+    verify,
+};
+use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn wrapped_hex(bytes: &[u8]) -> String {
+    hex(bytes)
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The RNG for one kind's vector: ChaCha20 seeded with 32 bytes of the kind number.
+fn vector_rng(kind: MessageKind) -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([kind as u8; 32])
+}
+
+struct Vector {
+    bytes: Vec<u8>,
+    text: String,
+    /// The kind-specific body, alone: the fuzz seed.
+    body: Vec<u8>,
+    /// For kinds that seal: `enc || ciphertext`, and the opened plaintext.
+    sealed: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+fn build(kind: MessageKind) -> Vector {
+    let parties = SampleParties::fixed();
+    let now = samples::SAMPLE_NOW;
+    let bytes = samples::sample_signed(kind, &parties, now, &mut vector_rng(kind)).unwrap();
+    let signer = parties.signer(kind);
+    let audience = common::recipient(kind);
+    let verified = verify(&bytes, now, &audience, &mut SeenIdCache::default()).unwrap();
+    let (protected, payload, _) = common::split(&bytes);
+    let payload_value = common::from_bytes(&payload);
+    let body = payload_value
+        .as_map()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
+        .map(|(_, v)| common::to_bytes(v))
+        .unwrap();
+
+    let mut t = String::new();
+    let role = if signer.id() == parties.person.id() {
+        "person"
+    } else {
+        "merchant"
+    };
+    writeln!(
+        t,
+        "Passport test vector: {} (kind {})",
+        kind.name(),
+        kind as u8
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "Made by protocol/tests/vectors.rs; see README.md beside this file.\n"
+    )
+    .unwrap();
+    writeln!(t, "signer ({role}): {}", signer.id()).unwrap();
+    writeln!(
+        t,
+        "signer secret (RFC 8032 seed): {}",
+        hex(signer.to_secret_bytes().as_ref())
+    )
+    .unwrap();
+    writeln!(t, "audience: {audience}").unwrap();
+    writeln!(t, "verify at (NumericDate): {}", now.as_secs()).unwrap();
+    writeln!(t, "expected result: valid, from {}\n", signer.id()).unwrap();
+    writeln!(
+        t,
+        "message, {} bytes (hex, the content of {}.cose):",
+        bytes.len(),
+        kind.name()
+    )
+    .unwrap();
+    writeln!(t, "{}\n", wrapped_hex(&bytes)).unwrap();
+    writeln!(t, "COSE_Sign1:\n{}\n", diagnostic(&bytes).unwrap()).unwrap();
+    writeln!(
+        t,
+        "protected header:\n{}\n",
+        diagnostic(&protected).unwrap()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "payload (CWT claims set):\n{}",
+        diagnostic(&payload).unwrap()
+    )
+    .unwrap();
+
+    let sealed = match &verified.message().body {
+        Body::Decision(d) => match &d.outcome {
+            Outcome::Granted(g) => Some((g.grant_id, g.sealed.clone())),
+            Outcome::Refused { .. } => None,
+        },
+        Body::Update(u) => Some((u.grant_id, u.sealed.clone())),
+        _ => None,
+    };
+    let sealed = sealed.map(|(grant_id, sealed)| {
+        let info = hpke_info(&grant_id, &audience);
+        let plaintext = open_with_info(
+            &parties.merchant_seal,
+            &sealed.enc,
+            &info,
+            &[],
+            &sealed.ciphertext,
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "\nHPKE: base mode, KEM 0x0020, KDF 0x0001, AEAD 0x0003, aad empty"
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "recipient ikm (DeriveKeyPair): {}",
+            hex(&samples::MERCHANT_SEALING_IKM)
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "recipient secret: {}",
+            hex(parties.merchant_seal.to_secret_bytes().as_ref())
+        )
+        .unwrap();
+        writeln!(
+            t,
+            "recipient public: {}",
+            parties.merchant_seal.public_key()
+        )
+        .unwrap();
+        writeln!(t, "info (hex): {}", hex(&info)).unwrap();
+        writeln!(t, "enc: {}", hex(&sealed.enc)).unwrap();
+        writeln!(t, "opened plaintext:\n{}", diagnostic(&plaintext).unwrap()).unwrap();
+        let mut blob = sealed.enc.to_vec();
+        blob.extend(&sealed.ciphertext);
+        (blob, plaintext)
+    });
+    Vector {
+        bytes,
+        text: t,
+        body,
+        sealed,
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file the vectors produce: (path, expected content).
+fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    for kind in MessageKind::ALL {
+        let v = build(kind);
+        let name = kind.name();
+        files.push((root().join(format!("vectors/{name}.cose")), v.bytes.clone()));
+        files.push((
+            root().join(format!("vectors/{name}.txt")),
+            v.text.into_bytes(),
+        ));
+        let seeds = root().join(format!("fuzz/seeds/verify_{name}"));
+        files.push((seeds.join("body"), v.body));
+        files.push((seeds.join("message"), v.bytes));
+        if let Some((blob, plaintext)) = v.sealed {
+            let seeds = root().join("fuzz/seeds/hpke_open");
+            files.push((seeds.join(format!("{name}_sealed")), blob));
+            files.push((seeds.join(format!("{name}_plaintext")), plaintext));
+        }
+    }
+    files
+}
+
+#[test]
+fn vectors_and_fuzz_seeds_are_unchanged() {
+    let regenerate = std::env::var_os("PASSPORT_REGENERATE_VECTORS").is_some();
+    let mut stale = Vec::new();
+    for (path, expected) in expected_files() {
+        if regenerate {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &expected).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(&expected[..]) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "these files differ from what the code now produces (an unintended wire-format change?); \
+         if the change is intended, rerun with PASSPORT_REGENERATE_VECTORS=1 and review the diff:\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn vector_files_verify_as_another_implementation_would_read_them() {
+    // Read the committed bytes (not regenerated ones) and check them cold.
+    for kind in MessageKind::ALL {
+        let bytes = std::fs::read(root().join(format!("vectors/{}.cose", kind.name()))).unwrap();
+        let verified = verify(
+            &bytes,
+            samples::SAMPLE_NOW,
+            &common::recipient(kind),
+            &mut SeenIdCache::default(),
+        )
+        .unwrap();
+        assert_eq!(verified.message().body.kind(), kind);
+    }
+}
