@@ -1,0 +1,131 @@
+//! Shared bodies of the fuzz targets. See ../README.md ("Fuzzing").
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use ciborium::Value;
+use passport_protocol::{
+    GrantId, MessageKind, Sealed, SeenIdCache, samples, seal, verify, verify_offline,
+    message::claim_key,
+};
+
+fn encode(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(value, &mut out).unwrap();
+    out
+}
+
+/// Runs `data` two ways:
+/// 1. as a whole message through `verify_offline` (envelope, headers, signature);
+/// 2. as the body of a `kind` message with valid claims, signed by the right party,
+///    through the full `verify`, so the body decoder is reached past the signature.
+///    Whatever verifies must re-sign and verify to the same message.
+pub fn verify_kind(kind: MessageKind, data: &[u8]) {
+    let _ = verify_offline(data);
+
+    let parties = samples::SampleParties::fixed();
+    let signer = parties.signer(kind);
+    let audience = if signer.id() == parties.person.id() {
+        parties.merchant.id()
+    } else {
+        parties.person.id()
+    };
+    let now = samples::SAMPLE_NOW;
+    let int = |i: i64| Value::Integer(i.into());
+    let claims = [
+        (claim_key::ISS, Value::Text(signer.id().to_string())),
+        (claim_key::AUD, Value::Text(audience.to_string())),
+        (claim_key::EXP, int(now.as_secs() as i64 + 3600)),
+        (claim_key::IAT, int(now.as_secs() as i64)),
+        (claim_key::CTI, Value::Bytes(vec![7; 16])),
+        (claim_key::VERSION, int(1)),
+        (claim_key::KIND, int(kind as i64)),
+    ];
+    // Map of 8 pairs: the seven claims above, then the body key followed by `data`
+    // spliced in raw, so the fuzzer controls the body's exact bytes.
+    let mut payload = vec![0xa8];
+    for (k, v) in claims {
+        payload.extend(encode(&int(k)));
+        payload.extend(encode(&v));
+    }
+    payload.extend(encode(&int(claim_key::BODY)));
+    payload.extend_from_slice(data);
+
+    let protected = encode(&Value::Map(vec![
+        (int(1), int(-8)),
+        (int(4), Value::Bytes(signer.id().to_string().into_bytes())),
+    ]));
+    let sig_structure = encode(&Value::Array(vec![
+        Value::Text("Signature1".into()),
+        Value::Bytes(protected.clone()),
+        Value::Bytes(vec![]),
+        Value::Bytes(payload.clone()),
+    ]));
+    let signature = signer.sign(&sig_structure);
+    let message = encode(&Value::Tag(
+        18,
+        Box::new(Value::Array(vec![
+            Value::Bytes(protected),
+            Value::Map(vec![]),
+            Value::Bytes(payload),
+            Value::Bytes(signature.to_vec()),
+        ])),
+    ));
+    if let Ok(verified) = verify(&message, now, &audience, &mut SeenIdCache::new(4)) {
+        let decoded = verified.into_message();
+        assert_eq!(decoded.body.kind(), kind);
+        let again = decoded.sign(signer).expect("a verified message re-signs");
+        let reverified = verify(&again, now, &audience, &mut SeenIdCache::new(4))
+            .expect("a re-signed message verifies");
+        assert_eq!(reverified.into_message(), decoded);
+    }
+}
+
+/// Opens `data` as `enc || ciphertext` with the sample merchant's key (must fail
+/// cleanly unless it is a genuine sealed blob), then seals `data` as a plaintext and
+/// opens it, so the decoder of opened values sees arbitrary bytes.
+pub fn hpke_open(data: &[u8]) {
+    let parties = samples::SampleParties::fixed();
+    let key = &parties.merchant_seal;
+    let audience = parties.merchant.id();
+    let grant_id = GrantId::from_bytes([0x5a; 16]);
+    if let Some((enc, ciphertext)) = data.split_first_chunk::<32>() {
+        let sealed = Sealed { enc: *enc, ciphertext: ciphertext.to_vec() };
+        let _ = sealed.open(key, &grant_id, &audience);
+    }
+    let info = passport_protocol::hpke_info(&grant_id, &audience);
+    let mut rng = FixedRng(0);
+    let (enc, ciphertext) =
+        seal::seal_with_info(&key.public_key(), &info, &[], data, &mut rng).expect("seal");
+    let sealed = Sealed { enc, ciphertext };
+    if let Ok(values) = sealed.open(key, &grant_id, &audience) {
+        // Whatever opens must seal and open to the same values.
+        let resealed = Sealed::seal(&values, &key.public_key(), &grant_id, &audience, &mut rng)
+            .expect("opened values reseal");
+        assert_eq!(resealed.open(key, &grant_id, &audience).expect("reopen"), values);
+    }
+}
+
+/// A deterministic RNG so a crash reproduces exactly. Not for real use.
+struct FixedRng(u8);
+
+impl passport_protocol_rng::TryRng for FixedRng {
+    type Error = core::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(u32::from(self.next_byte()))
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(u64::from(self.next_byte()))
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        dst.iter_mut().for_each(|b| *b = self.next_byte());
+        Ok(())
+    }
+}
+
+impl passport_protocol_rng::TryCryptoRng for FixedRng {}
+
+impl FixedRng {
+    fn next_byte(&mut self) -> u8 {
+        self.0 = self.0.wrapping_add(1);
+        self.0
+    }
+}
