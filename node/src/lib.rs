@@ -1,12 +1,17 @@
-//! A Passport node. This crate is being built issue by issue; today it re-exports
-//! the protocol so that dependants can already name it.
+//! A Passport node.
 //!
-//! # Layout (target, see `../shared/DESIGN.md` and `docs/ARCHITECTURE.md` when written)
+//! # Layout
 //!
-//! - the encrypted store (sled, behind a storage trait with an in-memory twin),
-//! - the consent engine and standing policies (sans-I/O: they take `now`),
-//! - grants on both sides and the hash-chained audit log,
-//! - the libp2p network (a cloneable client handle and an event loop owning the swarm),
-//! - the local HTTP API.
+//! - [`home`]: the home directory (identity, key file, database) and unlocking it.
+//! - [`crypt`]: encryption at rest (XChaCha20-Poly1305, AAD = record key).
+//! - [`storage`]: the [`Storage`](storage::Storage) trait, sled and in-memory stores,
+//!   and group commit ([`Durable`](storage::Durable)).
+//! - [`error`]: [`NodeError`].
 
+pub mod crypt;
+pub mod error;
+pub mod home;
+pub mod storage;
+
+pub use crate::error::NodeError;
 pub use passport_protocol as protocol;

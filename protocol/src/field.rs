@@ -141,8 +141,10 @@ impl fmt::Display for Date {
     }
 }
 
-/// A field's value.
-#[derive(Clone, PartialEq, Eq)]
+/// A field's value. In JSON: `{"text": "Ada"}`, `{"date": "1990-04-23"}` or
+/// `{"structured": {"city": "Lyon"}}`.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FieldValue {
     /// Free text: a name, an email address, a phone number.
     Text(String),

@@ -2,7 +2,7 @@
 //! (X25519, opens data sealed to this node). Both zeroize on drop and never show
 //! key material in `Debug`.
 
-use std::fmt;
+use std::{fmt, str::FromStr};
 
 use ed25519_dalek::{Signer, SigningKey};
 use hpke::{Deserializable, Serializable, kem::Kem as _};
@@ -128,5 +128,26 @@ impl fmt::Display for SealingPublicKey {
 impl fmt::Debug for SealingPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SealingPublicKey({self})")
+    }
+}
+
+/// A text that is not 64 hexadecimal digits (a [`SealingPublicKey`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a sealing public key is 64 hexadecimal digits (32 bytes)")]
+pub struct SealingKeyParseError;
+
+impl FromStr for SealingPublicKey {
+    type Err = SealingKeyParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(SealingKeyParseError);
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(s.as_bytes().chunks_exact(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| SealingKeyParseError)?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| SealingKeyParseError)?;
+        }
+        Ok(Self(bytes))
     }
 }

@@ -83,7 +83,7 @@ pub use crate::{
     error::ProtocolError,
     field::{Date, FieldName, FieldValue},
     id::{GrantId, IdError, MessageId, PassportId},
-    keys::{IdentityKey, SealingKey, SealingPublicKey},
+    keys::{IdentityKey, SealingKey, SealingKeyParseError, SealingPublicKey},
     message::{
         Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
         Grant, Message, MessageKind, Offer, Outcome, PROTOCOL_VERSION, Request, Revoke, Terms,
@@ -93,3 +93,31 @@ pub use crate::{
     time::Timestamp,
     verify::{SeenIdCache, SeenIds, Verified, verify, verify_offline},
 };
+
+/// Serializes a type through its `Display` and parses it back through `FromStr`, so
+/// ids, names and dates appear in JSON and CBOR records exactly as people see them.
+macro_rules! serde_as_text {
+    ($($ty:ty),* $(,)?) => {$(
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_as_text!(
+    PassportId,
+    MessageId,
+    GrantId,
+    FieldName,
+    Date,
+    SealingPublicKey
+);
