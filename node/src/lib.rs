@@ -8,10 +8,13 @@
 //!   and group commit ([`Durable`](storage::Durable)).
 //! - [`error`]: [`NodeError`].
 
+pub mod audit;
+pub mod consent;
 pub mod crypt;
 pub mod error;
 pub mod home;
 pub mod storage;
+pub mod vault;
 
 pub use crate::error::NodeError;
 pub use passport_protocol as protocol;
