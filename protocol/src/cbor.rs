@@ -331,8 +331,8 @@ mod tests {
 
     #[test]
     fn depth_limit_counts_levels_exactly() {
-        // 15 nested arrays around a 0 is 15 levels: accepted with a limit of 16,
-        // 16 levels is refused.
+        // 15 nested arrays around a 0 is depth 16 (the 0 counts as one level):
+        // accepted with a limit of 16; one more array is refused.
         let nest = |n: usize| {
             [0x81u8]
                 .repeat(n)

@@ -94,7 +94,12 @@ pub(crate) fn verify(value: Value) -> Result<VerifiedSign1, ProtocolError> {
     };
 
     // Labels that must be protected (or, for kid, must not be ambiguous).
-    for (label, _) in &unprotected {
+    for (n, (label, _)) in unprotected.iter().enumerate() {
+        if unprotected[..n].iter().any(|(seen, _)| seen == label) {
+            return Err(ProtocolError::MalformedHeader {
+                detail: "a label appears twice in the unprotected header",
+            });
+        }
         if [HEADER_ALG, HEADER_CRIT, HEADER_KID]
             .iter()
             .any(|l| label.as_integer() == Some((*l).into()))

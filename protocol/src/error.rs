@@ -150,6 +150,18 @@ pub enum ProtocolError {
         /// Skew allowed.
         skew: u64,
     },
+    /// The message's `iat` is older than [`MAX_MESSAGE_AGE_SECS`](crate::limits::MAX_MESSAGE_AGE_SECS).
+    #[error(
+        "message was issued at {issued_at}, more than {max_age} s before now ({now}); the sender must send a fresh one"
+    )]
+    TooOld {
+        /// The `iat` claim.
+        issued_at: Timestamp,
+        /// The receiver's time.
+        now: Timestamp,
+        /// The limit.
+        max_age: u64,
+    },
     /// A message with this `cti` was already accepted.
     #[error("message {id} was already received; a replayed message is ignored")]
     Replayed {
@@ -213,6 +225,7 @@ impl ProtocolError {
             Self::WrongAudience { .. } => "wrong_audience",
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not_yet_valid",
+            Self::TooOld { .. } => "too_old",
             Self::Replayed { .. } => "replayed",
             Self::ReplayStoreFull { .. } => "replay_store_full",
             Self::IssuerNotSigner { .. } => "issuer_not_signer",

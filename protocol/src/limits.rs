@@ -4,12 +4,26 @@
 /// Largest encoded message (the whole COSE_Sign1), checked before any decoding.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Deepest CBOR nesting (arrays, maps and tags) accepted in a message or a sealed
-/// plaintext. The deepest legitimate structure is 6 levels.
+/// Deepest CBOR nesting accepted in a message or a sealed plaintext. A bare item is
+/// depth 1 and each enclosing array, map or tag adds one, so at most 15 containers
+/// nest. The deepest legitimate payload structure is 5 levels.
 pub const MAX_NESTING: usize = 16;
 
 /// Clock skew tolerated in either direction when checking `exp`, `nbf` and `iat`.
 pub const CLOCK_SKEW_SECS: u64 = 60;
+
+/// Oldest message a receiver accepts, counted from its `iat`, in seconds (14 days):
+/// longer than any delivery retry, and the bound on how long a message id must be
+/// remembered, whatever the message's `exp`. Without it, validly signed messages with
+/// a far-future `exp` could pin ids in the replay store for ever.
+pub const MAX_MESSAGE_AGE_SECS: u64 = 14 * 86_400;
+
+/// Longest `iss` or `aud` text, in bytes (a `did:key` for Ed25519 is 56).
+pub const MAX_ID_TEXT_BYTES: usize = 128;
+
+/// Longest HPKE `info` accepted by the raw seal and open functions, in bytes
+/// (Passport's own is under 100).
+pub const MAX_HPKE_INFO_BYTES: usize = 1024;
 
 /// Most fields one request may ask for, or one grant or update may carry.
 pub const MAX_FIELDS: usize = 64;
@@ -17,10 +31,11 @@ pub const MAX_FIELDS: usize = 64;
 /// Longest field name, in bytes.
 pub const MAX_FIELD_NAME_BYTES: usize = 64;
 
-/// Longest free text (purpose, reason, offer, requester name), in bytes.
+/// Longest free text (purpose, reason, offer text, requester name), in bytes.
 pub const MAX_TEXT_BYTES: usize = 1024;
 
-/// Longest single field value (a text, or one entry of a structured value), in bytes.
+/// Longest single field value (a text, or one entry of a structured value or of an
+/// offer's details), in bytes.
 pub const MAX_VALUE_BYTES: usize = 4096;
 
 /// Most entries in a structured field value or in an offer's details.

@@ -18,8 +18,8 @@ use crate::{
     id::{GrantId, MessageId, PassportId},
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS, MAX_REPLY_ADDRESSES,
-        MAX_TEXT_BYTES,
+        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_ID_TEXT_BYTES, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS,
+        MAX_REPLY_ADDRESSES, MAX_TEXT_BYTES,
     },
     seal::Sealed,
     time::Timestamp,
@@ -153,7 +153,7 @@ pub struct FieldRequest {
 }
 
 /// What a merchant offers in return, shown beside the request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     /// The offer in words, e.g. "free shipping".
     pub text: String,
@@ -183,7 +183,7 @@ pub struct Request {
 }
 
 /// The person's terms, carried in every grant.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Terms {
     /// How long the merchant may keep the data after the grant ends, in seconds.
     pub retention_secs: u64,
@@ -405,7 +405,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
     }
     let kind = MessageKind::from_wire(cbor::uint(map.required(claim_key::KIND, "kind")?, "kind")?)?;
     let id_claim = |value: Value, claim: &'static str| -> Result<PassportId, ProtocolError> {
-        cbor::text(value, claim, 128)?
+        cbor::text(value, claim, MAX_ID_TEXT_BYTES)?
             .parse()
             .map_err(|error| ProtocolError::InvalidId { claim, error })
     };
@@ -424,6 +424,9 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             "cti",
         )?),
     };
+    if claims.expires_at < claims.issued_at {
+        return Err(ProtocolError::malformed("exp is before iat"));
+    }
     let body = MapReader::new(map.required(claim_key::BODY, "body")?, "body")?;
     map.finish()?;
     let body = decode_body(kind, body)?;

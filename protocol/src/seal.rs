@@ -16,7 +16,7 @@ use crate::{
     field::{self, FieldName, FieldValue},
     id::{GrantId, PassportId},
     keys::{SealingKey, SealingPublicKey},
-    limits::MAX_FIELDS,
+    limits::{MAX_FIELDS, MAX_HPKE_INFO_BYTES},
 };
 
 pub(crate) type X25519Kem = hpke::kem::X25519HkdfSha256;
@@ -133,8 +133,8 @@ pub fn seal_with_info(
     plaintext: &[u8],
     rng: &mut impl CryptoRng,
 ) -> Result<([u8; 32], Vec<u8>), ProtocolError> {
-    // RFC 9180 caps info at 2^16 bytes less the labels; Passport's is under 200 bytes.
-    if info.len() > 1024 {
+    // RFC 9180 caps info near 2^16 bytes (and the hpke crate panics beyond it).
+    if info.len() > MAX_HPKE_INFO_BYTES {
         return Err(ProtocolError::SealFailed);
     }
     let public = <X25519Kem as hpke::kem::Kem>::PublicKey::from_bytes(recipient.as_bytes())
@@ -161,7 +161,7 @@ pub fn open_with_info(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, ProtocolError> {
-    if info.len() > 1024 {
+    if info.len() > MAX_HPKE_INFO_BYTES {
         return Err(ProtocolError::OpenFailed);
     }
     let enc = <X25519Kem as hpke::kem::Kem>::EncappedKey::from_bytes(enc)

@@ -7,7 +7,7 @@ use crate::{
     error::ProtocolError,
     id::{MessageId, PassportId},
     keys::SealingKey,
-    limits::{CLOCK_SKEW_SECS, DEFAULT_SEEN_IDS, MAX_MESSAGE_BYTES},
+    limits::{CLOCK_SKEW_SECS, DEFAULT_SEEN_IDS, MAX_MESSAGE_AGE_SECS, MAX_MESSAGE_BYTES},
     message::{self, Body, Message, Outcome},
     seal::{FieldValues, Sealed},
     time::Timestamp,
@@ -156,8 +156,9 @@ pub fn verify_offline(bytes: &[u8]) -> Result<Message, ProtocolError> {
 
 /// Verifies a received message: everything [`verify_offline`] checks, then that it
 /// is addressed to `audience`, that `now` is within its `nbf`/`iat`..`exp` window
-/// (± [`CLOCK_SKEW_SECS`]), and that its id was not seen before. The id is recorded
-/// in `seen` only when every other check passed.
+/// (± [`CLOCK_SKEW_SECS`]), that it is at most [`MAX_MESSAGE_AGE_SECS`] old, and that
+/// its id was not seen before. The id is recorded in `seen` (until the earlier of
+/// `exp` and `iat` + max age, plus skew) only when every other check passed.
 pub fn verify(
     bytes: &[u8],
     now: Timestamp,
@@ -190,7 +191,20 @@ pub fn verify(
             skew: CLOCK_SKEW_SECS,
         });
     }
-    seen.check_and_insert(claims.id, claims.expires_at.plus_secs(CLOCK_SKEW_SECS), now)?;
+    let max_age_end = claims.issued_at.plus_secs(MAX_MESSAGE_AGE_SECS);
+    if now.minus_secs(CLOCK_SKEW_SECS) > max_age_end {
+        return Err(ProtocolError::TooOld {
+            issued_at: claims.issued_at,
+            now,
+            max_age: MAX_MESSAGE_AGE_SECS,
+        });
+    }
+    // Past either bound the message is refused anyway, so its id need not be kept.
+    let keep_until = claims
+        .expires_at
+        .min(max_age_end)
+        .plus_secs(CLOCK_SKEW_SECS);
+    seen.check_and_insert(claims.id, keep_until, now)?;
     Ok(Verified { message })
 }
 

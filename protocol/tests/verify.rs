@@ -305,6 +305,84 @@ fn time_window_allows_exactly_the_skew() {
 }
 
 #[test]
+fn messages_older_than_the_max_age_are_refused_whatever_their_exp() {
+    use passport_protocol::limits::MAX_MESSAGE_AGE_SECS;
+    // A grant living a year: accepted near its iat, refused as too old after 14 days.
+    let mut payload = sample_payload(MessageKind::Revoke, 1);
+    set(
+        &mut payload,
+        claim_key::EXP,
+        Value::Integer((now().as_secs() + 365 * 86_400).into()),
+    );
+    let bytes = resign(MessageKind::Revoke, payload);
+    let audience = recipient(MessageKind::Revoke);
+    let edge = now().plus_secs(MAX_MESSAGE_AGE_SECS + CLOCK_SKEW_SECS);
+    assert_eq!(check(&bytes, MessageKind::Revoke, edge), Ok(()));
+    assert!(matches!(
+        check(&bytes, MessageKind::Revoke, edge.plus_secs(1)),
+        Err(ProtocolError::TooOld { .. })
+    ));
+    // Its id is kept only until iat + max age + skew, not for the whole year.
+    let mut seen = SeenIdCache::new(1);
+    verify(&bytes, now(), &audience, &mut seen).unwrap();
+    let other = sample(MessageKind::Revoke);
+    assert!(matches!(
+        verify(&other, now(), &audience, &mut seen),
+        Err(ProtocolError::ReplayStoreFull { .. })
+    ));
+    let mut payload = sample_payload(MessageKind::Revoke, 2);
+    set(
+        &mut payload,
+        claim_key::IAT,
+        Value::Integer((edge.as_secs() - CLOCK_SKEW_SECS).into()),
+    );
+    set(
+        &mut payload,
+        claim_key::EXP,
+        Value::Integer((edge.as_secs() + 1000).into()),
+    );
+    let later = resign(MessageKind::Revoke, payload);
+    assert_eq!(
+        verify(&later, edge.plus_secs(1), &audience, &mut seen).map(|_| ()),
+        Ok(())
+    );
+}
+
+#[test]
+fn exp_before_iat_and_duplicate_unprotected_labels_are_malformed() {
+    let mut payload = sample_payload(MessageKind::Fetch, 1);
+    set(
+        &mut payload,
+        claim_key::EXP,
+        Value::Integer((now().as_secs() - 1).into()),
+    );
+    let err = check(
+        &resign(MessageKind::Fetch, payload),
+        MessageKind::Fetch,
+        now(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("exp is before iat"), "{err}");
+
+    let bytes = sample(MessageKind::Fetch);
+    let (protected, payload, sig) = split(&bytes);
+    let dup = Value::Map(vec![(int(33), int(1)), (int(33), int(2))]);
+    let twice = to_bytes(&Value::Tag(
+        18,
+        Box::new(Value::Array(vec![
+            Value::Bytes(protected),
+            dup,
+            Value::Bytes(payload),
+            Value::Bytes(sig),
+        ])),
+    ));
+    assert!(matches!(
+        check(&twice, MessageKind::Fetch, now()),
+        Err(ProtocolError::MalformedHeader { .. })
+    ));
+}
+
+#[test]
 fn replays_are_refused_and_rejected_messages_do_not_burn_their_id() {
     let bytes = sample(MessageKind::Revoke);
     let audience = recipient(MessageKind::Revoke);
@@ -579,6 +657,11 @@ fn every_error_message_starts_lowercase() {
             valid_from: t,
             now: t,
             skew: 60,
+        },
+        ProtocolError::TooOld {
+            issued_at: t,
+            now: t,
+            max_age: 1,
         },
         ProtocolError::Replayed { id: mid },
         ProtocolError::ReplayStoreFull { capacity: 1 },
