@@ -116,6 +116,13 @@ pub enum AuditEvent {
         /// The person.
         from: PassportId,
     },
+    /// This merchant asked a person for current values.
+    FetchSent {
+        /// The grant.
+        grant: GrantId,
+        /// The person.
+        to: PassportId,
+    },
     /// A merchant asked for current values.
     FetchReceived {
         /// The grant.

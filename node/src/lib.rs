@@ -13,8 +13,17 @@ pub mod consent;
 pub mod crypt;
 pub mod error;
 pub mod home;
+pub mod merchant;
+pub mod node;
+pub mod person;
 pub mod storage;
 pub mod vault;
 
-pub use crate::error::NodeError;
+pub use crate::{
+    error::NodeError,
+    home::{Home, KdfParams, Keys, Unlock},
+    merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
+    node::{Node, NodeConfig, Outgoing, Reply},
+    person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
+};
 pub use passport_protocol as protocol;

@@ -170,6 +170,11 @@ struct CommitState {
     flushes: u64,
 }
 
+/// A batch applied but perhaps not yet durable; see [`Durable::wait`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "a batch is not durable until its ticket is waited on"]
+pub struct Ticket(u64);
+
 /// A store plus group commit: [`Durable::commit`] returns once the batch is on disk,
 /// and concurrent commits share flushes.
 #[derive(Clone)]
@@ -196,23 +201,25 @@ impl Durable {
     /// durable. If a flush is already under way, waits for the next one instead of
     /// issuing its own: one fsync serves every writer that arrived meanwhile.
     pub fn commit(&self, batch: Batch) -> Result<(), NodeError> {
-        let (lock, wake) = &*self.state;
-        let ticket = {
-            let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
-            // Apply under the lock so ticket order matches application order.
-            self.storage.apply(batch)?;
-            state.applied += 1;
-            state.applied
-        };
-        self.wait_durable(ticket, lock, wake)
+        let ticket = self.apply(batch)?;
+        self.wait(ticket)
     }
 
-    fn wait_durable(
-        &self,
-        ticket: u64,
-        lock: &Mutex<CommitState>,
-        wake: &Condvar,
-    ) -> Result<(), NodeError> {
+    /// Applies `batch` (visible to reads, not yet durable) and returns the ticket to
+    /// [`Durable::wait`] on. Callers that must order batches apply them under their
+    /// own lock and wait outside it, so waits overlap and share flushes.
+    pub fn apply(&self, batch: Batch) -> Result<Ticket, NodeError> {
+        let mut state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Apply under the lock so ticket order matches application order.
+        self.storage.apply(batch)?;
+        state.applied += 1;
+        Ok(Ticket(state.applied))
+    }
+
+    /// Returns once the batch behind `ticket`, and every one before it, is durable.
+    pub fn wait(&self, ticket: Ticket) -> Result<(), NodeError> {
+        let Ticket(ticket) = ticket;
+        let (lock, wake) = &*self.state;
         let mut state = lock.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if state.durable >= ticket {

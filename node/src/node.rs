@@ -1,0 +1,527 @@
+//! [`Node`]: one passport's state and every operation on it, person side and
+//! merchant side. Sans-I/O in time: every operation takes `now`.
+//!
+//! Each operation runs as one transaction: it reads the store, builds one batch
+//! (records, audit entries, seen message ids), applies it under the node's lock (so
+//! audit entries land in order) and waits for it to be durable outside the lock (so
+//! concurrent operations share one flush). Only then does it return the message to
+//! send: nothing leaves the node that the node could forget.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use passport_protocol::{
+    Body, Claims, FieldName, FieldValue, Message, MessageId, PassportId, ProtocolError,
+    SealingPublicKey, SeenIds, Timestamp, Verified, limits::CLOCK_SKEW_SECS, verify,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::{
+    audit::{self, AuditEntry, AuditEvent, AuditReport, Head},
+    error::NodeError,
+    home::{Home, Keys, Unlock},
+    storage::{Batch, Durable, SledStorage, Storage},
+    vault::{self, FieldRecord, MAX_TAG_BYTES, MAX_TAGS, Sensitivity},
+};
+
+/// Tunables of the node core. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeConfig {
+    /// Pending requests kept per merchant. Default 16.
+    pub inbox_per_merchant: usize,
+    /// Pending requests kept in total. Default 256.
+    pub inbox_total: usize,
+    /// Seen message ids kept for replay protection. Default 100 000.
+    pub seen_ids_capacity: u64,
+    /// Lifetime of requests this node sends (how long the person has to answer), in
+    /// seconds. Default 7 days.
+    pub request_lifetime_secs: u64,
+    /// Lifetime of other messages this node sends (fetch, update, revoke, erase,
+    /// receipts), in seconds. Default 1 day.
+    pub message_lifetime_secs: u64,
+    /// Longest retention this person grants, whatever a merchant asks, in seconds.
+    /// Default 30 days.
+    pub max_retention_secs: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            inbox_per_merchant: 16,
+            inbox_total: 256,
+            seen_ids_capacity: 100_000,
+            request_lifetime_secs: 7 * 86_400,
+            message_lifetime_secs: 86_400,
+            max_retention_secs: 30 * 86_400,
+        }
+    }
+}
+
+/// What [`Node::receive`] answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Send these bytes back to the sender (a decision, an update or a receipt).
+    Message(Vec<u8>),
+    /// The request waits for the person; tell the merchant it is pending.
+    Pending(MessageId),
+    /// Nothing to send back.
+    Nothing,
+}
+
+/// A message this node made for someone else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The recipient.
+    pub to: PassportId,
+    /// Where the recipient asked to be answered (multiaddrs), if it said.
+    pub reply_to: Vec<String>,
+    /// The signed message.
+    pub bytes: Vec<u8>,
+}
+
+struct State {
+    head: Head,
+    rng: ChaCha20Rng,
+    seen_count: u64,
+}
+
+struct Inner {
+    keys: Keys,
+    durable: Durable,
+    config: NodeConfig,
+    state: Mutex<State>,
+}
+
+/// One passport: its keys, its store, and every operation on them. Cheap to clone;
+/// clones share state and may be used from several threads.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.id())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) const SEEN_PREFIX: &[u8] = b"s/";
+pub(crate) const SEEN_EXPIRY_PREFIX: &[u8] = b"S/";
+
+fn seen_key(id: &MessageId) -> Vec<u8> {
+    [SEEN_PREFIX, id.as_bytes()].concat()
+}
+
+fn seen_expiry_key(at: Timestamp, id: &MessageId) -> Vec<u8> {
+    [
+        SEEN_EXPIRY_PREFIX,
+        &at.as_secs().to_be_bytes()[..],
+        id.as_bytes(),
+    ]
+    .concat()
+}
+
+impl Node {
+    /// Unlocks the passport in `home` and opens its database.
+    pub fn open(home: &Home, unlock: &Unlock, config: NodeConfig) -> Result<Self, NodeError> {
+        let keys = home.open(unlock)?;
+        let storage = SledStorage::open(&home.db_path())?;
+        Self::with_storage(keys, Arc::new(storage), config, None)
+    }
+
+    /// A node over any store (an in-memory one for simulations). With `rng_seed`,
+    /// every id and nonce it makes is reproducible.
+    pub fn with_storage(
+        keys: Keys,
+        storage: Arc<dyn Storage>,
+        config: NodeConfig,
+        rng_seed: Option<[u8; 32]>,
+    ) -> Result<Self, NodeError> {
+        let head = audit::read_head(&*storage, &keys.data_key)?;
+        let seen_count = storage.scan_prefix(SEEN_PREFIX)?.len() as u64;
+        let rng = match rng_seed {
+            Some(seed) => ChaCha20Rng::from_seed(seed),
+            None => {
+                let mut seed = [0u8; 32];
+                rand::rng().fill_bytes(&mut seed);
+                ChaCha20Rng::from_seed(seed)
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                keys,
+                durable: Durable::new(storage),
+                config,
+                state: Mutex::new(State {
+                    head,
+                    rng,
+                    seen_count,
+                }),
+            }),
+        })
+    }
+
+    /// This passport's public id.
+    pub fn id(&self) -> PassportId {
+        self.inner.keys.identity.id()
+    }
+
+    /// The key others seal data to for this node.
+    pub fn sealing_public_key(&self) -> SealingPublicKey {
+        self.inner.keys.sealing.public_key()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.config
+    }
+
+    /// How many flushes the store has performed (each an fsync on sled).
+    pub fn flushes(&self) -> u64 {
+        self.inner.durable.flushes()
+    }
+
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    pub(crate) fn storage(&self) -> &dyn Storage {
+        self.inner.durable.storage()
+    }
+
+    /// Runs `f` as one transaction (see the module docs).
+    pub(crate) fn tx<T>(
+        &self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        let mut guard = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let state = &mut *guard;
+        let mut tx = Tx {
+            node: self,
+            now,
+            batch: Batch::new(),
+            head: state.head,
+            seen_count: state.seen_count,
+            rng: &mut state.rng,
+            storage_error: None,
+        };
+        let out = f(&mut tx)?;
+        let (batch, head, seen_count) = (tx.batch, tx.head, tx.seen_count);
+        let ticket = if batch.is_empty() {
+            None
+        } else {
+            Some(self.inner.durable.apply(batch)?)
+        };
+        state.head = head;
+        state.seen_count = seen_count;
+        drop(guard);
+        if let Some(ticket) = ticket {
+            self.inner.durable.wait(ticket)?;
+        }
+        Ok(out)
+    }
+
+    /// Verifies a received message and acts on it: the one entry point for bytes
+    /// from the network. Whatever it returns is durable.
+    pub fn receive(&self, bytes: &[u8], now: Timestamp) -> Result<Reply, NodeError> {
+        self.tx(now, |tx| {
+            let verified = tx.verify(bytes)?;
+            match verified.message().body.kind() {
+                passport_protocol::MessageKind::Request => tx.on_request(verified, bytes),
+                passport_protocol::MessageKind::Fetch => tx.on_fetch(verified, bytes),
+                passport_protocol::MessageKind::DeletionReceipt => tx.on_receipt(verified, bytes),
+                passport_protocol::MessageKind::Decision => tx.on_decision(verified, bytes),
+                passport_protocol::MessageKind::Update => tx.on_update(verified, bytes),
+                passport_protocol::MessageKind::Revoke
+                | passport_protocol::MessageKind::EraseRequest => tx.on_erasure(verified, bytes),
+            }
+        })
+    }
+
+    /// Drops what has expired: pending requests (with an audit entry), seen message
+    /// ids past their keep time, and (merchant side) the data of grants past their
+    /// end plus retention, returning a signed receipt for each person affected.
+    pub fn sweep(&self, now: Timestamp) -> Result<Vec<Outgoing>, NodeError> {
+        self.tx(now, |tx| {
+            tx.expire_inbox()?;
+            tx.purge_seen()?;
+            tx.erase_expired_grants()
+        })
+    }
+
+    // ---- the vault ----
+
+    /// Sets a field. Returns the updates to push to merchants holding live grants
+    /// that include it.
+    pub fn set_field(
+        &self,
+        name: FieldName,
+        value: FieldValue,
+        now: Timestamp,
+    ) -> Result<Vec<Outgoing>, NodeError> {
+        self.tx(now, |tx| {
+            let key = vault::field_key(&name);
+            let record = match tx.get::<FieldRecord>(&key)? {
+                Some(mut r) => {
+                    r.value = value;
+                    r.updated_at = now;
+                    r
+                }
+                None => FieldRecord {
+                    value,
+                    tags: Default::default(),
+                    sensitivity: Sensitivity::default_for(&name),
+                    updated_at: now,
+                },
+            };
+            tx.put(key, &record);
+            tx.push_updates(&name, Some(&record.value))
+        })
+    }
+
+    /// A field's record, if set.
+    pub fn field(&self, name: &FieldName) -> Result<Option<FieldRecord>, NodeError> {
+        self.get(&vault::field_key(name))
+    }
+
+    /// Every field, by name.
+    pub fn fields(&self) -> Result<Vec<(FieldName, FieldRecord)>, NodeError> {
+        self.scan::<FieldRecord>(vault::FIELD_PREFIX)?
+            .into_iter()
+            .map(|(k, r)| {
+                let name = std::str::from_utf8(&k[vault::FIELD_PREFIX.len()..])
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .ok_or(NodeError::CorruptRecord {
+                        key: String::from_utf8_lossy(&k).into_owned(),
+                        detail: "bad field name",
+                    })?;
+                Ok((name, r))
+            })
+            .collect()
+    }
+
+    /// Removes a field. Live grants that included it get an update without it.
+    pub fn remove_field(
+        &self,
+        name: &FieldName,
+        now: Timestamp,
+    ) -> Result<Vec<Outgoing>, NodeError> {
+        self.tx(now, |tx| {
+            let key = vault::field_key(name);
+            if tx.get::<FieldRecord>(&key)?.is_none() {
+                return Err(NodeError::UnknownField(name.clone()));
+            }
+            tx.batch.delete(key);
+            tx.push_updates(name, None)
+        })
+    }
+
+    /// Replaces a field's tags and, if given, its sensitivity class.
+    pub fn tag_field(
+        &self,
+        name: &FieldName,
+        tags: std::collections::BTreeSet<String>,
+        sensitivity: Option<Sensitivity>,
+        now: Timestamp,
+    ) -> Result<(), NodeError> {
+        if tags.len() > MAX_TAGS || tags.iter().any(|t| t.is_empty() || t.len() > MAX_TAG_BYTES) {
+            return Err(NodeError::InvalidChoice(format!(
+                "at most {MAX_TAGS} tags of 1 to {MAX_TAG_BYTES} bytes each"
+            )));
+        }
+        self.tx(now, |tx| {
+            let key = vault::field_key(name);
+            let mut record = tx
+                .get::<FieldRecord>(&key)?
+                .ok_or_else(|| NodeError::UnknownField(name.clone()))?;
+            record.tags = tags;
+            if let Some(s) = sensitivity {
+                record.sensitivity = s;
+            }
+            tx.put(key, &record);
+            Ok(())
+        })
+    }
+
+    // ---- the audit log ----
+
+    /// Every audit entry, oldest first.
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, NodeError> {
+        audit::read_all(self.storage(), &self.keys().data_key)
+    }
+
+    /// Checks the audit log for modified, deleted, inserted or reordered entries.
+    pub fn verify_audit(&self) -> Result<AuditReport, NodeError> {
+        audit::verify(self.storage(), &self.keys().data_key)
+    }
+
+    // ---- helpers ----
+
+    pub(crate) fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, NodeError> {
+        self.storage()
+            .get(key)?
+            .map(|sealed| self.keys().data_key.open_record(key, &sealed))
+            .transpose()
+    }
+
+    pub(crate) fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, NodeError> {
+        self.storage()
+            .scan_prefix(prefix)?
+            .into_iter()
+            .map(|(k, sealed)| {
+                let record = self.keys().data_key.open_record(&k, &sealed)?;
+                Ok((k, record))
+            })
+            .collect()
+    }
+}
+
+/// One transaction in progress: reads see the store as it was when it started.
+pub(crate) struct Tx<'a> {
+    pub(crate) node: &'a Node,
+    pub(crate) now: Timestamp,
+    pub(crate) batch: Batch,
+    head: Head,
+    seen_count: u64,
+    pub(crate) rng: &'a mut ChaCha20Rng,
+    storage_error: Option<NodeError>,
+}
+
+impl Tx<'_> {
+    pub(crate) fn me(&self) -> PassportId {
+        self.node.id()
+    }
+
+    pub(crate) fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, NodeError> {
+        self.node.get(key)
+    }
+
+    pub(crate) fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, NodeError> {
+        self.node.scan(prefix)
+    }
+
+    pub(crate) fn put<T: Serialize>(&mut self, key: Vec<u8>, record: &T) {
+        let sealed = self.node.keys().data_key.seal_record(&key, record);
+        self.batch.put(key, sealed);
+    }
+
+    pub(crate) fn audit(&mut self, event: AuditEvent, message: Option<Vec<u8>>) {
+        self.head = audit::append(
+            &mut self.batch,
+            &self.node.keys().data_key,
+            self.head,
+            self.now,
+            event,
+            message,
+        );
+    }
+
+    /// Signs a message from this node to `to`, living `lifetime_secs`.
+    pub(crate) fn sign(
+        &mut self,
+        to: PassportId,
+        lifetime_secs: u64,
+        body: Body,
+    ) -> Result<(Vec<u8>, MessageId), NodeError> {
+        let claims = Claims::new(self.me(), to, self.now, lifetime_secs, &mut *self.rng);
+        let id = claims.id;
+        let bytes = Message { claims, body }.sign(&self.node.keys().identity)?;
+        Ok((bytes, id))
+    }
+
+    fn verify(&mut self, bytes: &[u8]) -> Result<Verified, NodeError> {
+        let me = self.me();
+        let now = self.now;
+        let result = verify(bytes, now, &me, self);
+        if let Some(e) = self.storage_error.take() {
+            return Err(e);
+        }
+        Ok(result?)
+    }
+
+    /// Removes seen ids whose keep time has passed.
+    pub(crate) fn purge_seen(&mut self) -> Result<(), NodeError> {
+        let now = self.now.as_secs();
+        for (k, _) in self.node.storage().scan_prefix(SEEN_EXPIRY_PREFIX)? {
+            let Some(at) = k
+                .get(2..10)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+            else {
+                continue;
+            };
+            if at >= now {
+                break;
+            }
+            if let Some(id) = k.get(10..26) {
+                self.batch.delete([SEEN_PREFIX, id].concat());
+            }
+            self.batch.delete(k);
+            self.seen_count = self.seen_count.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+impl SeenIds for Tx<'_> {
+    fn check_and_insert(
+        &mut self,
+        id: MessageId,
+        keep_until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), ProtocolError> {
+        let key = seen_key(&id);
+        match self.node.storage().get(&key) {
+            Ok(Some(v)) => {
+                let until = <[u8; 8]>::try_from(v.as_slice())
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(u64::MAX);
+                if until >= now.as_secs() {
+                    return Err(ProtocolError::Replayed { id });
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.storage_error = Some(e);
+                return Err(ProtocolError::ReplayStoreFull { capacity: 0 });
+            }
+        }
+        let capacity = self.node.config().seen_ids_capacity;
+        if self.seen_count >= capacity {
+            if let Err(e) = self.purge_seen() {
+                self.storage_error = Some(e);
+            }
+            if self.seen_count >= capacity {
+                return Err(ProtocolError::ReplayStoreFull {
+                    capacity: capacity as usize,
+                });
+            }
+        }
+        self.batch
+            .put(key, keep_until.as_secs().to_be_bytes().to_vec());
+        self.batch.put(seen_expiry_key(keep_until, &id), Vec::new());
+        self.seen_count += 1;
+        Ok(())
+    }
+}
+
+/// Whether `now` is past `expires_at` by more than the allowed skew.
+pub(crate) fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
+    now.minus_secs(CLOCK_SKEW_SECS) > expires_at
+}
