@@ -188,10 +188,13 @@ pub struct AuditEntry {
     /// What.
     pub event: AuditEvent,
     /// The signed message involved, if any (raw COSE bytes an auditor can verify).
+    #[serde(with = "serde_bytes")]
     pub message: Option<Vec<u8>>,
     /// Hash of the previous entry (zeros for the first).
+    #[serde(with = "serde_bytes")]
     pub prev: [u8; 32],
     /// This entry's hash.
+    #[serde(with = "serde_bytes")]
     pub hash: [u8; 32],
 }
 
@@ -204,6 +207,7 @@ fn entry_hash(
 ) -> [u8; 32] {
     let mut body = Vec::new();
     // Serializing our own types to a Vec cannot fail.
+    let message = message.as_deref().map(serde_bytes::Bytes::new);
     let _ = ciborium::ser::into_writer(&(seq, at, event, message), &mut body);
     let mut h = Sha256::new();
     h.update(prev);
@@ -220,6 +224,7 @@ fn entry_key(seq: u64) -> Vec<u8> {
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub(crate) struct Head {
     pub(crate) count: u64,
+    #[serde(with = "serde_bytes")]
     pub(crate) last: [u8; 32],
 }
 

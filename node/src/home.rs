@@ -97,7 +97,11 @@ impl KdfParams {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum UnlockMethod {
-    Passphrase { salt: [u8; 16], kdf: KdfParams },
+    Passphrase {
+        #[serde(with = "serde_bytes")]
+        salt: [u8; 16],
+        kdf: KdfParams,
+    },
     KeyFile,
 }
 
@@ -108,14 +112,18 @@ struct IdentityFile {
     sealing_public: SealingPublicKey,
     unlock: UnlockMethod,
     /// The data key, sealed under the KEK.
+    #[serde(with = "serde_bytes")]
     wrapped_data_key: Vec<u8>,
     /// `IdentitySecrets`, sealed under the data key.
+    #[serde(with = "serde_bytes")]
     secrets: Vec<u8>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct IdentitySecrets {
+    #[serde(with = "serde_bytes")]
     identity: [u8; 32],
+    #[serde(with = "serde_bytes")]
     sealing: [u8; 32],
 }
 

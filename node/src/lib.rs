@@ -1,12 +1,33 @@
-//! A Passport node.
+//! A Passport node: one person's (or merchant's) passport, its encrypted store, its
+//! consent decisions, its grants and its audit log. The network comes on top of this
+//! crate's [`Node`]; everything here is driven by explicit calls with an explicit
+//! `now`, so tests and the simulator run it deterministically.
 //!
 //! # Layout
 //!
-//! - [`home`]: the home directory (identity, key file, database) and unlocking it.
-//! - [`crypt`]: encryption at rest (XChaCha20-Poly1305, AAD = record key).
-//! - [`storage`]: the [`Storage`](storage::Storage) trait, sled and in-memory stores,
-//!   and group commit ([`Durable`](storage::Durable)).
+//! - [`home`]: the home directory (`identity.cbor`, `key`, `db/`) and unlocking it
+//!   with a passphrase (Argon2id) or a 0600 key file.
+//! - [`crypt`]: encryption at rest, XChaCha20-Poly1305 with the record key as AAD.
+//! - [`storage`]: the [`Storage`](storage::Storage) trait, the sled store, the
+//!   in-memory store, and group commit ([`Durable`](storage::Durable)).
+//! - [`node`]: [`Node`], the transaction pattern (one batch per operation, durable
+//!   before anything is returned or sent), [`Node::receive`] for every incoming
+//!   message, the persistent replay store, the vault operations and the sweeper.
+//! - [`person`]: the person's side: inbox, approve/deny, grants issued, updates,
+//!   revoke, erase, receipts, petnames.
+//! - [`merchant`]: the merchant's side: requests sent, grants held, opening only
+//!   while valid, fetch, erasure with signed deletion receipts.
+//! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
+//! - [`vault`]: field records and sensitivity classes.
+//! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
 //! - [`error`]: [`NodeError`].
+//!
+//! # Keys in the store
+//!
+//! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
+//! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `s/` and
+//! `S/` seen message ids and their expiry index, `a/` audit entries, `meta/` counters
+//! and the audit head. Every value except the seen-id index is encrypted.
 
 pub mod audit;
 pub mod consent;
@@ -19,6 +40,8 @@ pub mod person;
 pub mod storage;
 pub mod vault;
 
+pub use passport_protocol as protocol;
+
 pub use crate::{
     error::NodeError,
     home::{Home, KdfParams, Keys, Unlock},
@@ -26,4 +49,3 @@ pub use crate::{
     node::{Node, NodeConfig, Outgoing, Reply},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };
-pub use passport_protocol as protocol;

@@ -95,8 +95,10 @@ pub struct ReceivedGrant {
     /// When it ends.
     pub expires_at: Timestamp,
     /// The signed grant, until erased.
+    #[serde(with = "serde_bytes")]
     pub grant: Option<Vec<u8>>,
     /// The newest signed update, until erased.
+    #[serde(with = "serde_bytes")]
     pub latest_update: Option<Vec<u8>>,
     /// When the person revoked it.
     pub revoked_at: Option<Timestamp>,

@@ -44,6 +44,7 @@ fn merchant_key(id: &PassportId) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRequest {
     /// The request as received (signed bytes), re-verified when answered.
+    #[serde(with = "serde_bytes")]
     pub message: Vec<u8>,
     /// The request's id.
     pub request_id: MessageId,

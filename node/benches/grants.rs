@@ -1,0 +1,108 @@
+//! `cargo bench -p passport-node --bench grants`: grants per second on a real sled
+//! store, one issuing thread against several, with the number of flushes (fsyncs)
+//! per grant. Group commit is what lets the concurrent case share flushes.
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
+
+use std::{sync::Arc, time::Instant};
+
+use passport_node::{
+    Home, KdfParams, Keys, Node, NodeConfig, Reply, RequestSpec, Unlock,
+    consent::{Effect, FieldScope, Policy},
+    storage::MemoryStorage,
+};
+use passport_protocol::{FieldRequest, FieldValue, Timestamp};
+
+const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
+
+fn person(dir: &std::path::Path) -> Node {
+    let home = Home::new(dir);
+    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
+        .unwrap();
+    let node = Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap();
+    node.set_field(
+        "name.given".parse().unwrap(),
+        FieldValue::Text("Ada".into()),
+        T0,
+    )
+    .unwrap();
+    let policy = Policy {
+        id: 0,
+        effect: Effect::Allow,
+        merchant: None,
+        purpose: None,
+        fields: FieldScope::any_normal(),
+        max_duration_secs: None,
+        created_at: T0,
+    };
+    node.add_policy(policy, T0).unwrap();
+    node
+}
+
+fn requests(person: &Node, n: usize) -> Vec<Vec<u8>> {
+    let merchant = Node::with_storage(
+        Keys::generate(),
+        Arc::new(MemoryStorage::new()),
+        NodeConfig::default(),
+        None,
+    )
+    .unwrap();
+    (0..n)
+        .map(|_| {
+            let spec = RequestSpec {
+                requester_name: "Bench".into(),
+                fields: vec![FieldRequest {
+                    name: "name.given".parse().unwrap(),
+                    required: true,
+                    reason: String::new(),
+                }],
+                purpose: "delivery".into(),
+                duration_secs: 86_400,
+                retention_secs: 0,
+                offer: None,
+                reply_to: vec![],
+            };
+            merchant.request(person.id(), spec, T0).unwrap()
+        })
+        .collect()
+}
+
+fn run(threads: usize, per_thread: usize) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = person(dir.path());
+    let work: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| requests(&node, per_thread)).collect();
+    let flushes_before = node.flushes();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for batch in &work {
+            let node = node.clone();
+            s.spawn(move || {
+                for request in batch {
+                    assert!(matches!(
+                        node.receive(request, T0).unwrap(),
+                        Reply::Message(_)
+                    ));
+                }
+            });
+        }
+    });
+    let secs = start.elapsed().as_secs_f64();
+    let grants = (threads * per_thread) as f64;
+    (
+        grants / secs,
+        (node.flushes() - flushes_before) as f64 / grants,
+    )
+}
+
+fn main() {
+    let per_thread = 300;
+    println!("grants issued by standing policy on sled, each durable before it is returned");
+    let (base, base_flushes) = run(1, per_thread);
+    println!("  1 thread : {base:8.0} grants/s, {base_flushes:.2} flushes per grant");
+    for threads in [4, 16] {
+        let (rate, flushes) = run(threads, per_thread);
+        println!(
+            "  {threads:2} threads: {rate:8.0} grants/s, {flushes:.2} flushes per grant ({:.2}x the 1-thread rate)",
+            rate / base
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! A person's node under constant load, for the crash test (`tests/crash.rs`):
+//! issues a grant (by standing policy) to an in-process merchant, revokes every third
+//! one, and prints `GRANT <id>` / `REVOKE <id>` once each is durable. Runs until
+//! killed. Usage: `crash_child HOME` (a passport made with a key file).
+#![allow(clippy::print_stdout)]
+
+use std::{io::Write as _, process::ExitCode, sync::Arc, time::SystemTime};
+
+use passport_node::{
+    Home, Keys, Node, NodeConfig, Reply, RequestSpec, Unlock, storage::MemoryStorage,
+};
+use passport_protocol::{Body, FieldRequest, Outcome, Timestamp, verify_offline};
+
+fn now() -> Timestamp {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Timestamp::from_secs(secs)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("crash_child: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let home = std::env::args().nth(1).ok_or("usage: crash_child HOME")?;
+    let person = Node::open(&Home::new(home), &Unlock::KeyFile, NodeConfig::default())?;
+    let merchant = Node::with_storage(
+        Keys::generate(),
+        Arc::new(MemoryStorage::new()),
+        NodeConfig::default(),
+        None,
+    )?;
+    let mut stdout = std::io::stdout().lock();
+    let mut issued = Vec::new();
+    for n in 0u64.. {
+        let spec = RequestSpec {
+            requester_name: "Crash Test Shop".into(),
+            fields: vec![FieldRequest {
+                name: "name.given".parse()?,
+                required: true,
+                reason: "test".into(),
+            }],
+            purpose: "delivery".into(),
+            duration_secs: 86_400,
+            retention_secs: 0,
+            offer: None,
+            reply_to: vec![],
+        };
+        let request = merchant.request(person.id(), spec, now())?;
+        let Reply::Message(grant) = person.receive(&request, now())? else {
+            return Err("the standing policy did not grant".into());
+        };
+        let Body::Decision(decision) = verify_offline(&grant)?.body else {
+            return Err("not a decision".into());
+        };
+        let Outcome::Granted(grant) = decision.outcome else {
+            return Err("refused".into());
+        };
+        // `receive` returned, so the grant is durable: acknowledge it.
+        writeln!(stdout, "GRANT {}", grant.grant_id)?;
+        stdout.flush()?;
+        issued.push(grant.grant_id);
+        if n % 3 == 2 {
+            let victim = issued[issued.len() / 2];
+            if person.revoke(&victim, now()).is_ok() {
+                writeln!(stdout, "REVOKE {victim}")?;
+                stdout.flush()?;
+            }
+        }
+    }
+    Ok(())
+}
