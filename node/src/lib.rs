@@ -20,7 +20,7 @@
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
-//! - [`error`]: [`NodeError`].
+//! - [`error`]: the error type, [`NodeError`].
 //!
 //! # Keys in the store
 //!

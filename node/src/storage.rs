@@ -46,12 +46,15 @@ impl Batch {
     }
 }
 
+/// Key-value pairs in key order, as a prefix scan returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// An ordered key-value store with atomic batches.
 pub trait Storage: Send + Sync + 'static {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError>;
     /// Every entry whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, NodeError>;
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError>;
     /// Applies every operation of `batch` atomically (not yet durably).
     fn apply(&self, batch: Batch) -> Result<(), NodeError>;
     /// Makes every applied batch durable.
@@ -83,7 +86,7 @@ impl Storage for SledStorage {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, NodeError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
         self.db
             .scan_prefix(prefix)
             .map(|r| {
@@ -133,7 +136,7 @@ impl Storage for MemoryStorage {
             .cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, NodeError> {
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
         let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(map
             .range(prefix.to_vec()..)
@@ -265,7 +268,7 @@ mod tests {
         fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
             self.0.get(key)
         }
-        fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, NodeError> {
+        fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
             self.0.scan_prefix(prefix)
         }
         fn apply(&self, batch: Batch) -> Result<(), NodeError> {

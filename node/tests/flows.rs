@@ -433,7 +433,7 @@ fn the_sweeper_erases_expired_grants_by_itself() {
     person
         .receive(&receipts[0].bytes, T0.plus_secs(31 * DAY))
         .unwrap();
-    assert_eq!(person.grants().unwrap()[0].receipt.is_some(), true);
+    assert!(person.grants().unwrap()[0].receipt.is_some());
     assert!(matches!(
         merchant.open_grant(&grant_id, T0.plus_secs(31 * DAY)),
         Err(NodeError::GrantExpired(_))
@@ -547,4 +547,116 @@ fn offers_travel_with_the_request_and_are_shown() {
     let offer = item.request.offer.as_ref().unwrap();
     assert_eq!(offer.details["discount_percent"], "10");
     assert!(item.sentence().contains("offering 10% off"));
+}
+
+fn small_node(config: NodeConfig) -> Node {
+    Node::with_storage(
+        Keys::generate(),
+        Arc::new(MemoryStorage::new()),
+        config,
+        None,
+    )
+    .unwrap()
+}
+
+#[test]
+fn inbox_total_and_replay_store_are_bounded() {
+    let person = small_node(NodeConfig {
+        inbox_total: 3,
+        ..NodeConfig::default()
+    });
+    for n in 0..3 {
+        let merchant = memory_node();
+        let r = merchant
+            .request(person.id(), spec(&[("name.given", true)]), T0)
+            .unwrap();
+        assert!(matches!(
+            person.receive(&r, T0.plus_secs(n)).unwrap(),
+            Reply::Pending(_)
+        ));
+    }
+    let r = memory_node()
+        .request(person.id(), spec(&[("name.given", true)]), T0)
+        .unwrap();
+    assert!(matches!(
+        person.receive(&r, T0).unwrap_err(),
+        NodeError::InboxFull(_)
+    ));
+
+    // Two ids fit; the third is refused until the first two expire, then accepted.
+    let person = small_node(NodeConfig {
+        seen_ids_capacity: 2,
+        ..NodeConfig::default()
+    });
+    person_with_fields(&person);
+    let merchant = memory_node();
+    let fetches: Vec<Vec<u8>> = (0..3)
+        .map(|_| {
+            merchant
+                .request(person.id(), spec(&[("name.given", true)]), T0)
+                .unwrap()
+        })
+        .collect();
+    person.receive(&fetches[0], T0).unwrap();
+    person.receive(&fetches[1], T0).unwrap();
+    let err = person.receive(&fetches[2], T0).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NodeError::Protocol(ProtocolError::ReplayStoreFull { .. })
+        ),
+        "{err}"
+    );
+    let lifetime = merchant.config().request_lifetime_secs;
+    let fresh = merchant
+        .request(
+            person.id(),
+            spec(&[("name.given", true)]),
+            T0.plus_secs(lifetime + 120),
+        )
+        .unwrap();
+    assert!(person.receive(&fresh, T0.plus_secs(lifetime + 120)).is_ok());
+}
+
+#[test]
+fn vault_fields_have_tags_and_sensitivity_and_removal_updates_holders() {
+    use passport_node::vault::Sensitivity;
+    let (person, merchant, grant_id) = granted();
+    let card = person.field(&name("payment.card")).unwrap().unwrap();
+    assert_eq!(card.sensitivity, Sensitivity::Sensitive);
+    assert_eq!(
+        person
+            .field(&name("name.given"))
+            .unwrap()
+            .unwrap()
+            .sensitivity,
+        Sensitivity::Normal
+    );
+    let tags = ["cyclist".to_owned(), "vegetarian".to_owned()].into();
+    person
+        .tag_field(&name("name.given"), tags, Some(Sensitivity::Sensitive), T0)
+        .unwrap();
+    let given = person.field(&name("name.given")).unwrap().unwrap();
+    assert_eq!(given.tags.len(), 2);
+    assert_eq!(given.sensitivity, Sensitivity::Sensitive);
+    assert_eq!(person.fields().unwrap().len(), 4);
+    assert!(matches!(
+        person.tag_field(&name("x.nope"), Default::default(), None, T0),
+        Err(NodeError::UnknownField(_))
+    ));
+
+    let updates = person
+        .remove_field(&name("address.home"), T0.plus_secs(5))
+        .unwrap();
+    assert_eq!(updates.len(), 1);
+    merchant
+        .receive(&updates[0].bytes, T0.plus_secs(5))
+        .unwrap();
+    let values = merchant.open_grant(&grant_id, T0.plus_secs(5)).unwrap();
+    assert!(!values.contains_key(&name("address.home")));
+    assert!(person.field(&name("address.home")).unwrap().is_none());
+    assert!(matches!(
+        person.remove_field(&name("address.home"), T0),
+        Err(NodeError::UnknownField(_))
+    ));
 }
