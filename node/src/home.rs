@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <home>/
+//!   config.toml     optional settings (NodeConfig); absent means every default
 //!   identity.cbor   public id and keys in clear; secret keys and the data key wrapped (0600)
 //!   key             only with a key file: 32 random bytes that unlock identity.cbor (0600)
 //!   db/             the sled database; every personal value in it is encrypted
@@ -25,8 +26,9 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{crypt::DataKey, error::NodeError};
+use crate::{crypt::DataKey, error::NodeError, node::NodeConfig};
 
+const CONFIG_FILE: &str = "config.toml";
 const IDENTITY_FILE: &str = "identity.cbor";
 const KEY_FILE: &str = "key";
 const DB_DIR: &str = "db";
@@ -174,6 +176,29 @@ impl Home {
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// `config.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(CONFIG_FILE)
+    }
+
+    /// The node settings from `config.toml`, or every default if there is none. An
+    /// unknown key or a wrong type is an error naming the file and the problem.
+    pub fn config(&self) -> Result<NodeConfig, NodeError> {
+        let path = self.config_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| NodeError::Corrupt {
+                path,
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NodeConfig::default()),
+            Err(source) => Err(NodeError::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
     }
 
     /// `identity.cbor`.
@@ -460,6 +485,26 @@ mod tests {
         let err = home.open(&Unlock::KeyFile).unwrap_err();
         assert!(matches!(err, NodeError::KeyFileTooOpen { .. }));
         assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn config_defaults_when_absent_and_clear_errors_when_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        assert_eq!(home.config().unwrap(), NodeConfig::default());
+        fs::write(home.config_path(), "inbox_total = 10\n").unwrap();
+        let config = home.config().unwrap();
+        assert_eq!(config.inbox_total, 10);
+        assert_eq!(
+            config.inbox_per_merchant,
+            NodeConfig::default().inbox_per_merchant
+        );
+        fs::write(home.config_path(), "inbox_totl = 10\n").unwrap();
+        let err = home.config().unwrap_err().to_string();
+        assert!(
+            err.contains("config.toml") && err.contains("inbox_totl"),
+            "{err}"
+        );
     }
 
     #[test]

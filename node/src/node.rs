@@ -27,7 +27,7 @@ use crate::{
 
 /// Tunables of the node core. Every field says its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// Pending requests kept per merchant. Default 16.
     pub inbox_per_merchant: usize,
@@ -126,7 +126,14 @@ fn seen_expiry_key(at: Timestamp, id: &MessageId) -> Vec<u8> {
 }
 
 impl Node {
-    /// Unlocks the passport in `home` and opens its database.
+    /// Unlocks the passport in `home` and opens its database, with the settings of
+    /// `home`'s `config.toml`.
+    pub fn open_home(home: &Home, unlock: &Unlock) -> Result<Self, NodeError> {
+        let config = home.config()?;
+        Self::open(home, unlock, config)
+    }
+
+    /// Unlocks the passport in `home` and opens its database with `config`.
     pub fn open(home: &Home, unlock: &Unlock, config: NodeConfig) -> Result<Self, NodeError> {
         let keys = home.open(unlock)?;
         let storage = SledStorage::open(&home.db_path())?;
