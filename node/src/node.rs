@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use passport_protocol::{
     Body, Claims, FieldName, FieldValue, Message, MessageId, PassportId, ProtocolError,
-    SealingPublicKey, SeenIds, Timestamp, Verified, limits::CLOCK_SKEW_SECS, verify,
+    SealingPublicKey, SeenIds, Timestamp, Verified, check_received, limits::CLOCK_SKEW_SECS,
+    verify_offline,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -240,8 +241,11 @@ impl Node {
     /// Verifies a received message and acts on it: the one entry point for bytes
     /// from the network. Whatever it returns is durable.
     pub fn receive(&self, bytes: &[u8], now: Timestamp) -> Result<Reply, NodeError> {
+        // The signature check is the costly part and needs no state: do it before
+        // taking the lock, so concurrent receives verify in parallel.
+        let message = verify_offline(bytes)?;
         self.tx(now, |tx| {
-            let verified = tx.verify(bytes)?;
+            let verified = tx.check_received(message)?;
             match verified.message().body.kind() {
                 passport_protocol::MessageKind::Request => tx.on_request(verified, bytes),
                 passport_protocol::MessageKind::Fetch => tx.on_fetch(verified, bytes),
@@ -452,10 +456,10 @@ impl Tx<'_> {
         Ok((bytes, id))
     }
 
-    fn verify(&mut self, bytes: &[u8]) -> Result<Verified, NodeError> {
+    fn check_received(&mut self, message: Message) -> Result<Verified, NodeError> {
         let me = self.me();
         let now = self.now;
-        let result = verify(bytes, now, &me, self);
+        let result = check_received(message, now, &me, self);
         if let Some(e) = self.storage_error.take() {
             return Err(e);
         }

@@ -91,7 +91,7 @@ pub use crate::{
     },
     seal::{FieldValues, Sealed, hpke_info},
     time::Timestamp,
-    verify::{SeenIdCache, SeenIds, Verified, verify, verify_offline},
+    verify::{SeenIdCache, SeenIds, Verified, check_received, verify, verify_offline},
 };
 
 /// Serializes a type through its `Display` and parses it back through `FromStr`, so

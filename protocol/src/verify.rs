@@ -165,7 +165,19 @@ pub fn verify(
     audience: &PassportId,
     seen: &mut impl SeenIds,
 ) -> Result<Verified, ProtocolError> {
-    let message = verify_offline(bytes)?;
+    check_received(verify_offline(bytes)?, now, audience, seen)
+}
+
+/// The second half of [`verify`]: audience, time window, age and replay checks on a
+/// message that [`verify_offline`] returned. Split out so a node can check signatures
+/// concurrently and run only these cheap checks (which touch its replay store) under
+/// its lock.
+pub fn check_received(
+    message: Message,
+    now: Timestamp,
+    audience: &PassportId,
+    seen: &mut impl SeenIds,
+) -> Result<Verified, ProtocolError> {
     let claims = &message.claims;
     if claims.audience != *audience {
         return Err(ProtocolError::WrongAudience {
