@@ -118,6 +118,14 @@ pub enum ProtocolError {
         /// Why it is invalid.
         error: IdError,
     },
+    /// A peer record stored under one id's key is signed by another id.
+    #[error("the record stored under {expected}'s key was published by {found}; it is refused")]
+    RecordForOtherId {
+        /// The id whose key the record was stored under.
+        expected: PassportId,
+        /// The id that signed it.
+        found: PassportId,
+    },
     /// The message is addressed to someone else.
     #[error("message is addressed to {found}, not to this node ({expected})")]
     WrongAudience {
@@ -222,6 +230,7 @@ impl ProtocolError {
             Self::UnknownKind { .. } => "unknown_kind",
             Self::MalformedPayload { .. } => "malformed_payload",
             Self::InvalidId { .. } => "invalid_id",
+            Self::RecordForOtherId { .. } => "record_for_other_id",
             Self::WrongAudience { .. } => "wrong_audience",
             Self::Expired { .. } => "expired",
             Self::NotYetValid { .. } => "not_yet_valid",

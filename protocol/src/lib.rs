@@ -9,6 +9,7 @@
 //!   both zeroize on drop and hide their material from `Debug`.
 //! - [`field`]: field names and typed values, the personal data itself.
 //! - [`message`]: the seven message kinds and their CBOR payloads (CWT claims sets).
+//! - [`record`]: [`PeerRecord`], a passport's signed DHT record (where its node is).
 //! - [`seal`]: HPKE sealing of granted values to a merchant's X25519 key.
 //! - [`samples`]: fixed-key sample messages of every kind (test vectors, benchmarks, fuzz seeds).
 //! - [`cose`]: COSE_Sign1 with EdDSA over the exact payload bytes.
@@ -72,6 +73,7 @@ pub mod id;
 pub mod keys;
 pub mod limits;
 pub mod message;
+pub mod record;
 pub mod samples;
 pub mod seal;
 pub mod time;
@@ -89,6 +91,7 @@ pub use crate::{
         Grant, Message, MessageKind, Offer, Outcome, PROTOCOL_VERSION, Request, Revoke, Terms,
         Update, decode_payload,
     },
+    record::{PeerRecord, verify_record},
     seal::{FieldValues, Sealed, hpke_info},
     time::Timestamp,
     verify::{SeenIdCache, SeenIds, Verified, check_received, verify, verify_offline},

@@ -52,3 +52,15 @@ pub const MAX_RECEIPT_GRANTS: usize = 256;
 
 /// Default capacity of an in-memory [`SeenIdCache`](crate::SeenIdCache).
 pub const DEFAULT_SEEN_IDS: usize = 100_000;
+
+/// Largest signed peer record, in bytes: well under Kademlia's 16 KiB packet.
+pub const MAX_RECORD_BYTES: usize = 8 * 1024;
+
+/// Most network identities (PeerIds) in one peer record.
+pub const MAX_RECORD_PEERS: usize = 4;
+
+/// Longest network identity in a peer record, in bytes (an Ed25519 PeerId is 38).
+pub const MAX_PEER_ID_BYTES: usize = 64;
+
+/// Most addresses in one peer record.
+pub const MAX_RECORD_ADDRESSES: usize = 16;

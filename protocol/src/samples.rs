@@ -15,6 +15,7 @@ use crate::{
         Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
         Grant, Message, MessageKind, Offer, Outcome, Request, Revoke, Terms, Update,
     },
+    record::PeerRecord,
     seal::{FieldValues, Sealed},
     time::Timestamp,
 };
@@ -215,4 +216,28 @@ pub fn sample_signed(
     rng: &mut impl CryptoRng,
 ) -> Result<Vec<u8>, ProtocolError> {
     sample_message(kind, parties, now, rng)?.sign(parties.signer(kind))
+}
+
+/// The sample person's DHT record, made at `now`, valid for a day.
+pub fn sample_record(parties: &SampleParties, now: Timestamp) -> PeerRecord {
+    PeerRecord {
+        id: parties.person.id(),
+        sequence: 3,
+        // An Ed25519 libp2p PeerId: identity multihash (0x00, length 36) of the
+        // protobuf-encoded public key (type Ed25519 = 1, 32 key bytes).
+        peers: vec![
+            [
+                &[0x00, 0x24, 0x08, 0x01, 0x12, 0x20][..],
+                parties.person.id().public_key_bytes(),
+            ]
+            .concat(),
+        ],
+        addresses: vec![
+            "/ip4/127.0.0.1/tcp/4001".into(),
+            "/ip4/127.0.0.1/udp/4001/quic-v1".into(),
+        ],
+        seal_key: SealingKey::derive(&[0x44; 32]).public_key(),
+        issued_at: now,
+        expires_at: now.plus_secs(86_400),
+    }
 }

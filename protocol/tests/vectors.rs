@@ -175,6 +175,62 @@ fn root() -> PathBuf {
 /// Every file the vectors produce: (path, expected content).
 fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
+    let parties = SampleParties::fixed();
+    let record = samples::sample_record(&parties, samples::SAMPLE_NOW)
+        .sign(&parties.person)
+        .unwrap();
+    let (protected, payload, _) = common::split(&record);
+    let mut t = String::new();
+    writeln!(t, "Passport test vector: peer record (payload kind 8)").unwrap();
+    writeln!(
+        t,
+        "Made by protocol/tests/vectors.rs; see README.md beside this file.\n"
+    )
+    .unwrap();
+    writeln!(t, "signer (person): {}", parties.person.id()).unwrap();
+    writeln!(
+        t,
+        "DHT key: {}",
+        String::from_utf8(passport_protocol::PeerRecord::dht_key(&parties.person.id())).unwrap()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "verify at (NumericDate): {}",
+        samples::SAMPLE_NOW.as_secs()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "expected result: valid record of {}, sequence 3\n",
+        parties.person.id()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "record, {} bytes (hex, the content of peer_record.cose):",
+        record.len()
+    )
+    .unwrap();
+    writeln!(t, "{}\n", wrapped_hex(&record)).unwrap();
+    writeln!(
+        t,
+        "protected header:\n{}\n",
+        diagnostic(&protected).unwrap()
+    )
+    .unwrap();
+    writeln!(t, "payload:\n{}", diagnostic(&payload).unwrap()).unwrap();
+    files.push((root().join("vectors/peer_record.cose"), record.clone()));
+    files.push((root().join("vectors/peer_record.txt"), t.into_bytes()));
+    let record_body = common::from_bytes(&payload)
+        .into_map()
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
+        .map(|(_, v)| common::to_bytes(&v))
+        .unwrap();
+    files.push((root().join("fuzz/seeds/verify_record/body"), record_body));
+    files.push((root().join("fuzz/seeds/verify_record/record"), record));
     for kind in MessageKind::ALL {
         let v = build(kind);
         let name = kind.name();
@@ -229,4 +285,8 @@ fn vector_files_verify_as_another_implementation_would_read_them() {
         .unwrap();
         assert_eq!(verified.message().body.kind(), kind);
     }
+    let record = std::fs::read(root().join("vectors/peer_record.cose")).unwrap();
+    let person = SampleParties::fixed().person.id();
+    let verified = passport_protocol::verify_record(&record, &person, samples::SAMPLE_NOW).unwrap();
+    assert_eq!(verified.sequence, 3);
 }

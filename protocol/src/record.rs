@@ -1,0 +1,321 @@
+//! [`PeerRecord`]: where a passport's node can be reached, published in the DHT
+//! under `/passport/<id>` and signed by the passport's identity key, so the node's
+//! network keys and addresses can change without changing the public id.
+//!
+//! A record is a COSE_Sign1 like every message, with the record kind (8) in the
+//! payload; it has no audience and no message id. Every node validates a record
+//! before storing or using it ([`verify_record`]): signature, that it belongs to the
+//! id it is stored under, freshness, size. Which of two valid records wins is the
+//! caller's decision by [`PeerRecord::sequence`].
+
+use ciborium::Value;
+
+use crate::{
+    cbor::{self, MapReader, key},
+    cose,
+    error::ProtocolError,
+    id::PassportId,
+    keys::{IdentityKey, SealingPublicKey},
+    limits::{
+        CLOCK_SKEW_SECS, MAX_ADDRESS_BYTES, MAX_ID_TEXT_BYTES, MAX_PEER_ID_BYTES,
+        MAX_RECORD_ADDRESSES, MAX_RECORD_BYTES, MAX_RECORD_PEERS,
+    },
+    message::{PROTOCOL_VERSION, claim_key},
+    time::Timestamp,
+};
+
+/// The payload `kind` of a peer record (outside the message kinds 1 to 7, so a record
+/// can never be taken for a message or the reverse).
+pub const RECORD_KIND: u64 = 8;
+
+const BODY_SEQUENCE: i64 = 1;
+const BODY_PEERS: i64 = 2;
+const BODY_ADDRESSES: i64 = 3;
+const BODY_SEAL_KEY: i64 = 4;
+
+/// Where a passport's node can be reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerRecord {
+    /// Whose record this is (`iss`; the signer).
+    pub id: PassportId,
+    /// Grows with every new record of this id; a node keeps the highest it has seen.
+    pub sequence: u64,
+    /// The node's network identities (libp2p PeerIds in their binary form), opaque
+    /// to this crate.
+    pub peers: Vec<Vec<u8>>,
+    /// Addresses to dial (multiaddrs as text), relay addresses included.
+    pub addresses: Vec<String>,
+    /// The key to seal data to this passport.
+    pub seal_key: SealingPublicKey,
+    /// When it was made (`iat`).
+    pub issued_at: Timestamp,
+    /// When it stops being valid (`exp`); the node republishes before then.
+    pub expires_at: Timestamp,
+}
+
+impl PeerRecord {
+    /// The DHT key of `id`'s record: `/passport/` followed by the `did:key` text.
+    pub fn dht_key(id: &PassportId) -> Vec<u8> {
+        format!("/passport/{id}").into_bytes()
+    }
+
+    /// Encodes and signs the record with `key`, which must be `self.id`'s.
+    pub fn sign(&self, signing_key: &IdentityKey) -> Result<Vec<u8>, ProtocolError> {
+        let signer = signing_key.id();
+        if signer != self.id {
+            return Err(ProtocolError::IssuerNotSigner {
+                issuer: self.id,
+                signer,
+            });
+        }
+        let payload = cbor::encode(&Value::Map(vec![
+            (key(claim_key::ISS), Value::Text(self.id.to_string())),
+            (
+                key(claim_key::EXP),
+                Value::Integer(self.expires_at.as_secs().into()),
+            ),
+            (
+                key(claim_key::IAT),
+                Value::Integer(self.issued_at.as_secs().into()),
+            ),
+            (
+                key(claim_key::VERSION),
+                Value::Integer(PROTOCOL_VERSION.into()),
+            ),
+            (key(claim_key::KIND), Value::Integer(RECORD_KIND.into())),
+            (
+                key(claim_key::BODY),
+                Value::Map(vec![
+                    (key(BODY_SEQUENCE), Value::Integer(self.sequence.into())),
+                    (
+                        key(BODY_PEERS),
+                        Value::Array(self.peers.iter().map(|p| Value::Bytes(p.clone())).collect()),
+                    ),
+                    (
+                        key(BODY_ADDRESSES),
+                        Value::Array(
+                            self.addresses
+                                .iter()
+                                .map(|a| Value::Text(a.clone()))
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        key(BODY_SEAL_KEY),
+                        Value::Bytes(self.seal_key.as_bytes().to_vec()),
+                    ),
+                ]),
+            ),
+        ]))?;
+        decode_record_payload(&payload)?;
+        let signed = cose::sign(signing_key, payload)?;
+        if signed.len() > MAX_RECORD_BYTES {
+            return Err(ProtocolError::TooLarge {
+                size: signed.len(),
+                max: MAX_RECORD_BYTES,
+            });
+        }
+        Ok(signed)
+    }
+}
+
+/// Checks a record found under `expected`'s DHT key at time `now`: size (before
+/// decoding), CBOR, COSE structure and signature, payload, `kid` = `iss`, that it is
+/// `expected`'s own record, and that `now` is within `iat`..`exp` (± skew).
+pub fn verify_record(
+    bytes: &[u8],
+    expected: &PassportId,
+    now: Timestamp,
+) -> Result<PeerRecord, ProtocolError> {
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(ProtocolError::TooLarge {
+            size: bytes.len(),
+            max: MAX_RECORD_BYTES,
+        });
+    }
+    let sign1 = cose::verify(cbor::decode(bytes)?)?;
+    let record = decode_record_payload(&sign1.payload)?;
+    if record.id != sign1.signer {
+        return Err(ProtocolError::KidMismatch);
+    }
+    if record.id != *expected {
+        return Err(ProtocolError::RecordForOtherId {
+            expected: *expected,
+            found: record.id,
+        });
+    }
+    if now.minus_secs(CLOCK_SKEW_SECS) > record.expires_at {
+        return Err(ProtocolError::Expired {
+            expires_at: record.expires_at,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    if now.plus_secs(CLOCK_SKEW_SECS) < record.issued_at {
+        return Err(ProtocolError::NotYetValid {
+            valid_from: record.issued_at,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    Ok(record)
+}
+
+fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
+    let mut map = MapReader::new(cbor::decode(payload)?, "record")?;
+    let version = cbor::uint(map.required(claim_key::VERSION, "ver")?, "ver")?;
+    if version != PROTOCOL_VERSION {
+        return Err(ProtocolError::UnsupportedVersion {
+            found: version,
+            supported: PROTOCOL_VERSION,
+        });
+    }
+    let kind = cbor::uint(map.required(claim_key::KIND, "kind")?, "kind")?;
+    if kind != RECORD_KIND {
+        return Err(ProtocolError::UnknownKind { found: kind });
+    }
+    let id = cbor::text(
+        map.required(claim_key::ISS, "iss")?,
+        "iss",
+        MAX_ID_TEXT_BYTES,
+    )?
+    .parse()
+    .map_err(|error| ProtocolError::InvalidId {
+        claim: "iss",
+        error,
+    })?;
+    let expires_at = Timestamp::from_secs(cbor::uint(map.required(claim_key::EXP, "exp")?, "exp")?);
+    let issued_at = Timestamp::from_secs(cbor::uint(map.required(claim_key::IAT, "iat")?, "iat")?);
+    if expires_at < issued_at {
+        return Err(ProtocolError::malformed("exp is before iat"));
+    }
+    let mut body = MapReader::new(map.required(claim_key::BODY, "body")?, "record body")?;
+    map.finish()?;
+    let sequence = cbor::uint(body.required(BODY_SEQUENCE, "sequence")?, "sequence")?;
+    let peers = cbor::array(
+        body.required(BODY_PEERS, "peers")?,
+        "peers",
+        MAX_RECORD_PEERS,
+    )?
+    .into_iter()
+    .map(|p| match p {
+        Value::Bytes(b) if !b.is_empty() && b.len() <= MAX_PEER_ID_BYTES => Ok(b),
+        _ => Err(ProtocolError::malformed(format!(
+            "a record peer is not a byte string of 1 to {MAX_PEER_ID_BYTES} bytes"
+        ))),
+    })
+    .collect::<Result<Vec<_>, _>>()?;
+    if peers.is_empty() {
+        return Err(ProtocolError::malformed("record lists no peer"));
+    }
+    let addresses = cbor::array(
+        body.required(BODY_ADDRESSES, "addresses")?,
+        "addresses",
+        MAX_RECORD_ADDRESSES,
+    )?
+    .into_iter()
+    .map(|a| cbor::text(a, "record address", MAX_ADDRESS_BYTES))
+    .collect::<Result<Vec<_>, _>>()?;
+    let seal_key = SealingPublicKey::from_bytes(cbor::byte_array(
+        body.required(BODY_SEAL_KEY, "seal key")?,
+        "seal key",
+    )?);
+    body.finish()?;
+    Ok(PeerRecord {
+        id,
+        sequence,
+        peers,
+        addresses,
+        seal_key,
+        issued_at,
+        expires_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &IdentityKey) -> PeerRecord {
+        PeerRecord {
+            id: key.id(),
+            sequence: 7,
+            peers: vec![vec![0, 36, 8, 1, 18, 32, 1, 2, 3]],
+            addresses: vec![
+                "/ip4/127.0.0.1/tcp/4001".into(),
+                "/ip4/127.0.0.1/udp/4001/quic-v1".into(),
+            ],
+            seal_key: SealingPublicKey::from_bytes([9; 32]),
+            issued_at: Timestamp::from_secs(1000),
+            expires_at: Timestamp::from_secs(1000 + 86_400),
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_and_is_refused_for_another_id_or_when_stale() {
+        let alice = IdentityKey::from_secret_bytes(&[1; 32]);
+        let bob = IdentityKey::from_secret_bytes(&[2; 32]);
+        let bytes = record(&alice).sign(&alice).unwrap();
+        let now = Timestamp::from_secs(2000);
+        assert_eq!(
+            verify_record(&bytes, &alice.id(), now).unwrap(),
+            record(&alice)
+        );
+        assert_eq!(
+            verify_record(&bytes, &bob.id(), now),
+            Err(ProtocolError::RecordForOtherId {
+                expected: bob.id(),
+                found: alice.id()
+            })
+        );
+        assert!(matches!(
+            verify_record(
+                &bytes,
+                &alice.id(),
+                Timestamp::from_secs(1000 + 86_400 + 61)
+            ),
+            Err(ProtocolError::Expired { .. })
+        ));
+        // Bob cannot sign a record for Alice.
+        assert!(matches!(
+            record(&alice).sign(&bob),
+            Err(ProtocolError::IssuerNotSigner { .. })
+        ));
+        let mut tampered = bytes.clone();
+        let at = tampered.len() - 70;
+        tampered[at] ^= 1;
+        assert!(verify_record(&tampered, &alice.id(), now).is_err());
+    }
+
+    #[test]
+    fn records_and_messages_cannot_be_confused() {
+        let alice = IdentityKey::from_secret_bytes(&[1; 32]);
+        let bytes = record(&alice).sign(&alice).unwrap();
+        assert_eq!(
+            crate::verify_offline(&bytes),
+            Err(ProtocolError::UnknownKind { found: RECORD_KIND })
+        );
+    }
+
+    #[test]
+    fn oversize_and_empty_records_are_refused() {
+        let alice = IdentityKey::from_secret_bytes(&[1; 32]);
+        let mut r = record(&alice);
+        r.peers.clear();
+        assert!(matches!(
+            r.sign(&alice),
+            Err(ProtocolError::MalformedPayload { .. })
+        ));
+        let mut r = record(&alice);
+        r.addresses = vec!["x".repeat(MAX_ADDRESS_BYTES); MAX_RECORD_ADDRESSES + 1];
+        assert!(r.sign(&alice).is_err());
+        assert!(matches!(
+            verify_record(
+                &vec![0u8; MAX_RECORD_BYTES + 1],
+                &alice.id(),
+                Timestamp::from_secs(0)
+            ),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+    }
+}
