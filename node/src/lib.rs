@@ -17,6 +17,8 @@
 //!   revoke, erase, receipts, petnames.
 //! - [`merchant`]: the merchant's side: requests sent, grants held, opening only
 //!   while valid, fetch, erasure with signed deletion receipts.
+//! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
+//!   validated before they are stored, signed messages over request-response.
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
@@ -35,6 +37,7 @@ pub mod crypt;
 pub mod error;
 pub mod home;
 pub mod merchant;
+pub mod net;
 pub mod node;
 pub mod person;
 pub mod storage;

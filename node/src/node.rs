@@ -183,6 +183,14 @@ impl Node {
         self.inner.keys.sealing.public_key()
     }
 
+    /// Signs a DHT record with this passport's identity key.
+    pub fn sign_record(
+        &self,
+        record: &passport_protocol::PeerRecord,
+    ) -> Result<Vec<u8>, NodeError> {
+        Ok(record.sign(&self.inner.keys.identity)?)
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.config

@@ -1,0 +1,648 @@
+//! The peer-to-peer network: a libp2p swarm (TCP + Noise + Yamux; identify; ping;
+//! Kademlia under Passport's own protocol name, with every record validated before it
+//! is stored; request-response carrying signed messages), embedded the rust-libp2p
+//! way: a cloneable [`Client`] sends commands over a bounded channel to an
+//! [`EventLoop`] that owns the swarm.
+//!
+//! A passport is found by its id: its node publishes a signed [`PeerRecord`] under
+//! `/passport/<id>`; a merchant looks it up, checks the signature, and sends its
+//! request to the PeerId and addresses the record names.
+
+mod codec;
+
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    time::{Duration, SystemTime},
+};
+
+use futures::StreamExt as _;
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity,
+    kad::{self, store::MemoryStore},
+    noise, ping,
+    request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
+    swarm::{NetworkBehaviour, SwarmEvent},
+    tcp, yamux,
+};
+use passport_protocol::{
+    PassportId, PeerRecord, ProtocolError, Timestamp, limits::MAX_RECORD_BYTES, verify_record,
+};
+use tokio::sync::{mpsc, oneshot};
+
+pub use self::codec::{Codec, MAX_FRAME_BYTES, PROTOCOL, Response};
+use crate::{error::NodeError, node::Node, node::Reply};
+
+/// Kademlia protocol name: Passport's own DHT, apart from IPFS's.
+pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/passport/kad/1");
+
+/// Network settings. Every field says its default.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// Addresses to listen on. Default: `/ip4/0.0.0.0/tcp/0` (every interface, a free port).
+    pub listen: Vec<Multiaddr>,
+    /// Peers to join the DHT through, each ending in `/p2p/<PeerId>`. Default: none.
+    pub bootstrap: Vec<Multiaddr>,
+    /// How long to wait for an answer to a message. Default 30 s.
+    pub request_timeout: Duration,
+    /// How long a DHT lookup may take before "not found". Default 20 s.
+    pub lookup_timeout: Duration,
+    /// How long a published record stays valid. Default 24 h; republished at half.
+    pub record_lifetime: Duration,
+    /// How long an idle connection is kept. Default 60 s (libp2p's own is 10 s).
+    pub idle_connection_timeout: Duration,
+    /// Capacity of the command channel from clients. Default 64.
+    pub command_capacity: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0"
+                    .parse()
+                    .unwrap_or_else(|_| Multiaddr::empty()),
+            ],
+            bootstrap: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            lookup_timeout: Duration::from_secs(20),
+            record_lifetime: Duration::from_secs(24 * 3600),
+            idle_connection_timeout: Duration::from_secs(60),
+            command_capacity: 64,
+        }
+    }
+}
+
+/// Why a network operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// No valid record for this id was found in time.
+    #[error("no node found for {0}: the id may be wrong, or its node has not been online recently")]
+    NotFound(PassportId),
+    /// The operation took longer than allowed.
+    #[error("timed out after {0:?}; the other node may be offline or unreachable")]
+    Timeout(Duration),
+    /// The message could not be delivered or answered.
+    #[error("could not reach the other node: {0}")]
+    Unreachable(String),
+    /// The other node refused the message.
+    #[error("the other node refused the message: {0}")]
+    Refused(String),
+    /// The network task has stopped.
+    #[error("the network has stopped; restart the node")]
+    Stopped,
+    /// Setting up the network failed.
+    #[error("could not start the network: {0}")]
+    Setup(String),
+    /// A record could not be made.
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+/// The combined libp2p behaviour of a Passport node.
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    kad: kad::Behaviour<MemoryStore>,
+    messages: request_response::Behaviour<Codec>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+enum Command {
+    Publish {
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
+    Lookup {
+        id: PassportId,
+        reply: oneshot::Sender<Result<PeerRecord, NetError>>,
+    },
+    Send {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<Response, NetError>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+}
+
+/// A handle on a running network. Cheap to clone; every call is a bounded command to
+/// the event loop.
+#[derive(Clone, Debug)]
+pub struct Client {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    config: NetConfig,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Publish { .. } => "Publish",
+            Command::Lookup { .. } => "Lookup",
+            Command::Send { .. } => "Send",
+            Command::ListenAddrs { .. } => "ListenAddrs",
+        })
+    }
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_secs(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+impl Client {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// This node's network identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Publishes this passport's signed record in the DHT.
+    pub async fn publish(&self) -> Result<(), NetError> {
+        self.call(|reply| Command::Publish { reply }).await?
+    }
+
+    /// Finds `id`'s node through the DHT; the record is verified before it is returned.
+    pub async fn lookup(&self, id: PassportId) -> Result<PeerRecord, NetError> {
+        let limit = self.config.lookup_timeout;
+        tokio::time::timeout(limit, self.call(|reply| Command::Lookup { id, reply }))
+            .await
+            .map_err(|_| NetError::Timeout(limit))??
+    }
+
+    /// Finds `id`'s node and sends it a signed message; returns its answer.
+    pub async fn send_to(&self, id: PassportId, bytes: Vec<u8>) -> Result<Response, NetError> {
+        let record = self.lookup(id).await?;
+        let peer = record
+            .peers
+            .iter()
+            .find_map(|p| PeerId::from_bytes(p).ok())
+            .ok_or_else(|| NetError::Unreachable("the record names no valid PeerId".into()))?;
+        let addresses = record
+            .addresses
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        let limit = self.config.request_timeout + Duration::from_secs(5);
+        tokio::time::timeout(
+            limit,
+            self.call(|reply| Command::Send {
+                peer,
+                addresses,
+                bytes,
+                reply,
+            }),
+        )
+        .await
+        .map_err(|_| NetError::Timeout(limit))??
+    }
+
+    /// The addresses this node listens on.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.call(|reply| Command::ListenAddrs { reply }).await
+    }
+}
+
+/// Owns the swarm; run it with [`EventLoop::run`] (e.g. in `tokio::spawn`).
+pub struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    node: Node,
+    config: NetConfig,
+    commands: mpsc::Receiver<Command>,
+    answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
+    answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
+    lookups: HashMap<kad::QueryId, (PassportId, oneshot::Sender<Result<PeerRecord, NetError>>)>,
+    publishes: HashMap<kad::QueryId, oneshot::Sender<Result<(), NetError>>>,
+    requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
+    /// Records refused by validation, for metrics and tests.
+    rejected_records: u64,
+    /// Whether this node has published its record (then it republishes whenever its
+    /// addresses change).
+    published: bool,
+}
+
+/// Builds the swarm for `node` with the network key `keypair`, starts listening and
+/// dials the bootstrap peers. Returns the client and the event loop to run.
+pub fn new(
+    node: Node,
+    keypair: identity::Keypair,
+    config: NetConfig,
+) -> Result<(Client, EventLoop), NetError> {
+    let peer_id = keypair.public().to_peer_id();
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_behaviour(|key| {
+            let mut kad_config = kad::Config::new(KAD_PROTOCOL);
+            kad_config
+                .set_record_filtering(kad::StoreInserts::FilterBoth)
+                .set_max_packet_size(4 * MAX_RECORD_BYTES)
+                .set_record_ttl(Some(config.record_lifetime))
+                // This node republishes fresh, re-signed records itself.
+                .set_publication_interval(None)
+                .set_query_timeout(config.lookup_timeout)
+                .set_replication_factor(NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN));
+            let store = MemoryStore::with_config(
+                key.public().to_peer_id(),
+                kad::store::MemoryStoreConfig {
+                    max_records: 16 * 1024,
+                    max_value_bytes: MAX_RECORD_BYTES,
+                    ..Default::default()
+                },
+            );
+            let mut kad = kad::Behaviour::with_config(key.public().to_peer_id(), store, kad_config);
+            // Serve the DHT whatever AutoNAT would guess: every Passport node helps.
+            kad.set_mode(Some(kad::Mode::Server));
+            Behaviour {
+                kad,
+                messages: request_response::Behaviour::with_codec(
+                    Codec,
+                    [(PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(config.request_timeout),
+                ),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/passport/id/1".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+            }
+        })
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
+        .build();
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Setup(format!("listen on {addr}: {e}")))?;
+    }
+    for addr in &config.bootstrap {
+        let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(NetError::Setup(format!(
+                "bootstrap address {addr} does not end in /p2p/<PeerId>"
+            )));
+        };
+        swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+        swarm
+            .dial(addr.clone())
+            .map_err(|e| NetError::Setup(format!("dial {addr}: {e}")))?;
+    }
+    let (commands_tx, commands) = mpsc::channel(config.command_capacity);
+    let (answers_tx, answers) = mpsc::channel(config.command_capacity);
+    let client = Client {
+        commands: commands_tx,
+        peer_id,
+        config: config.clone(),
+    };
+    let event_loop = EventLoop {
+        swarm,
+        node,
+        config,
+        commands,
+        answers_tx,
+        answers,
+        lookups: HashMap::new(),
+        publishes: HashMap::new(),
+        requests: HashMap::new(),
+        rejected_records: 0,
+        published: false,
+    };
+    Ok((client, event_loop))
+}
+
+impl EventLoop {
+    /// Runs until every client is dropped.
+    pub async fn run(mut self) {
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => return,
+                },
+                Some((channel, response)) = self.answers.recv() => {
+                    // The requester may have gone away meanwhile; nothing to do then.
+                    let _ = self.swarm.behaviour_mut().messages.send_response(channel, response);
+                }
+            }
+        }
+    }
+
+    fn my_record(&mut self) -> Result<Vec<u8>, NetError> {
+        let now = now();
+        let addresses: Vec<String> = self
+            .swarm
+            .external_addresses()
+            .chain(self.swarm.listeners())
+            .filter(|a| {
+                !a.iter().any(
+                    |p| matches!(p, libp2p::multiaddr::Protocol::Ip4(ip) if ip.is_unspecified()),
+                )
+            })
+            .take(passport_protocol::limits::MAX_RECORD_ADDRESSES)
+            .map(ToString::to_string)
+            .collect();
+        let record = PeerRecord {
+            id: self.node.id(),
+            // Seconds since the epoch: grows across restarts without stored state.
+            sequence: now.as_secs(),
+            peers: vec![self.swarm.local_peer_id().to_bytes()],
+            addresses,
+            seal_key: self.node.sealing_public_key(),
+            issued_at: now,
+            expires_at: now.plus_secs(self.config.record_lifetime.as_secs()),
+        };
+        Ok(self.node.sign_record(&record)?)
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Publish { reply } => {
+                self.published = true;
+                let result = self.my_record().and_then(|bytes| {
+                    let record = kad::Record::new(PeerRecord::dht_key(&self.node.id()), bytes);
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .put_record(record, kad::Quorum::One)
+                        .map_err(|e| NetError::Unreachable(format!("{e:?}")))
+                });
+                match result {
+                    Ok(query) => {
+                        self.publishes.insert(query, reply);
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+            }
+            Command::Lookup { id, reply } => {
+                let query = self
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_record(PeerRecord::dht_key(&id).into());
+                self.lookups.insert(query, (id, reply));
+            }
+            Command::Send {
+                peer,
+                addresses,
+                bytes,
+                reply,
+            } => {
+                let request = self
+                    .swarm
+                    .behaviour_mut()
+                    .messages
+                    .send_request_with_addresses(&peer, bytes, addresses);
+                self.requests.insert(request, reply);
+            }
+            Command::ListenAddrs { reply } => {
+                let _ = reply.send(self.swarm.listeners().cloned().collect());
+            }
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                // Kademlia only learns addresses of peers it dialled; feed it the
+                // listen addresses of every peer that identifies itself.
+                for addr in info.listen_addrs {
+                    self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                }
+            }
+            SwarmEvent::NewListenAddr { .. } | SwarmEvent::ExpiredListenAddr { .. }
+                if self.published =>
+            {
+                // The record must name where the node is now.
+                let (reply, _) = oneshot::channel();
+                self.on_command(Command::Publish { reply });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => self.on_message_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_kad_event(&mut self, event: kad::Event) {
+        match event {
+            kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        record: Some(record),
+                        source,
+                        ..
+                    },
+            } => {
+                if let Err(e) = accept_record(self.swarm.behaviour_mut().kad.store_mut(), record) {
+                    self.rejected_records += 1;
+                    tracing::debug!(%source, reason = e.reason(), "refused a DHT record");
+                }
+            }
+            kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
+                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
+                    let Some((target, _)) = self.lookups.get(&id) else {
+                        return;
+                    };
+                    match verify_record(&found.record.value, target, now()) {
+                        Ok(record) => {
+                            if let Some((_, reply)) = self.lookups.remove(&id) {
+                                let _ = reply.send(Ok(record));
+                            }
+                            if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                                query.finish();
+                            }
+                        }
+                        Err(e) => {
+                            self.rejected_records += 1;
+                            tracing::debug!(
+                                reason = e.reason(),
+                                "ignored an invalid record in a lookup"
+                            );
+                        }
+                    }
+                }
+                kad::QueryResult::GetRecord(_) => {
+                    if let Some((target, reply)) = self.lookups.remove(&id) {
+                        let _ = reply.send(Err(NetError::NotFound(target)));
+                    }
+                }
+                kad::QueryResult::PutRecord(result) => {
+                    if let Some(reply) = self.publishes.remove(&id) {
+                        // Stored locally even when no other peer took it yet.
+                        let _ = reply.send(result.map(|_| ()).or_else(|e| match e {
+                            kad::PutRecordError::QuorumFailed { .. } => Ok(()),
+                            other => Err(NetError::Unreachable(format!("{other:?}"))),
+                        }));
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn on_message_event(&mut self, event: request_response::Event<Vec<u8>, Response>) {
+        match event {
+            request_response::Event::Message { message, peer, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    // The node's work may wait on disk: off the swarm's task.
+                    let node = self.node.clone();
+                    let answers = self.answers_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let response = match node.receive(&request, now()) {
+                            Ok(Reply::Message(bytes)) => Response::Message(bytes),
+                            Ok(Reply::Pending(id)) => Response::Pending(id),
+                            Ok(Reply::Nothing) => Response::Accepted,
+                            Err(e) => {
+                                tracing::debug!(%peer, error = %e, "refused a message");
+                                Response::Refused(e.to_string())
+                            }
+                        };
+                        let _ = answers.blocking_send((channel, response));
+                    });
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.requests.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(reply) = self.requests.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Unreachable(error.to_string())));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Stores an inbound DHT record only if it is a valid Passport record for the id its
+/// key names and is not older (by sequence) than the one already held.
+fn accept_record(store: &mut MemoryStore, record: kad::Record) -> Result<(), ProtocolError> {
+    use kad::store::RecordStore as _;
+    let id = std::str::from_utf8(record.key.as_ref())
+        .ok()
+        .and_then(|k| k.strip_prefix("/passport/"))
+        .and_then(|id| id.parse::<PassportId>().ok())
+        .ok_or_else(|| ProtocolError::MalformedPayload {
+            detail: "record key is not /passport/<id>".into(),
+        })?;
+    let now = now();
+    let incoming = verify_record(&record.value, &id, now)?;
+    // A held record that no longer verifies (expired) may be replaced by anything valid.
+    let held_sequence = store
+        .get(&record.key)
+        .and_then(|held| verify_record(&held.value, &id, now).ok())
+        .map(|held| held.sequence);
+    if held_sequence.is_some_and(|held| held > incoming.sequence) {
+        return Err(ProtocolError::MalformedPayload {
+            detail: "stale record sequence".into(),
+        });
+    }
+    store
+        .put(record)
+        .map_err(|_| ProtocolError::MalformedPayload {
+            detail: "record store full".into(),
+        })
+}
+
+impl From<NodeError> for NetError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Protocol(p) => NetError::Protocol(p),
+            other => NetError::Setup(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kad::store::RecordStore as _;
+    use passport_protocol::{IdentityKey, SealingKey};
+
+    use super::*;
+
+    fn signed(key: &IdentityKey, id: PassportId, sequence: u64) -> Vec<u8> {
+        PeerRecord {
+            id,
+            sequence,
+            peers: vec![PeerId::random().to_bytes()],
+            addresses: vec!["/ip4/127.0.0.1/tcp/4001".into()],
+            seal_key: SealingKey::derive(&[1; 32]).public_key(),
+            issued_at: now(),
+            expires_at: now().plus_secs(3600),
+        }
+        .sign(key)
+        .unwrap()
+    }
+
+    #[test]
+    fn the_dht_filter_stores_genuine_records_and_refuses_forged_stale_or_junk_ones() {
+        let mut store = MemoryStore::new(PeerId::random());
+        let victim = IdentityKey::from_secret_bytes(&[1; 32]);
+        let mallory = IdentityKey::from_secret_bytes(&[2; 32]);
+        let key = kad::RecordKey::new(&PeerRecord::dht_key(&victim.id()));
+
+        let genuine = kad::Record::new(key.clone(), signed(&victim, victim.id(), 10));
+        accept_record(&mut store, genuine.clone()).unwrap();
+        assert_eq!(store.get(&key).unwrap().value, genuine.value);
+
+        // Mallory's own valid record, stored under the victim's key.
+        let forged = kad::Record::new(key.clone(), signed(&mallory, mallory.id(), u64::MAX));
+        assert!(matches!(
+            accept_record(&mut store, forged),
+            Err(ProtocolError::RecordForOtherId { .. })
+        ));
+        // An older record of the victim's does not replace the newer one.
+        let stale = kad::Record::new(key.clone(), signed(&victim, victim.id(), 9));
+        assert!(accept_record(&mut store, stale).is_err());
+        // Junk, and keys that are not Passport ids.
+        assert!(accept_record(&mut store, kad::Record::new(key.clone(), vec![0xff; 40])).is_err());
+        let odd = kad::Record::new(
+            kad::RecordKey::new(&b"/other/key".to_vec()),
+            genuine.value.clone(),
+        );
+        assert!(accept_record(&mut store, odd).is_err());
+        assert_eq!(store.get(&key).unwrap().value, genuine.value);
+        // A newer genuine record replaces it.
+        let newer = kad::Record::new(key.clone(), signed(&victim, victim.id(), 11));
+        accept_record(&mut store, newer.clone()).unwrap();
+        assert_eq!(store.get(&key).unwrap().value, newer.value);
+    }
+}
