@@ -188,3 +188,318 @@ async fn unknown_ids_are_not_found_within_the_lookup_timeout() {
         started.elapsed()
     );
 }
+
+/// A node on the network: its core and its client, listening and published.
+struct Peer {
+    node: Node,
+    client: Client,
+}
+
+async fn peer(node: Node, boot: &Multiaddr, config: NetConfig) -> Peer {
+    let config = NetConfig {
+        bootstrap: vec![boot.clone()],
+        ..config
+    };
+    let (client, event_loop) =
+        net::new(node.clone(), identity::Keypair::generate_ed25519(), config).unwrap();
+    tokio::spawn(event_loop.run());
+    dial_address(&client).await;
+    publish(&client).await;
+    Peer { node, client }
+}
+
+fn spec(fields: &[&str]) -> RequestSpec {
+    RequestSpec {
+        requester_name: "Brand X".into(),
+        fields: fields
+            .iter()
+            .map(|n| FieldRequest {
+                name: n.parse().unwrap(),
+                required: true,
+                reason: "delivery".into(),
+            })
+            .collect(),
+        purpose: "delivery".into(),
+        duration_secs: 86_400,
+        retention_secs: 0,
+        offer: None,
+        reply_to: vec![],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_flow_end_to_end_between_real_nodes() {
+    use passport_node::{Approval, RequestStatus};
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let person = peer(memory_node(), &boot, loopback()).await;
+    let merchant = peer(memory_node(), &boot, loopback()).await;
+    for (name, value) in [
+        ("name.given", "Ada"),
+        ("address.home", "Lyon"),
+        ("phone.mobile", "+33 6"),
+    ] {
+        person
+            .node
+            .set_field(name.parse().unwrap(), FieldValue::Text(value.into()), now())
+            .unwrap();
+    }
+
+    // (b) The person must decide: the merchant is told "pending"; the person approves
+    // later and the decision reaches the merchant's node over the network.
+    let request = merchant
+        .node
+        .request(
+            person.node.id(),
+            spec(&["name.given", "address.home"]),
+            now(),
+        )
+        .unwrap();
+    let Response::Pending(request_id) = merchant
+        .client
+        .send_to(person.node.id(), request)
+        .await
+        .unwrap()
+    else {
+        panic!("expected pending");
+    };
+    let decision = person
+        .node
+        .approve(&request_id, Approval::default(), now())
+        .unwrap();
+    assert_eq!(
+        person.client.deliver(&person.node, decision).await.unwrap(),
+        Response::Accepted
+    );
+    assert!(matches!(
+        merchant
+            .node
+            .sent_request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        RequestStatus::Granted { .. }
+    ));
+    let grant_id = merchant.node.received().unwrap()[0].grant_id;
+
+    // (c) A refusal reaches the merchant the same way.
+    let asked = merchant
+        .node
+        .request(person.node.id(), spec(&["phone.mobile"]), now())
+        .unwrap();
+    let Response::Pending(refused_id) = merchant
+        .client
+        .send_to(person.node.id(), asked)
+        .await
+        .unwrap()
+    else {
+        panic!("expected pending");
+    };
+    let refusal = person.node.deny(&refused_id, "no calls", now()).unwrap();
+    person.client.deliver(&person.node, refusal).await.unwrap();
+    assert!(matches!(
+        merchant
+            .node
+            .sent_request(&refused_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        RequestStatus::Refused { .. }
+    ));
+
+    // (e) A changed field is pushed to the holder of the live grant.
+    for update in person
+        .node
+        .set_field(
+            "address.home".parse().unwrap(),
+            FieldValue::Text("Paris".into()),
+            now(),
+        )
+        .unwrap()
+    {
+        person.client.deliver(&person.node, update).await.unwrap();
+    }
+    let values = merchant.node.open_grant(&grant_id, now()).unwrap();
+    assert_eq!(
+        values[&"address.home".parse().unwrap()],
+        FieldValue::Text("Paris".into())
+    );
+
+    // (d) Fetch of current values under the live grant.
+    person
+        .node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Augusta".into()),
+            now(),
+        )
+        .unwrap();
+    let fetch = merchant.node.fetch(&grant_id, now()).unwrap();
+    let Response::Message(update) = merchant
+        .client
+        .send_to(person.node.id(), fetch)
+        .await
+        .unwrap()
+    else {
+        panic!("expected an update");
+    };
+    merchant.node.receive(&update, now()).unwrap();
+    assert_eq!(
+        merchant.node.open_grant(&grant_id, now()).unwrap()[&"name.given".parse().unwrap()],
+        FieldValue::Text("Augusta".into())
+    );
+
+    // (f) Revoke: the merchant erases and answers with a receipt the person verifies and logs.
+    let revoke = person.node.revoke(&grant_id, now()).unwrap();
+    let Response::Message(_) = person.client.deliver(&person.node, revoke).await.unwrap() else {
+        panic!("expected a receipt");
+    };
+    assert!(
+        person
+            .node
+            .grants()
+            .unwrap()
+            .iter()
+            .any(|g| g.grant_id == grant_id && g.receipt.is_some())
+    );
+    assert!(merchant.node.open_grant(&grant_id, now()).is_err());
+    // A fetch after revocation is refused by the person's node.
+    let late = merchant.node.fetch(&grant_id, now());
+    assert!(
+        late.is_err(),
+        "the merchant's own node refuses to fetch a revoked grant"
+    );
+
+    // (g) EraseRequest: everything the merchant holds about the person, with a receipt.
+    let again = merchant
+        .node
+        .request(person.node.id(), spec(&["name.given"]), now())
+        .unwrap();
+    let Response::Pending(id) = merchant
+        .client
+        .send_to(person.node.id(), again)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let grant = person
+        .node
+        .approve(&id, Approval::default(), now())
+        .unwrap();
+    person.client.deliver(&person.node, grant).await.unwrap();
+    let erase = person.node.erase(&merchant.node.id(), now()).unwrap();
+    let Response::Message(_) = person.client.deliver(&person.node, erase).await.unwrap() else {
+        panic!()
+    };
+    assert!(
+        merchant
+            .node
+            .received()
+            .unwrap()
+            .iter()
+            .all(|g| g.grant.is_none())
+    );
+    assert!(
+        person
+            .node
+            .grants()
+            .unwrap()
+            .iter()
+            .all(|g| g.receipt.is_some())
+    );
+    assert!(person.node.verify_audit().unwrap().is_intact());
+    assert!(merchant.node.verify_audit().unwrap().is_intact());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_for_an_offline_merchant_is_retried_until_it_arrives() {
+    use passport_node::{Approval, RequestStatus};
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let person = peer(
+        memory_node(),
+        &boot,
+        NetConfig {
+            retry_initial: Duration::from_millis(100),
+            ..loopback()
+        },
+    )
+    .await;
+    person
+        .node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now(),
+        )
+        .unwrap();
+    let merchant_node = memory_node();
+    // The merchant sends its request through a short-lived client, then goes offline.
+    let request_id = {
+        let merchant = peer(merchant_node.clone(), &boot, loopback()).await;
+        let request = merchant_node
+            .request(person.node.id(), spec(&["name.given"]), now())
+            .unwrap();
+        let Response::Pending(id) = merchant
+            .client
+            .send_to(person.node.id(), request)
+            .await
+            .unwrap()
+        else {
+            panic!()
+        };
+        id
+    };
+    let decision = person
+        .node
+        .approve(&request_id, Approval::default(), now())
+        .unwrap();
+    let delivering = {
+        let (client, node) = (person.client.clone(), person.node.clone());
+        tokio::spawn(async move { client.deliver_with_retry(&node, decision).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Back online, with a new network identity and address.
+    let _merchant = peer(merchant_node.clone(), &boot, loopback()).await;
+    let result = tokio::time::timeout(Duration::from_secs(30), delivering)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(result.unwrap(), Response::Accepted);
+    assert!(matches!(
+        merchant_node
+            .sent_request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
+        RequestStatus::Granted { .. }
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_nodes_find_every_id_through_the_dht() {
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let mut peers = Vec::new();
+    for _ in 0..20 {
+        peers.push(peer(memory_node(), &boot, loopback()).await);
+    }
+    // Every node looks up three others (60 lookups), and one node looks up all.
+    for (n, p) in peers.iter().enumerate() {
+        for k in 1..=3 {
+            let target = peers[(n + k * 7) % peers.len()].node.id();
+            let record = lookup_eventually(&p.client, target).await.unwrap();
+            assert_eq!(record.id, target);
+        }
+    }
+    for p in &peers {
+        assert_eq!(
+            lookup_eventually(&peers[0].client, p.node.id())
+                .await
+                .unwrap()
+                .id,
+            p.node.id()
+        );
+    }
+}

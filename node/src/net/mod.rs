@@ -31,7 +31,10 @@ use passport_protocol::{
 use tokio::sync::{mpsc, oneshot};
 
 pub use self::codec::{Codec, MAX_FRAME_BYTES, PROTOCOL, Response};
-use crate::{error::NodeError, node::Node, node::Reply};
+use crate::{
+    error::NodeError,
+    node::{Node, Outgoing, Reply},
+};
 
 /// Kademlia protocol name: Passport's own DHT, apart from IPFS's.
 pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/passport/kad/1");
@@ -53,6 +56,10 @@ pub struct NetConfig {
     pub idle_connection_timeout: Duration,
     /// Capacity of the command channel from clients. Default 64.
     pub command_capacity: usize,
+    /// First wait before retrying an undelivered message. Default 1 s; doubles.
+    pub retry_initial: Duration,
+    /// Longest wait between retries. Default 60 s.
+    pub retry_max: Duration,
 }
 
 impl Default for NetConfig {
@@ -69,6 +76,8 @@ impl Default for NetConfig {
             record_lifetime: Duration::from_secs(24 * 3600),
             idle_connection_timeout: Duration::from_secs(60),
             command_capacity: 64,
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
         }
     }
 }
@@ -95,9 +104,12 @@ pub enum NetError {
     /// Setting up the network failed.
     #[error("could not start the network: {0}")]
     Setup(String),
-    /// A record could not be made.
+    /// A message or record was refused by the protocol rules.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+    /// This node could not act on an answer.
+    #[error("this node could not act on the answer: {0}")]
+    Node(String),
 }
 
 /// The combined libp2p behaviour of a Passport node.
@@ -212,6 +224,49 @@ impl Client {
         )
         .await
         .map_err(|_| NetError::Timeout(limit))??
+    }
+
+    /// Delivers a message this node made (a decision, an update, a revocation, an
+    /// erase request, a receipt) and feeds any signed message in the answer (a
+    /// receipt, say) back into `node`. Returns the answer.
+    pub async fn deliver(&self, node: &Node, outgoing: Outgoing) -> Result<Response, NetError> {
+        let response = self.send_to(outgoing.to, outgoing.bytes).await?;
+        match &response {
+            Response::Message(bytes) => {
+                let (node, bytes) = (node.clone(), bytes.clone());
+                tokio::task::spawn_blocking(move || node.receive(&bytes, now()))
+                    .await
+                    .map_err(|e| NetError::Setup(e.to_string()))??;
+            }
+            Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
+            Response::Pending(_) | Response::Accepted => {}
+        }
+        Ok(response)
+    }
+
+    /// [`Client::deliver`], retried with exponential backoff (from
+    /// [`NetConfig::retry_initial`] up to [`NetConfig::retry_max`]) while the other node
+    /// is unreachable, until the message itself expires. A refusal is final.
+    pub async fn deliver_with_retry(
+        &self,
+        node: &Node,
+        outgoing: Outgoing,
+    ) -> Result<Response, NetError> {
+        let expires_at = passport_protocol::verify_offline(&outgoing.bytes)?
+            .claims
+            .expires_at;
+        let mut wait = self.config.retry_initial;
+        loop {
+            match self.deliver(node, outgoing.clone()).await {
+                Err(NetError::NotFound(_) | NetError::Timeout(_) | NetError::Unreachable(_))
+                    if now() < expires_at =>
+                {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(self.config.retry_max);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The addresses this node listens on.
@@ -586,7 +641,7 @@ impl From<NodeError> for NetError {
     fn from(e: NodeError) -> Self {
         match e {
             NodeError::Protocol(p) => NetError::Protocol(p),
-            other => NetError::Setup(other.to_string()),
+            other => NetError::Node(other.to_string()),
         }
     }
 }
