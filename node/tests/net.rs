@@ -503,3 +503,57 @@ async fn twenty_nodes_find_every_id_through_the_dht() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_peer_is_throttled_while_others_are_served() {
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    // A burst of 3 and no refill, so the count below is exact whatever the timing.
+    let strict = NetConfig {
+        peer_burst: 3,
+        peer_rate_per_sec: 0,
+        ..loopback()
+    };
+    let person = peer(memory_node(), &boot, strict).await;
+    person
+        .node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now(),
+        )
+        .unwrap();
+    let flooder = peer(memory_node(), &boot, loopback()).await;
+    let mut throttled = 0;
+    for _ in 0..10 {
+        let request = flooder
+            .node
+            .request(person.node.id(), spec(&["name.given"]), now())
+            .unwrap();
+        match flooder
+            .client
+            .send_to(person.node.id(), request)
+            .await
+            .unwrap()
+        {
+            Response::Refused(reason) if reason.contains("too many messages") => throttled += 1,
+            Response::Pending(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(throttled, 7, "a burst of 3 lets 3 of 10 through");
+    // A well-behaved merchant is still served at once.
+    let polite = peer(memory_node(), &boot, loopback()).await;
+    let request = polite
+        .node
+        .request(person.node.id(), spec(&["name.given"]), now())
+        .unwrap();
+    assert!(matches!(
+        polite
+            .client
+            .send_to(person.node.id(), request)
+            .await
+            .unwrap(),
+        Response::Pending(_)
+    ));
+}

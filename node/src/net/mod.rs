@@ -9,6 +9,7 @@
 //! request to the PeerId and addresses the record names.
 
 mod codec;
+mod limit;
 
 use std::{
     collections::HashMap,
@@ -18,7 +19,7 @@ use std::{
 
 use futures::StreamExt as _;
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity,
+    Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, identity,
     kad::{self, store::MemoryStore},
     noise, ping,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
@@ -60,6 +61,16 @@ pub struct NetConfig {
     pub retry_initial: Duration,
     /// Longest wait between retries. Default 60 s.
     pub retry_max: Duration,
+    /// Messages one peer may send in a burst. Default 20.
+    pub peer_burst: u32,
+    /// Messages per second one peer may send on average. Default 10.
+    pub peer_rate_per_sec: u32,
+    /// Inbound messages being handled at once; more are refused as busy. Default 64.
+    pub max_inbound_in_flight: usize,
+    /// Established connections in total. Default 512.
+    pub max_connections: u32,
+    /// Established connections with one peer. Default 4.
+    pub max_connections_per_peer: u32,
 }
 
 impl Default for NetConfig {
@@ -78,6 +89,11 @@ impl Default for NetConfig {
             command_capacity: 64,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
+            peer_burst: 20,
+            peer_rate_per_sec: 10,
+            max_inbound_in_flight: 64,
+            max_connections: 512,
+            max_connections_per_peer: 4,
         }
     }
 }
@@ -115,6 +131,7 @@ pub enum NetError {
 /// The combined libp2p behaviour of a Passport node.
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
+    limits: connection_limits::Behaviour,
     kad: kad::Behaviour<MemoryStore>,
     messages: request_response::Behaviour<Codec>,
     identify: identify::Behaviour,
@@ -288,6 +305,12 @@ pub struct EventLoop {
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Records refused by validation, for metrics and tests.
     rejected_records: u64,
+    /// Per-peer token buckets for inbound messages.
+    rate: limit::RateLimiter<PeerId>,
+    /// Bounds the inbound messages being handled at once.
+    in_flight: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Messages refused for rate or load, for metrics and tests.
+    throttled: u64,
     /// Whether this node has published its record (then it republishes whenever its
     /// addresses change).
     published: bool,
@@ -330,7 +353,12 @@ pub fn new(
             let mut kad = kad::Behaviour::with_config(key.public().to_peer_id(), store, kad_config);
             // Serve the DHT whatever AutoNAT would guess: every Passport node helps.
             kad.set_mode(Some(kad::Mode::Server));
+            let limits = connection_limits::ConnectionLimits::default()
+                .with_max_established(Some(config.max_connections))
+                .with_max_established_per_peer(Some(config.max_connections_per_peer))
+                .with_max_pending_incoming(Some(config.max_connections / 4 + 1));
             Behaviour {
+                limits: connection_limits::Behaviour::new(limits),
                 kad,
                 messages: request_response::Behaviour::with_codec(
                     Codec,
@@ -371,6 +399,8 @@ pub fn new(
         peer_id,
         config: config.clone(),
     };
+    let rate = limit::RateLimiter::new(config.peer_burst, config.peer_rate_per_sec, 4096);
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(config.max_inbound_in_flight));
     let event_loop = EventLoop {
         swarm,
         node,
@@ -382,6 +412,9 @@ pub fn new(
         publishes: HashMap::new(),
         requests: HashMap::new(),
         rejected_records: 0,
+        rate,
+        in_flight,
+        throttled: 0,
         published: false,
     };
     Ok((client, event_loop))
@@ -570,6 +603,24 @@ impl EventLoop {
                 request_response::Message::Request {
                     request, channel, ..
                 } => {
+                    // Local checks before any work: the peer's rate, then our load.
+                    let permit = if self.rate.allow(&peer, std::time::Instant::now()) {
+                        self.in_flight.clone().try_acquire_owned().ok()
+                    } else {
+                        None
+                    };
+                    let Some(permit) = permit else {
+                        self.throttled += 1;
+                        let refusal = Response::Refused(
+                            "too many messages from you or to this node right now; retry in a few seconds".into(),
+                        );
+                        let _ = self
+                            .swarm
+                            .behaviour_mut()
+                            .messages
+                            .send_response(channel, refusal);
+                        return;
+                    };
                     // The node's work may wait on disk: off the swarm's task.
                     let node = self.node.clone();
                     let answers = self.answers_tx.clone();
@@ -583,6 +634,7 @@ impl EventLoop {
                                 Response::Refused(e.to_string())
                             }
                         };
+                        drop(permit);
                         let _ = answers.blocking_send((channel, response));
                     });
                 }
