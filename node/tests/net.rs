@@ -36,6 +36,7 @@ fn memory_node() -> Node {
 fn loopback() -> NetConfig {
     NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        mdns: false,
         lookup_timeout: Duration::from_secs(10),
         request_timeout: Duration::from_secs(10),
         ..NetConfig::default()
@@ -550,6 +551,49 @@ async fn a_flooding_peer_is_throttled_while_others_are_served() {
         .unwrap();
     assert!(matches!(
         polite
+            .client
+            .send_to(person.node.id(), request)
+            .await
+            .unwrap(),
+        Response::Pending(_)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_works_over_quic_alone() {
+    let quic = || NetConfig {
+        listen: vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()],
+        ..loopback()
+    };
+    let (boot_client, event_loop) =
+        net::new(memory_node(), identity::Keypair::generate_ed25519(), quic()).unwrap();
+    tokio::spawn(event_loop.run());
+    let boot = dial_address(&boot_client).await;
+    assert!(boot.to_string().contains("/quic-v1"), "{boot}");
+    let person = peer(memory_node(), &boot, quic()).await;
+    person
+        .node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now(),
+        )
+        .unwrap();
+    let merchant = peer(memory_node(), &boot, quic()).await;
+    let record = lookup_eventually(&merchant.client, person.node.id())
+        .await
+        .unwrap();
+    assert!(
+        record.addresses.iter().all(|a| a.contains("/quic-v1")),
+        "{:?}",
+        record.addresses
+    );
+    let request = merchant
+        .node
+        .request(person.node.id(), spec(&["name.given"]), now())
+        .unwrap();
+    assert!(matches!(
+        merchant
             .client
             .send_to(person.node.id(), request)
             .await

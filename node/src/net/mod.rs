@@ -21,9 +21,9 @@ use futures::StreamExt as _;
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, identity,
     kad::{self, store::MemoryStore},
-    noise, ping,
+    mdns, noise, ping,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
-    swarm::{NetworkBehaviour, SwarmEvent},
+    swarm::{NetworkBehaviour, SwarmEvent, behaviour::toggle::Toggle},
     tcp, yamux,
 };
 use passport_protocol::{
@@ -43,8 +43,11 @@ pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/passport/kad/1");
 /// Network settings. Every field says its default.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
-    /// Addresses to listen on. Default: `/ip4/0.0.0.0/tcp/0` (every interface, a free port).
+    /// Addresses to listen on. Default: `/ip4/0.0.0.0/tcp/0` and
+    /// `/ip4/0.0.0.0/udp/0/quic-v1` (every interface, free ports, TCP and QUIC).
     pub listen: Vec<Multiaddr>,
+    /// Find other Passport nodes on the local network with mDNS. Default on.
+    pub mdns: bool,
     /// Peers to join the DHT through, each ending in `/p2p/<PeerId>`. Default: none.
     pub bootstrap: Vec<Multiaddr>,
     /// How long to wait for an answer to a message. Default 30 s.
@@ -76,11 +79,11 @@ pub struct NetConfig {
 impl Default for NetConfig {
     fn default() -> Self {
         Self {
-            listen: vec![
-                "/ip4/0.0.0.0/tcp/0"
-                    .parse()
-                    .unwrap_or_else(|_| Multiaddr::empty()),
-            ],
+            listen: ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect(),
+            mdns: true,
             bootstrap: Vec::new(),
             request_timeout: Duration::from_secs(30),
             lookup_timeout: Duration::from_secs(20),
@@ -136,6 +139,7 @@ pub(crate) struct Behaviour {
     messages: request_response::Behaviour<Codec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
 enum Command {
@@ -332,7 +336,17 @@ pub fn new(
             yamux::Config::default,
         )
         .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_quic()
         .with_behaviour(|key| {
+            let mdns = if config.mdns {
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    key.public().to_peer_id(),
+                )?)
+            } else {
+                None
+            };
+            let mdns = Toggle::from(mdns);
             let mut kad_config = kad::Config::new(KAD_PROTOCOL);
             kad_config
                 .set_record_filtering(kad::StoreInserts::FilterBoth)
@@ -357,7 +371,7 @@ pub fn new(
                 .with_max_established(Some(config.max_connections))
                 .with_max_established_per_peer(Some(config.max_connections_per_peer))
                 .with_max_pending_incoming(Some(config.max_connections / 4 + 1));
-            Behaviour {
+            Ok(Behaviour {
                 limits: connection_limits::Behaviour::new(limits),
                 kad,
                 messages: request_response::Behaviour::with_codec(
@@ -371,7 +385,8 @@ pub fn new(
                     key.public(),
                 )),
                 ping: ping::Behaviour::default(),
-            }
+                mdns,
+            })
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
@@ -532,6 +547,11 @@ impl EventLoop {
                 // The record must name where the node is now.
                 let (reply, _) = oneshot::channel();
                 self.on_command(Command::Publish { reply });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
+                for (peer, addr) in found {
+                    self.swarm.behaviour_mut().kad.add_address(&peer, addr);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => self.on_message_event(event),
