@@ -5,7 +5,7 @@
 //! moved to another slot still decrypts and is reported as moved rather than as
 //! damaged). Its plaintext carries its own sequence number, the hash of the previous
 //! entry and its own hash: SHA-256 over the previous hash and the CBOR of
-//! `(seq, at, event)`. The head (`meta/audit_head`: entry count and last hash) is
+//! `(seq, at, event, message)`. The head (`meta/audit_head`: entry count and last hash) is
 //! written in the same batch as each entry, so a removed tail is detected too.
 
 use passport_protocol::{FieldName, GrantId, MessageId, PassportId, Timestamp};

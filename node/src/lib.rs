@@ -29,7 +29,9 @@
 //! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
 //! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `s/` and
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `meta/` counters
-//! and the audit head. Every value except the seen-id index is encrypted.
+//! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
+//! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
+//! none of which is personal data.
 
 pub mod audit;
 pub mod consent;

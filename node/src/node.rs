@@ -142,7 +142,8 @@ impl Node {
     }
 
     /// A node over any store (an in-memory one for simulations). With `rng_seed`,
-    /// every id and nonce it makes is reproducible.
+    /// every message id, grant id and HPKE key it makes is reproducible (the nonces
+    /// of encryption at rest stay random).
     pub fn with_storage(
         keys: Keys,
         storage: Arc<dyn Storage>,

@@ -19,6 +19,7 @@ const TAG_MESSAGE: u8 = 1;
 const TAG_PENDING: u8 = 2;
 const TAG_ACCEPTED: u8 = 3;
 const TAG_REFUSED: u8 = 4;
+const TAG_BUSY: u8 = 5;
 
 /// What a node answers to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,10 @@ pub enum Response {
     /// Received and acted on; nothing to send back.
     Accepted,
     /// Refused, with the reason, for a person to read (a typed error's message).
+    /// Final: sending the same message again gets the same answer.
     Refused(String),
+    /// Not handled now (the sender's rate or this node's load); retry later.
+    Busy,
 }
 
 /// Length-prefixed frames with a hard size cap.
@@ -70,6 +74,7 @@ pub(crate) fn encode_response(response: &Response) -> Vec<u8> {
         Response::Message(bytes) => [&[TAG_MESSAGE][..], bytes].concat(),
         Response::Pending(id) => [&[TAG_PENDING][..], id.as_bytes()].concat(),
         Response::Accepted => vec![TAG_ACCEPTED],
+        Response::Busy => vec![TAG_BUSY],
         Response::Refused(reason) => {
             let reason = reason.as_bytes();
             [&[TAG_REFUSED][..], &reason[..reason.len().min(1000)]].concat()
@@ -95,6 +100,7 @@ pub(crate) fn decode_response(frame: &[u8]) -> io::Result<Response> {
             Ok(Response::Pending(MessageId::from_bytes(id)))
         }
         TAG_ACCEPTED if rest.is_empty() => Ok(Response::Accepted),
+        TAG_BUSY if rest.is_empty() => Ok(Response::Busy),
         TAG_REFUSED => Ok(Response::Refused(
             String::from_utf8_lossy(rest).into_owned(),
         )),
@@ -169,6 +175,7 @@ mod tests {
             Response::Message(vec![1, 2, 3]),
             Response::Pending(MessageId::from_bytes([7; 16])),
             Response::Accepted,
+            Response::Busy,
             Response::Refused("inbox full".into()),
         ] {
             assert_eq!(decode_response(&encode_response(&r)).unwrap(), r);

@@ -1,4 +1,5 @@
-//! The peer-to-peer network: a libp2p swarm (TCP + Noise + Yamux; identify; ping;
+//! The peer-to-peer network: a libp2p swarm (TCP + Noise + Yamux and QUIC; identify;
+//! ping; mDNS; connection limits;
 //! Kademlia under Passport's own protocol name, with every record validated before it
 //! is stored; request-response carrying signed messages), embedded the rust-libp2p
 //! way: a cloneable [`Client`] sends commands over a bounded channel to an
@@ -54,7 +55,9 @@ pub struct NetConfig {
     pub request_timeout: Duration,
     /// How long a DHT lookup may take before "not found". Default 20 s.
     pub lookup_timeout: Duration,
-    /// How long a published record stays valid. Default 24 h; republished at half.
+    /// How long a published record stays valid. Default 24 h; once published, the
+    /// node republishes a fresh record every half of this, and whenever its listen
+    /// addresses change.
     pub record_lifetime: Duration,
     /// How long an idle connection is kept. Default 60 s (libp2p's own is 10 s).
     pub idle_connection_timeout: Duration,
@@ -117,6 +120,11 @@ pub enum NetError {
     /// The other node refused the message.
     #[error("the other node refused the message: {0}")]
     Refused(String),
+    /// The other node is busy or rate-limits this one; retry later.
+    #[error(
+        "the other node is busy or limiting how fast this node may send; retry in a few seconds"
+    )]
+    Busy,
     /// The network task has stopped.
     #[error("the network has stopped; restart the node")]
     Stopped,
@@ -257,9 +265,10 @@ impl Client {
                 let (node, bytes) = (node.clone(), bytes.clone());
                 tokio::task::spawn_blocking(move || node.receive(&bytes, now()))
                     .await
-                    .map_err(|e| NetError::Setup(e.to_string()))??;
+                    .map_err(|e| NetError::Node(e.to_string()))??;
             }
             Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
+            Response::Busy => return Err(NetError::Busy),
             Response::Pending(_) | Response::Accepted => {}
         }
         Ok(response)
@@ -279,9 +288,12 @@ impl Client {
         let mut wait = self.config.retry_initial;
         loop {
             match self.deliver(node, outgoing.clone()).await {
-                Err(NetError::NotFound(_) | NetError::Timeout(_) | NetError::Unreachable(_))
-                    if now() < expires_at =>
-                {
+                Err(
+                    NetError::NotFound(_)
+                    | NetError::Timeout(_)
+                    | NetError::Unreachable(_)
+                    | NetError::Busy,
+                ) if now() < expires_at => {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(self.config.retry_max);
                 }
@@ -438,8 +450,16 @@ pub fn new(
 impl EventLoop {
     /// Runs until every client is dropped.
     pub async fn run(mut self) {
+        let half_life = (self.config.record_lifetime / 2).max(std::time::Duration::from_secs(1));
+        let mut republish =
+            tokio::time::interval_at(tokio::time::Instant::now() + half_life, half_life);
+        republish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = republish.tick(), if self.published => {
+                    let (reply, _) = oneshot::channel();
+                    self.on_command(Command::Publish { reply });
+                }
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(command) => self.on_command(command),
@@ -631,9 +651,7 @@ impl EventLoop {
                     };
                     let Some(permit) = permit else {
                         self.throttled += 1;
-                        let refusal = Response::Refused(
-                            "too many messages from you or to this node right now; retry in a few seconds".into(),
-                        );
+                        let refusal = Response::Busy;
                         let _ = self
                             .swarm
                             .behaviour_mut()
