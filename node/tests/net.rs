@@ -628,3 +628,63 @@ async fn records_are_republished_before_they_expire() {
     );
     assert!(later.expires_at > first.expires_at);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_the_network_and_shutdown_is_graceful() {
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let person = peer(memory_node(), &boot, loopback()).await;
+    person
+        .node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now(),
+        )
+        .unwrap();
+    let merchant = peer(memory_node(), &boot, loopback()).await;
+    lookup_eventually(&merchant.client, person.node.id())
+        .await
+        .unwrap();
+    let status = person.client.status().await.unwrap();
+    assert_eq!(status.peer_id, person.client.peer_id());
+    assert!(status.published);
+    assert!(status.connected_peers >= 1, "{status:?}");
+    assert!(status.routing_table_size >= 1, "{status:?}");
+    assert!(!status.listen_addrs.is_empty());
+
+    // A request is answered, then the person's network stops cleanly.
+    let request = merchant
+        .node
+        .request(person.node.id(), spec(&["name.given"]), now())
+        .unwrap();
+    assert!(matches!(
+        merchant
+            .client
+            .send_to(person.node.id(), request)
+            .await
+            .unwrap(),
+        Response::Pending(_)
+    ));
+    person.client.shutdown().await.unwrap();
+    assert!(matches!(
+        person.client.status().await,
+        Err(NetError::Stopped)
+    ));
+    // The person's node kept what it acknowledged.
+    assert_eq!(person.node.inbox().unwrap().len(), 1);
+    // And the merchant now cannot reach it: a clear error, not a hang.
+    let again = merchant
+        .node
+        .request(person.node.id(), spec(&["name.given"]), now())
+        .unwrap();
+    let err = merchant
+        .client
+        .send_to(person.node.id(), again)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, NetError::Unreachable(_) | NetError::Timeout(_)),
+        "{err}"
+    );
+}

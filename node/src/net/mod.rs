@@ -150,7 +150,34 @@ pub(crate) struct Behaviour {
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
 
+/// A snapshot of the network's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// This node's network identity.
+    pub peer_id: PeerId,
+    /// Addresses it listens on.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Addresses others observed and confirmed for it.
+    pub external_addrs: Vec<Multiaddr>,
+    /// Peers it is connected to now.
+    pub connected_peers: usize,
+    /// Peers in its Kademlia routing table.
+    pub routing_table_size: usize,
+    /// Whether it has published its record.
+    pub published: bool,
+    /// DHT records refused by validation since start.
+    pub rejected_records: u64,
+    /// Inbound messages answered `Busy` (rate or load) since start.
+    pub throttled: u64,
+}
+
 enum Command {
+    Status {
+        reply: oneshot::Sender<Status>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
     Publish {
         reply: oneshot::Sender<Result<(), NetError>>,
     },
@@ -181,6 +208,8 @@ pub struct Client {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Command::Status { .. } => "Status",
+            Command::Shutdown { .. } => "Shutdown",
             Command::Publish { .. } => "Publish",
             Command::Lookup { .. } => "Lookup",
             Command::Send { .. } => "Send",
@@ -300,6 +329,17 @@ impl Client {
                 other => return other,
             }
         }
+    }
+
+    /// The network's state now.
+    pub async fn status(&self) -> Result<Status, NetError> {
+        self.call(|reply| Command::Status { reply }).await
+    }
+
+    /// Stops the network gracefully: no new messages are taken, those being handled
+    /// finish (their writes are durable) and are answered, then the event loop ends.
+    pub async fn shutdown(&self) -> Result<(), NetError> {
+        self.call(|reply| Command::Shutdown { reply }).await
     }
 
     /// The addresses this node listens on.
@@ -462,14 +502,45 @@ impl EventLoop {
                 }
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        self.drain().await;
+                        let _ = reply.send(());
+                        return;
+                    }
                     Some(command) => self.on_command(command),
-                    None => return,
+                    None => return self.drain().await,
                 },
                 Some((channel, response)) = self.answers.recv() => {
                     // The requester may have gone away meanwhile; nothing to do then.
                     let _ = self.swarm.behaviour_mut().messages.send_response(channel, response);
                 }
             }
+        }
+    }
+
+    /// Waits for every inbound message being handled to finish and sends its answer.
+    async fn drain(&mut self) {
+        let all = u32::try_from(self.config.max_inbound_in_flight).unwrap_or(u32::MAX);
+        // Refuse new work while waiting: the permits are ours once acquired.
+        let in_flight = self.in_flight.clone();
+        let wait = in_flight.acquire_many_owned(all);
+        tokio::pin!(wait);
+        loop {
+            tokio::select! {
+                _ = &mut wait => break,
+                Some((channel, response)) = self.answers.recv() => {
+                    let _ = self.swarm.behaviour_mut().messages.send_response(channel, response);
+                }
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+            }
+        }
+        // Answers queued after the last permit came back.
+        while let Ok((channel, response)) = self.answers.try_recv() {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .messages
+                .send_response(channel, response);
         }
     }
 
@@ -541,6 +612,24 @@ impl EventLoop {
                     .messages
                     .send_request_with_addresses(&peer, bytes, addresses);
                 self.requests.insert(request, reply);
+            }
+            Command::Status { reply } => {
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                let routing_table_size = kad.kbuckets().map(|b| b.num_entries()).sum();
+                let _ = reply.send(Status {
+                    peer_id: *self.swarm.local_peer_id(),
+                    listen_addrs: self.swarm.listeners().cloned().collect(),
+                    external_addrs: self.swarm.external_addresses().cloned().collect(),
+                    connected_peers: self.swarm.connected_peers().count(),
+                    routing_table_size,
+                    published: self.published,
+                    rejected_records: self.rejected_records,
+                    throttled: self.throttled,
+                });
+            }
+            // Handled in `run`, where the loop can end.
+            Command::Shutdown { reply } => {
+                let _ = reply.send(());
             }
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
