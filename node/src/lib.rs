@@ -19,6 +19,8 @@
 //!   while valid, fetch, erasure with signed deletion receipts.
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
+//! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
+//!   shutdown on Ctrl-C or SIGTERM.
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
@@ -36,6 +38,7 @@
 pub mod audit;
 pub mod consent;
 pub mod crypt;
+pub mod daemon;
 pub mod error;
 pub mod home;
 pub mod merchant;
