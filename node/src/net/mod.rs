@@ -260,6 +260,16 @@ impl Client {
     /// Finds `id`'s node and sends it a signed message; returns its answer.
     pub async fn send_to(&self, id: PassportId, bytes: Vec<u8>) -> Result<Response, NetError> {
         let record = self.lookup(id).await?;
+        self.send_to_record(&record, bytes).await
+    }
+
+    /// Sends a signed message to the node a (verified) record names, without a new
+    /// lookup: for a sender that looked the record up recently.
+    pub async fn send_to_record(
+        &self,
+        record: &PeerRecord,
+        bytes: Vec<u8>,
+    ) -> Result<Response, NetError> {
         let peer = record
             .peers
             .iter()
