@@ -5,6 +5,7 @@
 //!   config.toml     optional settings (NodeConfig); absent means every default
 //!   identity.cbor   public id and keys in clear; secret keys and the data key wrapped (0600)
 //!   key             only with a key file: 32 random bytes that unlock identity.cbor (0600)
+//!   api.token       the local HTTP API's bearer token (0600), made on first use
 //!   db/             the sled database; every personal value in it is encrypted
 //! ```
 //!
@@ -29,6 +30,7 @@ use zeroize::Zeroizing;
 use crate::{crypt::DataKey, error::NodeError, node::NodeConfig};
 
 const CONFIG_FILE: &str = "config.toml";
+const API_TOKEN_FILE: &str = "api.token";
 const IDENTITY_FILE: &str = "identity.cbor";
 const KEY_FILE: &str = "key";
 const DB_DIR: &str = "db";
@@ -199,6 +201,34 @@ impl Home {
                 source,
             }),
         }
+    }
+
+    /// `api.token`, the local HTTP API's bearer token (0600).
+    pub fn api_token_path(&self) -> PathBuf {
+        self.dir.join(API_TOKEN_FILE)
+    }
+
+    /// The local HTTP API's bearer token: read from `api.token`, or made (32 random
+    /// bytes, hex) and written 0600 the first time.
+    pub fn api_token(&self) -> Result<String, NodeError> {
+        let path = self.api_token_path();
+        match fs::read_to_string(&path) {
+            Ok(token) if token.trim().len() >= 32 => return Ok(token.trim().to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(NodeError::Io {
+                    action: "read",
+                    path,
+                    source,
+                });
+            }
+        }
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        write_private(&path, token.as_bytes())?;
+        Ok(token)
     }
 
     /// `identity.cbor`.

@@ -19,6 +19,7 @@
 //!   while valid, fetch, erasure with signed deletion receipts.
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
+//! - [`api`]: the local HTTP API (axum): loopback, bearer token, Host check, JSON.
 //! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
 //!   shutdown on Ctrl-C or SIGTERM.
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
@@ -35,6 +36,7 @@
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
 
+pub mod api;
 pub mod audit;
 pub mod consent;
 pub mod crypt;

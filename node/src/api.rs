@@ -1,0 +1,464 @@
+//! The node's local HTTP API, for the `passport` command, a web page and a merchant's
+//! shop backend. Bound to loopback by default; every request must carry the bearer
+//! token from `<home>/api.token` and a `Host` header naming the address the API is
+//! bound to (so a web page elsewhere cannot reach it through DNS rebinding).
+//! Endpoints are listed in `docs/API.md`.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::SystemTime};
+
+use axum::{
+    Json, Router,
+    extract::{Path, Request, State},
+    http::{StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use passport_protocol::{
+    FieldName, FieldRequest, FieldValue, GrantId, MessageId, Offer, PassportId, Timestamp,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq as _;
+
+use crate::{
+    error::NodeError,
+    merchant::RequestSpec,
+    net::{self, Client, NetError},
+    node::{Node, Outgoing},
+    person::Approval,
+};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    node: Node,
+    client: Client,
+    token: Arc<str>,
+    hosts: Arc<[String]>,
+}
+
+impl ApiState {
+    /// State for an API bound to `addr`, guarded by `token`.
+    pub fn new(node: Node, client: Client, token: String, addr: SocketAddr) -> Self {
+        let port = addr.port();
+        let mut hosts = vec![addr.to_string(), format!("localhost:{port}")];
+        if addr.ip().is_loopback() {
+            hosts.extend([format!("127.0.0.1:{port}"), format!("[::1]:{port}")]);
+        }
+        Self {
+            node,
+            client,
+            token: token.into(),
+            hosts: hosts.into(),
+        }
+    }
+}
+
+/// An error as the API reports it: a status and `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> Self {
+        let status = match &e {
+            NodeError::UnknownField(_)
+            | NodeError::UnknownGrant(_)
+            | NodeError::UnknownRequest(_)
+            | NodeError::UnknownPolicy(_) => StatusCode::NOT_FOUND,
+            NodeError::GrantRevoked(_) | NodeError::GrantExpired(_) | NodeError::GrantErased(_) => {
+                StatusCode::GONE
+            }
+            NodeError::InvalidChoice(_) | NodeError::Protocol(_) | NodeError::NotYours { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            NodeError::InboxFull(_) => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self(status, e.to_string())
+    }
+}
+
+impl From<NetError> for ApiError {
+    fn from(e: NetError) -> Self {
+        let status = match &e {
+            NetError::NotFound(_) => StatusCode::NOT_FOUND,
+            NetError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            NetError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            NetError::Refused(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_GATEWAY,
+        };
+        Self(status, e.to_string())
+    }
+}
+
+fn bad_request(message: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.to_string())
+}
+
+fn now() -> Timestamp {
+    Timestamp::from_secs(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+type ApiResult = Result<Json<Value>, ApiError>;
+
+/// The API's routes, behind the Host and token guard.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/fields", get(fields))
+        .route("/v1/fields/{name}", put(set_field).delete(remove_field))
+        .route("/v1/inbox", get(inbox))
+        .route("/v1/inbox/{id}/approve", post(approve))
+        .route("/v1/inbox/{id}/deny", post(deny))
+        .route("/v1/grants", get(grants))
+        .route("/v1/grants/{id}/revoke", post(revoke))
+        .route("/v1/received", get(received))
+        .route("/v1/received/{id}/values", get(received_values))
+        .route("/v1/requests", post(send_request))
+        .route("/v1/audit", get(audit))
+        .route("/v1/audit/verify", get(audit_verify))
+        .route("/v1/policies", get(policies))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !state.hosts.iter().any(|h| h == host) {
+        return ApiError(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!(
+                "the Host header {host:?} is not this API's address; use one of {:?}",
+                state.hosts
+            ),
+        )
+        .into_response();
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !bool::from(presented.as_bytes().ct_eq(state.token.as_bytes())) {
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token: send `Authorization: Bearer <token>` with the token from <home>/api.token".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Runs blocking node work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, NodeError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+/// Delivers messages in the background, retrying until they expire.
+fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
+    outgoing
+        .into_iter()
+        .map(|out| {
+            let to = out.to.to_string();
+            let (client, node) = (state.client.clone(), state.node.clone());
+            tokio::spawn(async move {
+                if let Err(e) = client.deliver_with_retry(&node, out).await {
+                    tracing::warn!(error = %e, "a message could not be delivered");
+                }
+            });
+            to
+        })
+        .collect()
+}
+
+fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| bad_request(format!("{what}: {e}")))
+}
+
+async fn status(State(state): State<ApiState>) -> ApiResult {
+    let net = state.client.status().await?;
+    Ok(Json(json!({
+        "id": state.node.id(),
+        "peer_id": net.peer_id.to_string(),
+        "listen_addrs": net.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "external_addrs": net.external_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "connected_peers": net.connected_peers,
+        "routing_table_size": net.routing_table_size,
+        "published": net.published,
+        "rejected_records": net.rejected_records,
+        "throttled": net.throttled,
+    })))
+}
+
+async fn fields(State(state): State<ApiState>) -> ApiResult {
+    let fields = blocking(move || state.node.fields()).await?;
+    Ok(Json(json!(fields.into_iter().map(|(name, r)| json!({
+        "name": name, "value": r.value, "tags": r.tags, "sensitivity": r.sensitivity, "updated_at": r.updated_at,
+    })).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize)]
+struct SetField {
+    value: FieldValue,
+}
+
+async fn set_field(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Json(body): Json<SetField>,
+) -> ApiResult {
+    let name: FieldName = parse(&name, "field name")?;
+    let node = state.node.clone();
+    let updates = blocking(move || node.set_field(name, body.value, now())).await?;
+    Ok(Json(json!({ "updates_to": deliver_all(&state, updates) })))
+}
+
+async fn remove_field(State(state): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+    let name: FieldName = parse(&name, "field name")?;
+    let node = state.node.clone();
+    let updates = blocking(move || node.remove_field(&name, now())).await?;
+    Ok(Json(json!({ "updates_to": deliver_all(&state, updates) })))
+}
+
+async fn inbox(State(state): State<ApiState>) -> ApiResult {
+    let items = blocking(move || state.node.inbox()).await?;
+    Ok(Json(json!(items.iter().map(|i| json!({
+        "request_id": i.pending.request_id,
+        "sentence": i.sentence(),
+        "merchant": i.pending.merchant,
+        "merchant_name": i.request.requester_name,
+        "merchant_name_verified": false,
+        "petname": i.merchant.petname,
+        "first_contact": i.pending.first_contact,
+        "fields": i.request.fields.iter().map(|f| json!({ "name": f.name, "required": f.required, "reason": f.reason })).collect::<Vec<_>>(),
+        "purpose": i.request.purpose,
+        "duration_secs": i.request.duration_secs,
+        "retention_secs": i.request.retention_secs,
+        "offer": i.request.offer,
+        "received_at": i.pending.received_at,
+        "expires_at": i.pending.expires_at,
+    })).collect::<Vec<_>>())))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ApproveBody {
+    only: Option<Vec<FieldName>>,
+    duration_secs: Option<u64>,
+    always: bool,
+}
+
+async fn approve(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Option<Json<ApproveBody>>,
+) -> ApiResult {
+    let id: MessageId = parse(&id, "request id")?;
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let node = state.node.clone();
+    let approval = Approval {
+        only: body.only,
+        duration_secs: body.duration_secs,
+        always: body.always,
+    };
+    let out = blocking(move || node.approve(&id, approval, now())).await?;
+    Ok(Json(
+        json!({ "delivering_to": deliver_all(&state, vec![out]) }),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct DenyBody {
+    reason: String,
+}
+
+async fn deny(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    body: Option<Json<DenyBody>>,
+) -> ApiResult {
+    let id: MessageId = parse(&id, "request id")?;
+    let reason = body.map(|Json(b)| b.reason).unwrap_or_default();
+    let node = state.node.clone();
+    let out = blocking(move || node.deny(&id, &reason, now())).await?;
+    Ok(Json(
+        json!({ "delivering_to": deliver_all(&state, vec![out]) }),
+    ))
+}
+
+async fn grants(State(state): State<ApiState>) -> ApiResult {
+    let at = now();
+    let grants = blocking(move || state.node.grants()).await?;
+    Ok(Json(json!(grants.iter().map(|g| json!({
+        "grant_id": g.grant_id, "merchant": g.merchant, "fields": g.fields, "terms": g.terms,
+        "issued_at": g.issued_at, "expires_at": g.expires_at, "live": g.is_live(at),
+        "revoked_at": g.revoked_at, "receipt": g.receipt,
+    })).collect::<Vec<_>>())))
+}
+
+async fn revoke(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let id: GrantId = parse(&id, "grant id")?;
+    let node = state.node.clone();
+    let out = blocking(move || node.revoke(&id, now())).await?;
+    Ok(Json(
+        json!({ "delivering_to": deliver_all(&state, vec![out]) }),
+    ))
+}
+
+async fn received(State(state): State<ApiState>) -> ApiResult {
+    let grants = blocking(move || state.node.received()).await?;
+    Ok(Json(json!(
+        grants
+            .iter()
+            .map(|g| json!({
+                "grant_id": g.grant_id, "person": g.person, "fields": g.fields, "terms": g.terms,
+                "received_at": g.received_at, "expires_at": g.expires_at,
+                "revoked_at": g.revoked_at, "erased_at": g.erased_at,
+            }))
+            .collect::<Vec<_>>()
+    )))
+}
+
+async fn received_values(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let id: GrantId = parse(&id, "grant id")?;
+    let values = blocking(move || state.node.open_grant(&id, now())).await?;
+    Ok(Json(json!(values)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    to: String,
+    requester_name: String,
+    fields: Vec<FieldRequestBody>,
+    purpose: String,
+    duration_secs: u64,
+    #[serde(default)]
+    retention_secs: u64,
+    #[serde(default)]
+    offer: Option<Offer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldRequestBody {
+    name: FieldName,
+    #[serde(default = "yes")]
+    required: bool,
+    #[serde(default)]
+    reason: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBody>) -> ApiResult {
+    let to: PassportId = parse(&body.to, "to")?;
+    let spec = RequestSpec {
+        requester_name: body.requester_name,
+        fields: body
+            .fields
+            .into_iter()
+            .map(|f| FieldRequest {
+                name: f.name,
+                required: f.required,
+                reason: f.reason,
+            })
+            .collect(),
+        purpose: body.purpose,
+        duration_secs: body.duration_secs,
+        retention_secs: body.retention_secs,
+        offer: body.offer,
+        reply_to: Vec::new(),
+    };
+    let node = state.node.clone();
+    let bytes = blocking(move || node.request(to, spec, now())).await?;
+    let request_id = passport_protocol::verify_offline(&bytes)
+        .map_err(NodeError::from)?
+        .claims
+        .id;
+    match state.client.send_to(to, bytes).await? {
+        net::Response::Message(decision) => {
+            let node = state.node.clone();
+            blocking(move || node.receive(&decision, now())).await?;
+            let sent = blocking({
+                let node = state.node.clone();
+                move || node.sent_request(&request_id)
+            })
+            .await?;
+            Ok(Json(
+                json!({ "request_id": request_id, "result": sent.map(|s| s.status) }),
+            ))
+        }
+        net::Response::Pending(_) => Ok(Json(
+            json!({ "request_id": request_id, "result": { "status": "pending" } }),
+        )),
+        net::Response::Accepted => Ok(Json(
+            json!({ "request_id": request_id, "result": { "status": "accepted" } }),
+        )),
+        net::Response::Busy => Err(NetError::Busy.into()),
+        net::Response::Refused(reason) => Err(NetError::Refused(reason).into()),
+    }
+}
+
+async fn audit(State(state): State<ApiState>) -> ApiResult {
+    let entries = blocking(move || state.node.audit_entries()).await?;
+    Ok(Json(json!(
+        entries
+            .iter()
+            .map(|e| json!({
+                "seq": e.seq, "at": e.at, "event": e.event, "has_message": e.message.is_some(),
+            }))
+            .collect::<Vec<_>>()
+    )))
+}
+
+async fn audit_verify(State(state): State<ApiState>) -> ApiResult {
+    let report = blocking(move || state.node.verify_audit()).await?;
+    Ok(Json(
+        json!({ "intact": report.is_intact(), "entries": report.entries, "problems": report.problems }),
+    ))
+}
+
+async fn policies(State(state): State<ApiState>) -> ApiResult {
+    let policies = blocking(move || state.node.policies()).await?;
+    Ok(Json(json!(policies)))
+}

@@ -1,0 +1,212 @@
+//! The local HTTP API on a real node with a real network: guard (Host header, token),
+//! fields, a merchant's request through its own API to a person's node, the person's
+//! inbox, approval, and the merchant's received grant, all as JSON over HTTP.
+#![allow(clippy::unwrap_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use libp2p::{Multiaddr, identity, multiaddr::Protocol};
+use passport_node::{
+    Keys, Node, NodeConfig,
+    api::{self, ApiState},
+    net::{self, Client, NetConfig},
+    storage::MemoryStorage,
+};
+use serde_json::{Value, json};
+
+struct Running {
+    node: Node,
+    base: String,
+    token: String,
+}
+
+fn memory_node() -> Node {
+    Node::with_storage(
+        Keys::generate(),
+        Arc::new(MemoryStorage::new()),
+        NodeConfig::default(),
+        None,
+    )
+    .unwrap()
+}
+
+async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
+    let config = NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap,
+        mdns: false,
+        lookup_timeout: Duration::from_secs(5),
+        ..NetConfig::default()
+    };
+    let (client, event_loop) =
+        net::new(node, identity::Keypair::generate_ed25519(), config).unwrap();
+    tokio::spawn(event_loop.run());
+    while client.listen_addrs().await.unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    client
+}
+
+async fn start(bootstrap: Vec<Multiaddr>) -> (Running, Client) {
+    let node = memory_node();
+    let client = start_net(node.clone(), bootstrap).await;
+    while client.publish().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let token = "t".repeat(64);
+    let state = ApiState::new(node.clone(), client.clone(), token.clone(), addr);
+    tokio::spawn(api::serve(listener, state, std::future::pending()));
+    (
+        Running {
+            node,
+            base: format!("http://{addr}"),
+            token,
+        },
+        client,
+    )
+}
+
+impl Running {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
+    let boot = start_net(memory_node(), vec![]).await;
+    let boot_addr = boot.listen_addrs().await.unwrap()[0]
+        .clone()
+        .with(Protocol::P2p(boot.peer_id()));
+    let (person, _) = start(vec![boot_addr.clone()]).await;
+    let (merchant, _) = start(vec![boot_addr]).await;
+
+    // The guard: no token, a wrong token, a foreign Host header.
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/status", person.base);
+    assert_eq!(http.get(&url).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+    let rebinding = http
+        .get(&url)
+        .bearer_auth(&person.token)
+        .header("Host", "evil.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebinding.status().as_u16(), 421);
+    let (code, status) = person.call(reqwest::Method::GET, "/v1/status", None).await;
+    assert_eq!(code, 200);
+    assert_eq!(status["id"], json!(person.node.id().to_string()));
+
+    // Fields, with a clear error for a bad name.
+    let (code, _) = person
+        .call(
+            reqwest::Method::PUT,
+            "/v1/fields/name.given",
+            Some(json!({"value": {"text": "Ada"}})),
+        )
+        .await;
+    assert_eq!(code, 200);
+    let (code, err) = person
+        .call(
+            reqwest::Method::PUT,
+            "/v1/fields/Bad Name",
+            Some(json!({"value": {"text": "x"}})),
+        )
+        .await;
+    assert_eq!(code, 400, "{err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("field name"),
+        "{err}"
+    );
+    let (_, fields) = person.call(reqwest::Method::GET, "/v1/fields", None).await;
+    assert_eq!(fields[0]["value"], json!({"text": "Ada"}));
+
+    // The merchant asks through its API; the person must decide.
+    let ask = json!({
+        "to": person.node.id().to_string(),
+        "requester_name": "Brand X",
+        "fields": [{"name": "name.given", "reason": "to address the parcel"}],
+        "purpose": "delivery",
+        "duration_secs": 86400,
+        "offer": {"text": "free shipping", "details": {}},
+    });
+    let (code, sent) = merchant
+        .call(reqwest::Method::POST, "/v1/requests", Some(ask))
+        .await;
+    assert_eq!(code, 200, "{sent}");
+    assert_eq!(sent["result"]["status"], "pending");
+    let (_, inbox) = person.call(reqwest::Method::GET, "/v1/inbox", None).await;
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    assert!(
+        inbox[0]["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("offering free shipping")
+    );
+    assert_eq!(inbox[0]["merchant_name_verified"], false);
+    let id = inbox[0]["request_id"].as_str().unwrap().to_owned();
+
+    let (code, _) = person
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/inbox/{id}/approve"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    // Delivered in the background: the merchant sees the grant shortly.
+    let mut received = Value::Null;
+    for _ in 0..100 {
+        (_, received) = merchant
+            .call(reqwest::Method::GET, "/v1/received", None)
+            .await;
+        if received.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let grant_id = received[0]["grant_id"].as_str().unwrap().to_owned();
+    let (code, values) = merchant
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/received/{grant_id}/values"),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(values["name.given"], json!({"text": "Ada"}));
+
+    // Unknown ids are 404 with a message; the audit verifies.
+    let (code, err) = person
+        .call(
+            reqwest::Method::POST,
+            "/v1/grants/00000000000000000000000000000000/revoke",
+            None,
+        )
+        .await;
+    assert_eq!(code, 404, "{err}");
+    let (_, report) = person
+        .call(reqwest::Method::GET, "/v1/audit/verify", None)
+        .await;
+    assert_eq!(report["intact"], true);
+}
