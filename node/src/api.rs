@@ -22,8 +22,10 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 
 use crate::{
+    consent::Policy,
     error::NodeError,
     merchant::RequestSpec,
+    metrics::Metrics,
     net::{self, Client, NetError},
     node::{Node, Outgoing},
     person::Approval,
@@ -34,13 +36,21 @@ use crate::{
 pub struct ApiState {
     node: Node,
     client: Client,
+    metrics: Metrics,
     token: Arc<str>,
     hosts: Arc<[String]>,
 }
 
 impl ApiState {
-    /// State for an API bound to `addr`, guarded by `token`.
-    pub fn new(node: Node, client: Client, token: String, addr: SocketAddr) -> Self {
+    /// State for an API bound to `addr`, guarded by `token`, serving `metrics` (pass
+    /// the same [`Metrics`] given to [`net::with_metrics`]).
+    pub fn new(
+        node: Node,
+        client: Client,
+        metrics: Metrics,
+        token: String,
+        addr: SocketAddr,
+    ) -> Self {
         let port = addr.port();
         let mut hosts = vec![addr.to_string(), format!("localhost:{port}")];
         if addr.ip().is_loopback() {
@@ -49,6 +59,7 @@ impl ApiState {
         Self {
             node,
             client,
+            metrics,
             token: token.into(),
             hosts: hosts.into(),
         }
@@ -128,7 +139,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests", post(send_request))
         .route("/v1/audit", get(audit))
         .route("/v1/audit/verify", get(audit_verify))
-        .route("/v1/policies", get(policies))
+        .route("/v1/policies", get(policies).post(add_policy))
+        .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -461,4 +474,28 @@ async fn audit_verify(State(state): State<ApiState>) -> ApiResult {
 async fn policies(State(state): State<ApiState>) -> ApiResult {
     let policies = blocking(move || state.node.policies()).await?;
     Ok(Json(json!(policies)))
+}
+
+async fn add_policy(State(state): State<ApiState>, Json(policy): Json<Policy>) -> ApiResult {
+    let node = state.node.clone();
+    let added = blocking(move || node.add_policy(policy, now())).await?;
+    Ok(Json(json!(added)))
+}
+
+async fn remove_policy(State(state): State<ApiState>, Path(id): Path<u64>) -> ApiResult {
+    let node = state.node.clone();
+    blocking(move || node.remove_policy(id, now())).await?;
+    Ok(Json(json!({ "removed": id })))
+}
+
+async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let status = state.client.status().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(&status),
+    )
+        .into_response())
 }

@@ -20,6 +20,7 @@
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
 //! - [`api`]: the local HTTP API (axum): loopback, bearer token, Host check, JSON.
+//! - [`metrics`]: Prometheus counters and gauges, served at `/metrics`.
 //! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
 //!   shutdown on Ctrl-C or SIGTERM.
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
@@ -44,6 +45,7 @@ pub mod daemon;
 pub mod error;
 pub mod home;
 pub mod merchant;
+pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod person;

@@ -253,6 +253,17 @@ impl Node {
         // The signature check is the costly part and needs no state: do it before
         // taking the lock, so concurrent receives verify in parallel.
         let message = verify_offline(bytes)?;
+        self.receive_verified(message, bytes, now)
+    }
+
+    /// [`Node::receive`] for a message the caller already passed through
+    /// `verify_offline` (`message` must be what it returned for `bytes`).
+    pub fn receive_verified(
+        &self,
+        message: Message,
+        bytes: &[u8],
+        now: Timestamp,
+    ) -> Result<Reply, NodeError> {
         self.tx(now, |tx| {
             let verified = tx.check_received(message)?;
             match verified.message().body.kind() {

@@ -9,6 +9,7 @@ use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
     Keys, Node, NodeConfig,
     api::{self, ApiState},
+    metrics::Metrics,
     net::{self, Client, NetConfig},
     storage::MemoryStorage,
 };
@@ -31,6 +32,10 @@ fn memory_node() -> Node {
 }
 
 async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
+    start_net_with(node, bootstrap, Metrics::default()).await
+}
+
+async fn start_net_with(node: Node, bootstrap: Vec<Multiaddr>, metrics: Metrics) -> Client {
     let config = NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap,
@@ -39,7 +44,7 @@ async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
         ..NetConfig::default()
     };
     let (client, event_loop) =
-        net::new(node, identity::Keypair::generate_ed25519(), config).unwrap();
+        net::with_metrics(node, identity::Keypair::generate_ed25519(), config, metrics).unwrap();
     tokio::spawn(event_loop.run());
     while client.listen_addrs().await.unwrap().is_empty() {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -49,14 +54,15 @@ async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
 
 async fn start(bootstrap: Vec<Multiaddr>) -> (Running, Client) {
     let node = memory_node();
-    let client = start_net(node.clone(), bootstrap).await;
+    let metrics = Metrics::default();
+    let client = start_net_with(node.clone(), bootstrap, metrics.clone()).await;
     while client.publish().await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = "t".repeat(64);
-    let state = ApiState::new(node.clone(), client.clone(), token.clone(), addr);
+    let state = ApiState::new(node.clone(), client.clone(), metrics, token.clone(), addr);
     tokio::spawn(api::serve(listener, state, std::future::pending()));
     (
         Running {
@@ -209,4 +215,40 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
         .call(reqwest::Method::GET, "/v1/audit/verify", None)
         .await;
     assert_eq!(report["intact"], true);
+
+    // Policies: add, list, remove.
+    let policy = json!({"id": 0, "effect": "allow", "merchant": merchant.node.id().to_string(), "purpose": null,
+        "fields": {"any_normal": true, "named": []}, "max_duration_secs": null, "created_at": 0});
+    let (code, added) = person
+        .call(reqwest::Method::POST, "/v1/policies", Some(policy))
+        .await;
+    assert_eq!(code, 200, "{added}");
+    let (_, list) = person
+        .call(reqwest::Method::GET, "/v1/policies", None)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (code, _) = person
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/policies/{}", added["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200);
+
+    // Metrics: the request the person received is counted, in the exposition format.
+    let text = reqwest::Client::new()
+        .get(format!("{}/metrics", person.base))
+        .bearer_auth(&person.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("passport_messages_total{kind=\"request\",result=\"pending\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("passport_connected_peers"), "{text}");
 }

@@ -35,6 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use self::codec::{Codec, MAX_FRAME_BYTES, PROTOCOL, Response};
 use crate::{
     error::NodeError,
+    metrics::Metrics,
     node::{Node, Outgoing, Reply},
 };
 
@@ -377,6 +378,8 @@ pub struct EventLoop {
     in_flight: std::sync::Arc<tokio::sync::Semaphore>,
     /// Messages refused for rate or load, for metrics and tests.
     throttled: u64,
+    /// Counters for `/metrics`.
+    metrics: Metrics,
     /// Whether this node has published its record (then it republishes whenever its
     /// addresses change).
     published: bool,
@@ -388,6 +391,16 @@ pub fn new(
     node: Node,
     keypair: identity::Keypair,
     config: NetConfig,
+) -> Result<(Client, EventLoop), NetError> {
+    with_metrics(node, keypair, config, Metrics::default())
+}
+
+/// [`new`], counting into `metrics` (shared with the HTTP API's `/metrics`).
+pub fn with_metrics(
+    node: Node,
+    keypair: identity::Keypair,
+    config: NetConfig,
+    metrics: Metrics,
 ) -> Result<(Client, EventLoop), NetError> {
     let peer_id = keypair.public().to_peer_id();
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -492,6 +505,7 @@ pub fn new(
         rate,
         in_flight,
         throttled: 0,
+        metrics,
         published: false,
     };
     Ok((client, event_loop))
@@ -750,6 +764,7 @@ impl EventLoop {
                     };
                     let Some(permit) = permit else {
                         self.throttled += 1;
+                        self.metrics.message("unknown", "busy");
                         let refusal = Response::Busy;
                         let _ = self
                             .swarm
@@ -761,16 +776,36 @@ impl EventLoop {
                     // The node's work may wait on disk: off the swarm's task.
                     let node = self.node.clone();
                     let answers = self.answers_tx.clone();
+                    let metrics = self.metrics.clone();
                     tokio::task::spawn_blocking(move || {
-                        let response = match node.receive(&request, now()) {
+                        let verified = passport_protocol::verify_offline(&request);
+                        let kind = verified
+                            .as_ref()
+                            .map_or("invalid", |m| m.body.kind().name());
+                        let handled = verified
+                            .map_err(NodeError::from)
+                            .and_then(|message| node.receive_verified(message, &request, now()));
+                        let response = match handled {
                             Ok(Reply::Message(bytes)) => Response::Message(bytes),
                             Ok(Reply::Pending(id)) => Response::Pending(id),
                             Ok(Reply::Nothing) => Response::Accepted,
                             Err(e) => {
+                                metrics.rejection(match &e {
+                                    NodeError::Protocol(p) => p.reason(),
+                                    _ => "node",
+                                });
                                 tracing::debug!(%peer, error = %e, "refused a message");
                                 Response::Refused(e.to_string())
                             }
                         };
+                        let result = match &response {
+                            Response::Message(_) => "message",
+                            Response::Pending(_) => "pending",
+                            Response::Accepted => "accepted",
+                            Response::Refused(_) => "refused",
+                            Response::Busy => "busy",
+                        };
+                        metrics.message(kind, result);
                         drop(permit);
                         let _ = answers.blocking_send((channel, response));
                     });
