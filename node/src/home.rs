@@ -6,6 +6,7 @@
 //!   identity.cbor   public id and keys in clear; secret keys and the data key wrapped (0600)
 //!   key             only with a key file: 32 random bytes that unlock identity.cbor (0600)
 //!   api.token       the local HTTP API's bearer token (0600), made on first use
+//!   network.key     the node's libp2p key (0600), so its PeerId survives restarts
 //!   db/             the sled database; every personal value in it is encrypted
 //! ```
 //!
@@ -31,6 +32,7 @@ use crate::{crypt::DataKey, error::NodeError, node::NodeConfig};
 
 const CONFIG_FILE: &str = "config.toml";
 const API_TOKEN_FILE: &str = "api.token";
+const NETWORK_KEY_FILE: &str = "network.key";
 const IDENTITY_FILE: &str = "identity.cbor";
 const KEY_FILE: &str = "key";
 const DB_DIR: &str = "db";
@@ -229,6 +231,44 @@ impl Home {
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         write_private(&path, token.as_bytes())?;
         Ok(token)
+    }
+
+    /// `network.key`.
+    pub fn network_key_path(&self) -> PathBuf {
+        self.dir.join(NETWORK_KEY_FILE)
+    }
+
+    /// The node's libp2p key: read from `network.key`, or made (Ed25519) and written
+    /// 0600 the first time. It is not the identity key: the passport id stays the
+    /// same if this key is replaced (the signed DHT record names the current PeerId).
+    pub fn network_key(&self) -> Result<libp2p::identity::Keypair, NodeError> {
+        let path = self.network_key_path();
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                libp2p::identity::Keypair::from_protobuf_encoding(&bytes).map_err(|e| {
+                    NodeError::Corrupt {
+                        path,
+                        detail: format!("not a libp2p key ({e}); delete it to make a new one"),
+                    }
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = libp2p::identity::Keypair::generate_ed25519();
+                let encoded =
+                    Zeroizing::new(key.to_protobuf_encoding().map_err(|e| NodeError::Corrupt {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    })?);
+                write_private(&path, &encoded)?;
+                Ok(key)
+            }
+            Err(source) => Err(NodeError::Io {
+                action: "read",
+                path,
+                source,
+            }),
+        }
     }
 
     /// `identity.cbor`.
@@ -534,6 +574,32 @@ mod tests {
         assert!(
             err.contains("config.toml") && err.contains("inbox_totl"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn network_key_and_api_token_are_made_once_and_kept_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        let first = home.network_key().unwrap().public().to_peer_id();
+        assert_eq!(home.network_key().unwrap().public().to_peer_id(), first);
+        let token = home.api_token().unwrap();
+        assert_eq!(token.len(), 64);
+        assert_eq!(home.api_token().unwrap(), token);
+        for path in [home.network_key_path(), home.api_token_path()] {
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{path:?}"
+            );
+        }
+        fs::write(home.network_key_path(), b"junk").unwrap();
+        assert!(
+            home.network_key()
+                .unwrap_err()
+                .to_string()
+                .contains("delete it")
         );
     }
 

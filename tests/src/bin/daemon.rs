@@ -6,7 +6,7 @@
 
 use std::{io::Write as _, process::ExitCode, time::Duration};
 
-use libp2p::{identity, multiaddr::Protocol};
+use libp2p::multiaddr::Protocol;
 use passport_node::{
     Home, Node, Unlock,
     daemon::{Daemon, shutdown_signal},
@@ -44,13 +44,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         mdns: false,
         ..NetConfig::default()
     };
-    let daemon = Daemon::start(
-        node,
-        identity::Keypair::generate_ed25519(),
-        config,
-        Duration::from_secs(60),
-    )
-    .await?;
+    let daemon = Daemon::start(node, home.network_key()?, config, Duration::from_secs(60)).await?;
     let addr = daemon
         .client
         .listen_addrs()
