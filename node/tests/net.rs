@@ -688,3 +688,102 @@ async fn status_reports_the_network_and_shutdown_is_graceful() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_record_pushed_into_the_dht_is_refused_by_every_honest_node() {
+    use futures::StreamExt as _;
+    use libp2p::{
+        kad::{self, store::MemoryStore},
+        noise, tcp, yamux,
+    };
+
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let victim = peer(memory_node(), &boot, loopback()).await;
+    let mut honest = vec![bootstrap.clone(), victim.client.clone()];
+    for _ in 0..3 {
+        honest.push(peer(memory_node(), &boot, loopback()).await.client);
+    }
+    let genuine = lookup_eventually(&honest[2], victim.node.id())
+        .await
+        .unwrap();
+
+    // Mallory: a bare Kademlia node speaking Passport's DHT protocol, pushing her own
+    // valid record under the victim's key to every honest node.
+    let mallory_key = IdentityKey::generate(&mut rand::rng());
+    let forged = PeerRecord {
+        id: mallory_key.id(),
+        sequence: u64::MAX,
+        peers: vec![libp2p::PeerId::random().to_bytes()],
+        addresses: vec!["/ip4/127.0.0.1/tcp/9".into()],
+        seal_key: passport_protocol::SealingKey::generate(&mut rand::rng()).public_key(),
+        issued_at: now(),
+        expires_at: now().plus_secs(3600),
+    }
+    .sign(&mallory_key)
+    .unwrap();
+    let mut mallory = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| {
+            let id = key.public().to_peer_id();
+            let mut kad = kad::Behaviour::with_config(
+                id,
+                MemoryStore::new(id),
+                kad::Config::new(net::KAD_PROTOCOL),
+            );
+            kad.set_mode(Some(kad::Mode::Server));
+            kad
+        })
+        .unwrap()
+        .build();
+    let mut targets = Vec::new();
+    for client in &honest {
+        let addr = dial_address(client).await;
+        mallory
+            .behaviour_mut()
+            .add_address(&client.peer_id(), addr.clone());
+        mallory.dial(addr).unwrap();
+        targets.push(client.peer_id());
+    }
+    let record = kad::Record::new(PeerRecord::dht_key(&victim.node.id()), forged);
+    let mut rejected_before = Vec::new();
+    for client in &honest {
+        rejected_before.push(client.status().await.unwrap().rejected_records);
+    }
+    mallory
+        .behaviour_mut()
+        .put_record_to(record, targets.into_iter(), kad::Quorum::All);
+    // Drive Mallory until her PUT is answered (each honest node answers, then drops it).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::select! {
+            event = mallory.select_next_some() => {
+                if let libp2p::swarm::SwarmEvent::Behaviour(kad::Event::OutboundQueryProgressed {
+                    result: kad::QueryResult::PutRecord(_), ..
+                }) = event {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => panic!("Mallory's PUT never completed"),
+        }
+    }
+    for (client, before) in honest.iter().zip(rejected_before) {
+        let after = client.status().await.unwrap().rejected_records;
+        assert!(
+            after > before,
+            "node {} did not refuse the forged record",
+            client.peer_id()
+        );
+    }
+    // Lookups still return the victim's genuine record, from every node.
+    for client in &honest {
+        let found = lookup_eventually(client, victim.node.id()).await.unwrap();
+        assert_eq!(found, genuine);
+    }
+}
