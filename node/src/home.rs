@@ -569,6 +569,24 @@ mod tests {
             config.inbox_per_merchant,
             NodeConfig::default().inbox_per_merchant
         );
+        fs::write(
+            home.config_path(),
+            "inbox_total = 10\n[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN\"]\nmdns = false\n",
+        )
+        .unwrap();
+        let config = home.config().unwrap();
+        assert!(!config.network.mdns);
+        let net = crate::net::NetConfig::from_settings(&config.network).unwrap();
+        assert_eq!(net.bootstrap.len(), 1);
+        assert_eq!(net.listen.len(), 2);
+        let bad = crate::node::NetworkSettings {
+            listen: vec!["tcp:4001".into()],
+            ..Default::default()
+        };
+        let err = crate::net::NetConfig::from_settings(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tcp:4001"), "{err}");
         fs::write(home.config_path(), "inbox_totl = 10\n").unwrap();
         let err = home.config().unwrap_err().to_string();
         assert!(

@@ -45,6 +45,34 @@ pub struct NodeConfig {
     /// Longest retention this person grants, whatever a merchant asks, in seconds.
     /// Default 30 days.
     pub max_retention_secs: u64,
+    /// The `[network]` section: where to listen and whom to join.
+    pub network: NetworkSettings,
+}
+
+/// The `[network]` section of `config.toml`. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Multiaddrs to listen on. Default: every interface, a free TCP port and a free
+    /// QUIC port (`/ip4/0.0.0.0/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`).
+    pub listen: Vec<String>,
+    /// Peers to join the DHT through, each ending in `/p2p/<PeerId>`. Default: none.
+    pub bootstrap: Vec<String>,
+    /// Find Passport nodes on the local network with mDNS. Default: true.
+    pub mdns: bool,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".into(),
+                "/ip4/0.0.0.0/udp/0/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            mdns: true,
+        }
+    }
 }
 
 impl Default for NodeConfig {
@@ -56,6 +84,7 @@ impl Default for NodeConfig {
             request_lifetime_secs: 7 * 86_400,
             message_lifetime_secs: 86_400,
             max_retention_secs: 30 * 86_400,
+            network: NetworkSettings::default(),
         }
     }
 }

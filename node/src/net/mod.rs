@@ -80,6 +80,34 @@ pub struct NetConfig {
     pub max_connections_per_peer: u32,
 }
 
+impl NetConfig {
+    /// The settings of a `[network]` config section over the defaults. A listen or
+    /// bootstrap address that is not a multiaddr is an error naming it.
+    pub fn from_settings(settings: &crate::node::NetworkSettings) -> Result<Self, NetError> {
+        let parse = |what: &str, text: &String| {
+            text.parse::<Multiaddr>().map_err(|e| {
+                NetError::Setup(format!(
+                    "{what} address {text:?} in config.toml is not a multiaddr: {e}"
+                ))
+            })
+        };
+        Ok(Self {
+            listen: settings
+                .listen
+                .iter()
+                .map(|a| parse("listen", a))
+                .collect::<Result<_, _>>()?,
+            bootstrap: settings
+                .bootstrap
+                .iter()
+                .map(|a| parse("bootstrap", a))
+                .collect::<Result<_, _>>()?,
+            mdns: settings.mdns,
+            ..Self::default()
+        })
+    }
+}
+
 impl Default for NetConfig {
     fn default() -> Self {
         Self {
