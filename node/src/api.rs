@@ -52,9 +52,13 @@ impl ApiState {
         addr: SocketAddr,
     ) -> Self {
         let port = addr.port();
-        let mut hosts = vec![addr.to_string(), format!("localhost:{port}")];
+        let mut hosts = vec![addr.to_string()];
         if addr.ip().is_loopback() {
-            hosts.extend([format!("127.0.0.1:{port}"), format!("[::1]:{port}")]);
+            hosts.extend([
+                format!("localhost:{port}"),
+                format!("127.0.0.1:{port}"),
+                format!("[::1]:{port}"),
+            ]);
         }
         Self {
             node,
@@ -101,7 +105,7 @@ impl From<NetError> for ApiError {
         let status = match &e {
             NetError::NotFound(_) => StatusCode::NOT_FOUND,
             NetError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-            NetError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            NetError::Busy | NetError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             NetError::Refused(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_GATEWAY,
         };
@@ -247,6 +251,7 @@ async fn fields(State(state): State<ApiState>) -> ApiResult {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SetField {
     value: FieldValue,
 }

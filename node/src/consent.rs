@@ -56,20 +56,26 @@ impl FieldScope {
 
 /// A standing decision of the person's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Policy {
-    /// Its id, for listing and removing.
+    /// Its id, for listing and removing (assigned when the policy is added).
+    #[serde(default)]
     pub id: u64,
     /// Allow or deny.
     pub effect: Effect,
     /// Only this merchant (any merchant if `None`).
+    #[serde(default)]
     pub merchant: Option<PassportId>,
     /// Only this purpose, compared case-insensitively (any if `None`).
+    #[serde(default)]
     pub purpose: Option<String>,
     /// Which fields.
     pub fields: FieldScope,
     /// Allow at most this long, in seconds (as long as asked if `None`).
+    #[serde(default)]
     pub max_duration_secs: Option<u64>,
-    /// When it was made.
+    /// When it was made (assigned when the policy is added).
+    #[serde(default)]
     pub created_at: Timestamp,
 }
 

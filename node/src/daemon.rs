@@ -9,6 +9,7 @@ use passport_protocol::Timestamp;
 use tokio::task::JoinHandle;
 
 use crate::{
+    metrics::Metrics,
     net::{self, Client, NetConfig, NetError},
     node::Node,
 };
@@ -19,6 +20,8 @@ pub struct Daemon {
     pub node: Node,
     /// The network.
     pub client: Client,
+    /// The network's counters, for the HTTP API's `/metrics`.
+    pub metrics: Metrics,
     event_loop: JoinHandle<()>,
     sweeper: JoinHandle<()>,
 }
@@ -41,7 +44,9 @@ impl Daemon {
         config: NetConfig,
         sweep_interval: Duration,
     ) -> Result<Self, NetError> {
-        let (client, event_loop) = net::new(node.clone(), keypair, config)?;
+        let metrics = Metrics::default();
+        let (client, event_loop) =
+            net::with_metrics(node.clone(), keypair, config, metrics.clone())?;
         let event_loop = tokio::spawn(event_loop.run());
         for _ in 0..500 {
             if !client.listen_addrs().await?.is_empty() {
@@ -65,6 +70,7 @@ impl Daemon {
         Ok(Self {
             node,
             client,
+            metrics,
             event_loop,
             sweeper,
         })

@@ -217,8 +217,14 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
     assert_eq!(report["intact"], true);
 
     // Policies: add, list, remove.
-    let policy = json!({"id": 0, "effect": "allow", "merchant": merchant.node.id().to_string(), "purpose": null,
-        "fields": {"any_normal": true, "named": []}, "max_duration_secs": null, "created_at": 0});
+    let policy = json!({"effect": "allow", "merchant": merchant.node.id().to_string(),
+        "fields": {"any_normal": true, "named": []}});
+    let unknown =
+        json!({"effect": "allow", "fields": {"any_normal": true, "named": []}, "colour": "blue"});
+    let (code, err) = person
+        .call(reqwest::Method::POST, "/v1/policies", Some(unknown))
+        .await;
+    assert_eq!(code, 422, "an unknown key is refused: {err}");
     let (code, added) = person
         .call(reqwest::Method::POST, "/v1/policies", Some(policy))
         .await;

@@ -458,7 +458,7 @@ pub fn with_metrics(
                 // This node republishes fresh, re-signed records itself.
                 .set_publication_interval(None)
                 .set_query_timeout(config.lookup_timeout)
-                .set_replication_factor(NonZeroUsize::new(8).unwrap_or(NonZeroUsize::MIN));
+                .set_replication_factor(NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN));
             let store = MemoryStore::with_config(
                 key.public().to_peer_id(),
                 kad::store::MemoryStoreConfig {
