@@ -178,7 +178,12 @@ async fn main() {
                 });
                 for result in futures::future::join_all(sends).await {
                     let slot = match result {
-                        Ok(Response::Pending(_) | Response::Message(_) | Response::Accepted) => 0,
+                        Ok(
+                            Response::Pending(_)
+                            | Response::Message(_)
+                            | Response::Accepted
+                            | Response::AlreadyReceived,
+                        ) => 0,
                         Ok(Response::Busy) => 1,
                         Ok(Response::Refused(_)) => 2,
                         Err(_) => 3,

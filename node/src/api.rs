@@ -453,6 +453,9 @@ async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBod
             json!({ "request_id": request_id, "result": { "status": "accepted" } }),
         )),
         net::Response::Busy => Err(NetError::Busy.into()),
+        net::Response::AlreadyReceived => Ok(Json(
+            json!({ "request_id": request_id, "result": { "status": "already_received" } }),
+        )),
         net::Response::Refused(reason) => Err(NetError::Refused(reason).into()),
     }
 }

@@ -20,6 +20,7 @@ const TAG_PENDING: u8 = 2;
 const TAG_ACCEPTED: u8 = 3;
 const TAG_REFUSED: u8 = 4;
 const TAG_BUSY: u8 = 5;
+const TAG_ALREADY_RECEIVED: u8 = 6;
 
 /// What a node answers to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub enum Response {
     Refused(String),
     /// Not handled now (the sender's rate or this node's load); retry later.
     Busy,
+    /// This very message was received and acted on before (a retry whose first
+    /// answer was lost): delivered, nothing more to do.
+    AlreadyReceived,
 }
 
 /// Length-prefixed frames with a hard size cap.
@@ -75,6 +79,7 @@ pub(crate) fn encode_response(response: &Response) -> Vec<u8> {
         Response::Pending(id) => [&[TAG_PENDING][..], id.as_bytes()].concat(),
         Response::Accepted => vec![TAG_ACCEPTED],
         Response::Busy => vec![TAG_BUSY],
+        Response::AlreadyReceived => vec![TAG_ALREADY_RECEIVED],
         Response::Refused(reason) => {
             let reason = reason.as_bytes();
             [&[TAG_REFUSED][..], &reason[..reason.len().min(1000)]].concat()
@@ -101,6 +106,7 @@ pub(crate) fn decode_response(frame: &[u8]) -> io::Result<Response> {
         }
         TAG_ACCEPTED if rest.is_empty() => Ok(Response::Accepted),
         TAG_BUSY if rest.is_empty() => Ok(Response::Busy),
+        TAG_ALREADY_RECEIVED if rest.is_empty() => Ok(Response::AlreadyReceived),
         TAG_REFUSED => Ok(Response::Refused(
             String::from_utf8_lossy(rest).into_owned(),
         )),
@@ -176,6 +182,7 @@ mod tests {
             Response::Pending(MessageId::from_bytes([7; 16])),
             Response::Accepted,
             Response::Busy,
+            Response::AlreadyReceived,
             Response::Refused("inbox full".into()),
         ] {
             assert_eq!(decode_response(&encode_response(&r)).unwrap(), r);

@@ -337,7 +337,7 @@ impl Client {
             }
             Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
             Response::Busy => return Err(NetError::Busy),
-            Response::Pending(_) | Response::Accepted => {}
+            Response::Pending(_) | Response::Accepted | Response::AlreadyReceived => {}
         }
         Ok(response)
     }
@@ -817,6 +817,10 @@ impl EventLoop {
                             Ok(Reply::Message(bytes)) => Response::Message(bytes),
                             Ok(Reply::Pending(id)) => Response::Pending(id),
                             Ok(Reply::Nothing) => Response::Accepted,
+                            // Idempotent delivery: a retry of something already done.
+                            Err(NodeError::Protocol(ProtocolError::Replayed { .. })) => {
+                                Response::AlreadyReceived
+                            }
                             Err(e) => {
                                 metrics.rejection(match &e {
                                     NodeError::Protocol(p) => p.reason(),
@@ -832,6 +836,7 @@ impl EventLoop {
                             Response::Accepted => "accepted",
                             Response::Refused(_) => "refused",
                             Response::Busy => "busy",
+                            Response::AlreadyReceived => "already_received",
                         };
                         metrics.message(kind, result);
                         drop(permit);
