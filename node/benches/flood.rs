@@ -6,17 +6,13 @@
 //! All nodes run in this process on loopback TCP.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant, SystemTime},
-};
+use std::time::{Duration, Instant, SystemTime};
 
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
-    Keys, Node, NodeConfig, RequestSpec,
+    Node, NodeConfig, RequestSpec,
     consent::{Effect, FieldScope, Policy},
     net::{self, Client, NetConfig, Response},
-    storage::MemoryStorage,
 };
 use passport_protocol::{FieldRequest, FieldValue, Timestamp};
 
@@ -41,13 +37,7 @@ fn rss_kib() -> u64 {
 }
 
 fn memory_node() -> Node {
-    Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap()
+    Node::in_memory(NodeConfig::default()).unwrap()
 }
 
 /// The person's limits: 50 messages a second per peer, bursts of 50.

@@ -3,12 +3,11 @@
 //! per grant. Group commit is what lets the concurrent case share flushes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use passport_node::{
-    Home, KdfParams, Keys, Node, NodeConfig, Reply, RequestSpec, Unlock,
+    Home, KdfParams, Node, NodeConfig, Reply, RequestSpec, Unlock,
     consent::{Effect, FieldScope, Policy},
-    storage::MemoryStorage,
 };
 use passport_protocol::{FieldRequest, FieldValue, Timestamp};
 
@@ -39,13 +38,7 @@ fn person(dir: &std::path::Path) -> Node {
 }
 
 fn requests(person: &Node, n: usize) -> Vec<Vec<u8>> {
-    let merchant = Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap();
+    let merchant = Node::in_memory(NodeConfig::default()).unwrap();
     (0..n)
         .map(|_| {
             let spec = RequestSpec {

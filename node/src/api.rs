@@ -4,7 +4,7 @@
 //! bound to (so a web page elsewhere cannot reach it through DNS rebinding).
 //! Endpoints are listed in `docs/API.md`.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::SystemTime};
+use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -15,7 +15,7 @@ use axum::{
     routing::{get, post, put},
 };
 use passport_protocol::{
-    FieldName, FieldRequest, FieldValue, GrantId, MessageId, Offer, PassportId, Timestamp,
+    FieldName, FieldRequest, FieldValue, GrantId, MessageId, Offer, PassportId,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -117,13 +117,7 @@ fn bad_request(message: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.to_string())
 }
 
-fn now() -> Timestamp {
-    Timestamp::from_secs(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
+use crate::node::system_now as now;
 
 type ApiResult = Result<Json<Value>, ApiError>;
 

@@ -2,10 +2,9 @@
 //! what has expired (and delivering the receipts), until a shutdown signal, after
 //! which in-flight work finishes before the process ends.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use libp2p::identity;
-use passport_protocol::Timestamp;
 use tokio::task::JoinHandle;
 
 use crate::{
@@ -26,13 +25,7 @@ pub struct Daemon {
     sweeper: JoinHandle<()>,
 }
 
-fn now() -> Timestamp {
-    Timestamp::from_secs(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
+use crate::node::system_now as now;
 
 impl Daemon {
     /// Starts the network for `node` and waits until it listens; publishes its record

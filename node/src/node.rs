@@ -170,6 +170,17 @@ impl Node {
         Self::with_storage(keys, Arc::new(storage), config, None)
     }
 
+    /// A node with fresh random keys over an in-memory store: for simulations and
+    /// tests (nothing survives the process).
+    pub fn in_memory(config: NodeConfig) -> Result<Self, NodeError> {
+        Self::with_storage(
+            Keys::generate(),
+            Arc::new(crate::storage::MemoryStorage::new()),
+            config,
+            None,
+        )
+    }
+
     /// A node over any store (an in-memory one for simulations). With `rng_seed`,
     /// every message id, grant id and HPKE key it makes is reproducible (the nonces
     /// of encryption at rest stay random).
@@ -579,6 +590,16 @@ impl SeenIds for Tx<'_> {
         self.seen_count += 1;
         Ok(())
     }
+}
+
+/// The system clock as the protocol counts time: whole seconds since the Unix
+/// epoch. The node core never calls it; the network, daemon and API pass it in.
+pub fn system_now() -> Timestamp {
+    Timestamp::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
 }
 
 /// Whether `now` is past `expires_at` by more than the allowed skew.

@@ -3,15 +3,14 @@
 //! inbox, approval, and the merchant's received grant, all as JSON over HTTP.
 #![allow(clippy::unwrap_used)]
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
-    Keys, Node, NodeConfig,
+    Node, NodeConfig,
     api::{self, ApiState},
     metrics::Metrics,
     net::{self, Client, NetConfig},
-    storage::MemoryStorage,
 };
 use serde_json::{Value, json};
 
@@ -22,13 +21,7 @@ struct Running {
 }
 
 fn memory_node() -> Node {
-    Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap()
+    Node::in_memory(NodeConfig::default()).unwrap()
 }
 
 async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {

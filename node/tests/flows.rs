@@ -36,13 +36,7 @@ fn sled_node(dir: &std::path::Path) -> Node {
 }
 
 fn memory_node() -> Node {
-    Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap()
+    Node::in_memory(NodeConfig::default()).unwrap()
 }
 
 fn person_with_fields(node: &Node) {

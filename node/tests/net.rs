@@ -3,14 +3,13 @@
 //! as a grant in the same exchange.
 #![allow(clippy::unwrap_used)]
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
-    Keys, Node, NodeConfig, RequestSpec,
+    Node, NodeConfig, RequestSpec,
     consent::{Effect, FieldScope, Policy},
     net::{self, Client, NetConfig, NetError, Response},
-    storage::MemoryStorage,
 };
 use passport_protocol::{FieldRequest, FieldValue, IdentityKey, PassportId, PeerRecord, Timestamp};
 
@@ -24,13 +23,7 @@ fn now() -> Timestamp {
 }
 
 fn memory_node() -> Node {
-    Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap()
+    Node::in_memory(NodeConfig::default()).unwrap()
 }
 
 fn loopback() -> NetConfig {

@@ -71,16 +71,27 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .collect::<Vec<String>>()
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
-        std::thread::sleep(Duration::from_millis(rng.random_range(5..150)));
+        if kill % 4 == 0 {
+            // Every fourth kill lands anywhere in startup and recovery.
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..60)));
+        } else {
+            // The others land mid-traffic: a random moment after the store is open.
+            let ready = lines_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+            assert_eq!(ready, "READY");
+            std::thread::sleep(Duration::from_millis(rng.random_range(5..150)));
+        }
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        let lines = reader.join().unwrap();
+        reader.join().unwrap();
+        let lines: Vec<String> = lines_rx.try_iter().filter(|l| l != "READY").collect();
         if status.code().is_some() {
             // Exited by itself: it must have failed; show why.
             let mut err = String::new();

@@ -7,16 +7,14 @@
 use std::{
     io::{BufRead as _, BufReader},
     process::{Child, Command, Stdio},
-    sync::Arc,
     time::{Duration, SystemTime},
 };
 
 use libp2p::{Multiaddr, identity};
 use passport_node::{
-    Home, KdfParams, Keys, Node, NodeConfig, RequestSpec, Unlock,
+    Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
     consent::{Effect, FieldScope, Policy},
     net::{self, NetConfig, Response},
-    storage::MemoryStorage,
 };
 use passport_protocol::{FieldRequest, FieldValue, Timestamp};
 
@@ -102,13 +100,7 @@ async fn a_merchant_gets_a_grant_from_a_person_daemon_in_another_process() {
     let (mut boot, boot_addr, _boot_out) = daemon(boot_home.dir(), None);
     let (mut person, _, mut person_out) = daemon(person_home.dir(), Some(&boot_addr));
 
-    let merchant = Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )
-    .unwrap();
+    let merchant = Node::in_memory(NodeConfig::default()).unwrap();
     let config = NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap: vec![boot_addr],

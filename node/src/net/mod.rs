@@ -12,11 +12,7 @@
 mod codec;
 mod limit;
 
-use std::{
-    collections::HashMap,
-    num::NonZeroUsize,
-    time::{Duration, SystemTime},
-};
+use std::{collections::HashMap, num::NonZeroUsize, time::Duration};
 
 use futures::StreamExt as _;
 use libp2p::{
@@ -28,7 +24,7 @@ use libp2p::{
     tcp, yamux,
 };
 use passport_protocol::{
-    PassportId, PeerRecord, ProtocolError, Timestamp, limits::MAX_RECORD_BYTES, verify_record,
+    PassportId, PeerRecord, ProtocolError, limits::MAX_RECORD_BYTES, verify_record,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -247,13 +243,7 @@ impl std::fmt::Debug for Command {
     }
 }
 
-fn now() -> Timestamp {
-    Timestamp::from_secs(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
+use crate::node::system_now as now;
 
 impl Client {
     async fn call<T>(

@@ -4,11 +4,9 @@
 //! killed. Usage: `crash_child HOME` (a passport made with a key file).
 #![allow(clippy::print_stdout)]
 
-use std::{io::Write as _, process::ExitCode, sync::Arc, time::SystemTime};
+use std::{io::Write as _, process::ExitCode, time::SystemTime};
 
-use passport_node::{
-    Home, Keys, Node, NodeConfig, Reply, RequestSpec, Unlock, storage::MemoryStorage,
-};
+use passport_node::{Home, Node, NodeConfig, Reply, RequestSpec, Unlock};
 use passport_protocol::{Body, FieldRequest, Outcome, Timestamp, verify_offline};
 
 fn now() -> Timestamp {
@@ -31,13 +29,11 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let home = std::env::args().nth(1).ok_or("usage: crash_child HOME")?;
     let person = Node::open(&Home::new(home), &Unlock::KeyFile, NodeConfig::default())?;
-    let merchant = Node::with_storage(
-        Keys::generate(),
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        None,
-    )?;
+    let merchant = Node::in_memory(NodeConfig::default())?;
     let mut stdout = std::io::stdout().lock();
+    // The store is open (recovery done): traffic starts now.
+    writeln!(stdout, "READY")?;
+    stdout.flush()?;
     let mut issued = Vec::new();
     for n in 0u64.. {
         let spec = RequestSpec {
