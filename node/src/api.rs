@@ -386,7 +386,14 @@ struct RequestBody {
     retention_secs: u64,
     #[serde(default)]
     offer: Option<Offer>,
+    /// If the person must decide, wait up to this many seconds for the decision
+    /// (at most 300). Default 0: answer "pending" at once.
+    #[serde(default)]
+    wait_secs: u64,
 }
+
+/// Longest wait a request may ask for.
+const MAX_WAIT_SECS: u64 = 300;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -404,6 +411,7 @@ fn yes() -> bool {
 
 async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBody>) -> ApiResult {
     let to: PassportId = parse(&body.to, "to")?;
+    let wait_secs = body.wait_secs.min(MAX_WAIT_SECS);
     let spec = RequestSpec {
         requester_name: body.requester_name,
         fields: body
@@ -440,9 +448,28 @@ async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBod
                 json!({ "request_id": request_id, "result": sent.map(|s| s.status) }),
             ))
         }
-        net::Response::Pending(_) => Ok(Json(
-            json!({ "request_id": request_id, "result": { "status": "pending" } }),
-        )),
+        net::Response::Pending(_) => {
+            // The decision arrives later as its own message; poll our record of the
+            // request for it, within the wait asked for.
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
+            loop {
+                let node = state.node.clone();
+                let sent = blocking(move || node.sent_request(&request_id)).await?;
+                let decided = sent
+                    .as_ref()
+                    .is_some_and(|s| !matches!(s.status, crate::merchant::RequestStatus::Waiting));
+                if decided || tokio::time::Instant::now() >= deadline {
+                    let result = match sent.map(|s| s.status) {
+                        Some(crate::merchant::RequestStatus::Waiting) | None => {
+                            json!({ "status": "pending" })
+                        }
+                        Some(decided) => json!(decided),
+                    };
+                    return Ok(Json(json!({ "request_id": request_id, "result": result })));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
         net::Response::Accepted => Ok(Json(
             json!({ "request_id": request_id, "result": { "status": "accepted" } }),
         )),

@@ -195,6 +195,58 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
     assert_eq!(code, 200);
     assert_eq!(values["name.given"], json!({"text": "Ada"}));
 
+    // A request that waits for the decision: the person approves while it waits.
+    let ask = json!({
+        "to": person.node.id().to_string(),
+        "requester_name": "Brand X",
+        "fields": [{"name": "name.given"}],
+        "purpose": "delivery",
+        "duration_secs": 3600,
+        "wait_secs": 30,
+    });
+    let approver = {
+        let (base, token) = (person.base.clone(), person.token.clone());
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for _ in 0..100 {
+                let inbox: Value = http
+                    .get(format!("{base}/v1/inbox"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if let Some(id) = inbox
+                    .as_array()
+                    .and_then(|a| a.first())
+                    .and_then(|i| i["request_id"].as_str())
+                {
+                    let url = format!("{base}/v1/inbox/{id}/approve");
+                    assert!(
+                        http.post(url)
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                            .unwrap()
+                            .status()
+                            .is_success()
+                    );
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the request never reached the inbox");
+        })
+    };
+    let (code, waited) = merchant
+        .call(reqwest::Method::POST, "/v1/requests", Some(ask))
+        .await;
+    approver.await.unwrap();
+    assert_eq!(code, 200, "{waited}");
+    assert_eq!(waited["result"]["status"], "granted", "{waited}");
+
     // Unknown ids are 404 with a message; the audit verifies.
     let (code, err) = person
         .call(
@@ -246,7 +298,7 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
         .await
         .unwrap();
     assert!(
-        text.contains("passport_messages_total{kind=\"request\",result=\"pending\"} 1"),
+        text.contains("passport_messages_total{kind=\"request\",result=\"pending\"} 2"),
         "{text}"
     );
     assert!(text.contains("passport_connected_peers"), "{text}");
