@@ -140,6 +140,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/policies", get(policies).post(add_policy))
         .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
         .route("/metrics", get(metrics))
+        .layer(middleware::map_response(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
@@ -153,6 +154,33 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Gives axum's own rejections (malformed JSON, an unknown key, a wrong content type,
+/// a bad path) the API's error shape, `{"error": "..."}`, like every other error.
+async fn json_errors(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !response.status().is_client_error() || is_json {
+        return response;
+    }
+    let status = response.status();
+    let text = match axum::body::to_bytes(response.into_body(), 16 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => String::new(),
+    };
+    let text = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_lowercase()
+    } else {
+        text
+    };
+    ApiError(status, text).into_response()
 }
 
 async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {

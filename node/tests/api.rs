@@ -270,6 +270,22 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
         .call(reqwest::Method::POST, "/v1/policies", Some(unknown))
         .await;
     assert_eq!(code, 422, "an unknown key is refused: {err}");
+    assert!(
+        err["error"].as_str().unwrap().contains("colour"),
+        "a JSON error naming the key: {err}"
+    );
+    // Not JSON at all: still a JSON error a person can read.
+    let garbled = reqwest::Client::new()
+        .post(format!("{}/v1/policies", person.base))
+        .bearer_auth(&person.token)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbled.status().as_u16(), 400);
+    let body: Value = garbled.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
     let (code, added) = person
         .call(reqwest::Method::POST, "/v1/policies", Some(policy))
         .await;
