@@ -140,6 +140,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/policies", get(policies).post(add_policy))
         .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
         .route("/metrics", get(metrics))
+        .fallback(|| async {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "not found: no such endpoint (see docs/API.md)".into(),
+            )
+        })
         .layer(middleware::map_response(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)

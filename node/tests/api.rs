@@ -286,6 +286,17 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
     assert_eq!(garbled.status().as_u16(), 400);
     let body: Value = garbled.json().await.unwrap();
     assert!(body["error"].is_string(), "{body}");
+    let (code, body) = person.call(reqwest::Method::GET, "/v1/nope", None).await;
+    assert_eq!(code, 404);
+    assert!(
+        body["error"].as_str().unwrap().starts_with("not found"),
+        "{body}"
+    );
+    let (code, body) = person
+        .call(reqwest::Method::DELETE, "/v1/status", None)
+        .await;
+    assert_eq!(code, 405);
+    assert_eq!(body["error"], "method not allowed", "{body}");
     let (code, added) = person
         .call(reqwest::Method::POST, "/v1/policies", Some(policy))
         .await;
