@@ -271,7 +271,12 @@ impl Tx<'_> {
             Outcome::Granted(grant) => {
                 // Refuse a grant this node cannot open, or whose sealed fields differ
                 // from the ones it lists, before keeping anything.
-                let values = open_values(self.node, bytes)?;
+                let values = verified.open_values(&self.node.keys().sealing).ok_or(
+                    NodeError::UnexpectedKind {
+                        expected: "grant",
+                        got: "refusal",
+                    },
+                )??;
                 if !values.keys().eq(grant
                     .fields
                     .iter()
@@ -347,7 +352,12 @@ impl Tx<'_> {
         if grant.revoked_at.is_some() || grant.erased_at.is_some() {
             return Err(NodeError::GrantRevoked(update.grant_id));
         }
-        let values = open_values(self.node, bytes)?;
+        let values = verified.open_values(&self.node.keys().sealing).ok_or(
+            NodeError::UnexpectedKind {
+                expected: "grant",
+                got: "refusal",
+            },
+        )??;
         if values.keys().any(|f| !grant.fields.contains(f)) {
             return Err(NodeError::InvalidChoice(
                 "the update carries fields the grant does not cover".into(),

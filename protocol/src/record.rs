@@ -17,8 +17,8 @@ use crate::{
     id::PassportId,
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        CLOCK_SKEW_SECS, MAX_ADDRESS_BYTES, MAX_ID_TEXT_BYTES, MAX_PEER_ID_BYTES,
-        MAX_RECORD_ADDRESSES, MAX_RECORD_BYTES, MAX_RECORD_PEERS,
+        MAX_ADDRESS_BYTES, MAX_ID_TEXT_BYTES, MAX_PEER_ID_BYTES, MAX_RECORD_ADDRESSES,
+        MAX_RECORD_BYTES, MAX_RECORD_PEERS,
     },
     message::{PROTOCOL_VERSION, claim_key},
     time::Timestamp,
@@ -144,20 +144,7 @@ pub fn verify_record(
             found: record.id,
         });
     }
-    if now.minus_secs(CLOCK_SKEW_SECS) > record.expires_at {
-        return Err(ProtocolError::Expired {
-            expires_at: record.expires_at,
-            now,
-            skew: CLOCK_SKEW_SECS,
-        });
-    }
-    if now.plus_secs(CLOCK_SKEW_SECS) < record.issued_at {
-        return Err(ProtocolError::NotYetValid {
-            valid_from: record.issued_at,
-            now,
-            skew: CLOCK_SKEW_SECS,
-        });
-    }
+    crate::verify::check_window(record.issued_at, record.expires_at, now)?;
     Ok(record)
 }
 

@@ -168,6 +168,30 @@ pub fn verify(
     check_received(verify_offline(bytes)?, now, audience, seen)
 }
 
+/// Whether `now` lies within `valid_from`..`expires_at`, give or take
+/// [`CLOCK_SKEW_SECS`]: the one clock rule for messages and peer records.
+pub(crate) fn check_window(
+    valid_from: Timestamp,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), ProtocolError> {
+    if now.minus_secs(CLOCK_SKEW_SECS) > expires_at {
+        return Err(ProtocolError::Expired {
+            expires_at,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    if now.plus_secs(CLOCK_SKEW_SECS) < valid_from {
+        return Err(ProtocolError::NotYetValid {
+            valid_from,
+            now,
+            skew: CLOCK_SKEW_SECS,
+        });
+    }
+    Ok(())
+}
+
 /// The second half of [`verify`]: audience, time window, age and replay checks on a
 /// message that [`verify_offline`] returned. Split out so a node can check signatures
 /// concurrently and run only these cheap checks (which touch its replay store) under
@@ -185,24 +209,14 @@ pub fn check_received(
             found: claims.audience,
         });
     }
-    if now.minus_secs(CLOCK_SKEW_SECS) > claims.expires_at {
-        return Err(ProtocolError::Expired {
-            expires_at: claims.expires_at,
-            now,
-            skew: CLOCK_SKEW_SECS,
-        });
-    }
-    let valid_from = claims
-        .not_before
-        .unwrap_or(claims.issued_at)
-        .max(claims.issued_at);
-    if now.plus_secs(CLOCK_SKEW_SECS) < valid_from {
-        return Err(ProtocolError::NotYetValid {
-            valid_from,
-            now,
-            skew: CLOCK_SKEW_SECS,
-        });
-    }
+    check_window(
+        claims
+            .not_before
+            .unwrap_or(claims.issued_at)
+            .max(claims.issued_at),
+        claims.expires_at,
+        now,
+    )?;
     let max_age_end = claims.issued_at.plus_secs(MAX_MESSAGE_AGE_SECS);
     if now.minus_secs(CLOCK_SKEW_SECS) > max_age_end {
         return Err(ProtocolError::TooOld {
