@@ -464,11 +464,7 @@ async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBod
         reply_to: Vec::new(),
     };
     let node = state.node.clone();
-    let bytes = blocking(move || node.request(to, spec, now())).await?;
-    let request_id = passport_protocol::verify_offline(&bytes)
-        .map_err(NodeError::from)?
-        .claims
-        .id;
+    let (bytes, request_id) = blocking(move || node.request_with_id(to, spec, now())).await?;
     match state.client.send_to(to, bytes).await? {
         net::Response::Message(decision) => {
             let node = state.node.clone();

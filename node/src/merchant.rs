@@ -122,6 +122,18 @@ impl Node {
         spec: RequestSpec,
         now: Timestamp,
     ) -> Result<Vec<u8>, NodeError> {
+        self.request_with_id(person, spec, now)
+            .map(|(bytes, _)| bytes)
+    }
+
+    /// Makes and records a request to `person`. Returns the bytes to send and the
+    /// request's id.
+    pub fn request_with_id(
+        &self,
+        person: PassportId,
+        spec: RequestSpec,
+        now: Timestamp,
+    ) -> Result<(Vec<u8>, MessageId), NodeError> {
         self.tx(now, |tx| {
             let fields: Vec<FieldName> = spec.fields.iter().map(|f| f.name.clone()).collect();
             let lifetime = tx.node.config().request_lifetime_secs;
@@ -155,7 +167,7 @@ impl Node {
                 },
                 Some(bytes.clone()),
             );
-            Ok(bytes)
+            Ok((bytes, request_id))
         })
     }
 
