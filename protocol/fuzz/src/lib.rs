@@ -41,13 +41,7 @@ pub fn verify_kind(kind: MessageKind, data: &[u8]) {
     ];
     // Map of 8 pairs: the seven claims above, then the body key followed by `data`
     // spliced in raw, so the fuzzer controls the body's exact bytes.
-    let mut payload = vec![0xa8];
-    for (k, v) in claims {
-        payload.extend(encode(&int(k)));
-        payload.extend(encode(&v));
-    }
-    payload.extend(encode(&int(claim_key::BODY)));
-    payload.extend_from_slice(data);
+    let payload = payload_with_raw_body(&claims, data);
 
     let message = sign_payload(signer, payload);
     if let Ok(verified) = verify(&message, now, &audience, &mut SeenIdCache::new(4)) {
@@ -76,19 +70,27 @@ pub fn verify_record_body(data: &[u8]) {
         (claim_key::VERSION, int(1)),
         (claim_key::KIND, int(passport_protocol::record::RECORD_KIND as i64)),
     ];
-    let mut payload = vec![0xa6];
-    for (k, v) in claims {
-        payload.extend(encode(&int(k)));
-        payload.extend(encode(&v));
-    }
-    payload.extend(encode(&int(claim_key::BODY)));
-    payload.extend_from_slice(data);
+    let payload = payload_with_raw_body(&claims, data);
     let record = sign_payload(person, payload);
     if let Ok(verified) = passport_protocol::verify_record(&record, &person.id(), now) {
         let again = verified.sign(person).expect("a verified record re-signs");
         let reverified = passport_protocol::verify_record(&again, &person.id(), now).expect("re-signed verifies");
         assert_eq!(reverified, verified);
     }
+}
+
+/// A payload map of `claims` followed by the body key and `data` spliced in raw, so
+/// the fuzzer controls the body's exact bytes.
+fn payload_with_raw_body(claims: &[(i64, Value)], data: &[u8]) -> Vec<u8> {
+    // A map header for the claims plus the body (all these maps have under 24 pairs).
+    let mut payload = vec![0xa0 | (claims.len() as u8 + 1)];
+    for (k, v) in claims {
+        payload.extend(encode(&Value::Integer((*k).into())));
+        payload.extend(encode(v));
+    }
+    payload.extend(encode(&Value::Integer(claim_key::BODY.into())));
+    payload.extend_from_slice(data);
+    payload
 }
 
 /// A tagged COSE_Sign1 over `payload` by `signer`, built independently of the crate.
