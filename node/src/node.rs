@@ -60,6 +60,11 @@ pub struct NetworkSettings {
     pub bootstrap: Vec<String>,
     /// Find Passport nodes on the local network with mDNS. Default: true.
     pub mdns: bool,
+    /// Relays to reach this node through when it is behind NAT, each ending in
+    /// `/p2p/<PeerId>`. Default: none.
+    pub relays: Vec<String>,
+    /// Act as a relay for nodes behind NAT. Default: false.
+    pub relay_server: bool,
 }
 
 impl Default for NetworkSettings {
@@ -71,6 +76,8 @@ impl Default for NetworkSettings {
             ],
             bootstrap: Vec::new(),
             mdns: true,
+            relays: Vec::new(),
+            relay_server: false,
         }
     }
 }

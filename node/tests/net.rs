@@ -814,3 +814,165 @@ async fn a_forged_record_pushed_into_the_dht_is_refused_by_every_honest_node() {
         assert_eq!(found, genuine);
     }
 }
+
+/// Loopback settings under which AutoNAT probes quickly and trusts loopback peers.
+fn probing(config: NetConfig) -> NetConfig {
+    NetConfig {
+        autonat_only_global: false,
+        autonat_boot_delay: Duration::from_millis(500),
+        autonat_retry_interval: Duration::from_secs(1),
+        ..config
+    }
+}
+
+async fn status_eventually(
+    client: &Client,
+    what: &str,
+    ready: impl Fn(&net::Status) -> bool,
+) -> net::Status {
+    for _ in 0..300 {
+        let status = client.status().await.unwrap();
+        if ready(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: {:?}", client.status().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let relay_config = NetConfig {
+        relay_server: true,
+        ..probing(loopback())
+    };
+    let (relay, event_loop) = net::new(
+        memory_node(),
+        identity::Keypair::generate_ed25519(),
+        relay_config,
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    let relay_addr = dial_address(&relay).await;
+
+    let person_node = memory_node();
+    person_node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now(),
+        )
+        .unwrap();
+    let merchant_node = memory_node();
+    person_node
+        .add_policy(
+            Policy {
+                id: 0,
+                effect: Effect::Allow,
+                merchant: Some(merchant_node.id()),
+                purpose: None,
+                fields: FieldScope::any_normal(),
+                max_duration_secs: None,
+                created_at: now(),
+            },
+            now(),
+        )
+        .unwrap();
+
+    // No listen address at all: nothing can dial the person directly, as behind a
+    // NAT. Its outgoing connections come from ephemeral ports nobody can dial back.
+    let person_config = NetConfig {
+        listen: vec![],
+        bootstrap: vec![relay_addr.clone()],
+        relays: vec![relay_addr.clone()],
+        ..probing(loopback())
+    };
+    let (person, event_loop) = net::new(
+        person_node.clone(),
+        identity::Keypair::generate_ed25519(),
+        person_config,
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    // AutoNAT finds the person private; it reserves a slot on the relay.
+    let status = status_eventually(&person, "the person never got a relay address", |s| {
+        s.reachability == net::Reachability::Private && !s.relay_addrs.is_empty()
+    })
+    .await;
+    assert!(status.relay_addrs[0].to_string().starts_with(&relay_addr.to_string()));
+    publish(&person).await;
+
+    // The merchant joins afterwards, so it holds no connection the person opened.
+    let merchant_config = NetConfig {
+        bootstrap: vec![relay_addr.clone()],
+        ..probing(loopback())
+    };
+    let (merchant, event_loop) = net::new(
+        merchant_node.clone(),
+        identity::Keypair::generate_ed25519(),
+        merchant_config,
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+
+    // The merchant finds only relayed addresses in the record, and still gets the grant.
+    let record = lookup_eventually(&merchant, person_node.id())
+        .await
+        .unwrap();
+    assert!(!record.addresses.is_empty());
+    assert!(
+        record.addresses.iter().all(|a| a.contains("/p2p-circuit")),
+        "{:?}",
+        record.addresses
+    );
+    let spec = RequestSpec {
+        requester_name: "Brand X".into(),
+        fields: vec![FieldRequest {
+            name: "name.given".parse().unwrap(),
+            required: true,
+            reason: "parcel".into(),
+        }],
+        purpose: "delivery".into(),
+        duration_secs: 86_400,
+        retention_secs: 0,
+        offer: None,
+        reply_to: vec![],
+    };
+    let spec_again = spec.clone();
+    let request = merchant_node
+        .request(person_node.id(), spec, now())
+        .unwrap();
+    let response = merchant.send_to_record(&record, request).await.unwrap();
+    let Response::Message(grant) = response else {
+        panic!("expected a grant, got {response:?}");
+    };
+    merchant_node.receive(&grant, now()).unwrap();
+    let received = merchant_node.received().unwrap();
+    let opened = merchant_node
+        .open_grant(&received[0].grant_id, now())
+        .unwrap();
+    assert_eq!(
+        opened.get(&"name.given".parse().unwrap()),
+        Some(&FieldValue::Text("Ada".into()))
+    );
+
+    // The exchange went over a relayed connection, on which DCUtR tried a direct one
+    // (it runs on relayed connections only). Here the punch cannot succeed: the
+    // merchant cannot dial the person's ephemeral ports, and the person's dial to the
+    // merchant, made in the "listener" role that TCP simultaneous open would need,
+    // meets a plain listener. It is counted, and the relay keeps carrying messages.
+    let status = status_eventually(&person, "no hole punch was attempted", |s| {
+        s.hole_punch_attempts > 0
+    })
+    .await;
+    assert!(status.hole_punch_successes <= status.hole_punch_attempts);
+    let again = merchant_node
+        .request(person_node.id(), spec_again, now())
+        .unwrap();
+    let response = merchant.send_to_record(&record, again).await.unwrap();
+    assert!(matches!(response, Response::Message(_)), "{response:?}");
+}

@@ -1,5 +1,6 @@
 //! The peer-to-peer network: a libp2p swarm (TCP + Noise + Yamux and QUIC; identify;
-//! ping; mDNS; connection limits;
+//! ping; mDNS; connection limits; AutoNAT, circuit relay v2 and DCUtR for nodes behind
+//! NAT;
 //! Kademlia under Passport's own protocol name, with every record validated before it
 //! is stored; request-response carrying signed messages), embedded the rust-libp2p
 //! way: a cloneable [`Client`] sends commands over a bounded channel to an
@@ -8,6 +9,12 @@
 //! A passport is found by its id: its node publishes a signed [`PeerRecord`] under
 //! `/passport/<id>`; a merchant looks it up, checks the signature, and sends its
 //! request to the PeerId and addresses the record names.
+//!
+//! Behind NAT: AutoNAT asks connected peers to dial this node back. When they cannot
+//! (the node is *private*), it reserves a slot on each configured relay, listens on
+//! the relayed (`/p2p-circuit`) addresses and republishes its record with them;
+//! merchants then reach it through the relay, and DCUtR tries to upgrade such a
+//! relayed connection to a direct one (hole punching).
 
 mod codec;
 mod limit;
@@ -16,9 +23,13 @@ use std::{collections::HashMap, num::NonZeroUsize, time::Duration};
 
 use futures::StreamExt as _;
 use libp2p::{
-    Multiaddr, PeerId, StreamProtocol, Swarm, connection_limits, identify, identity,
+    Multiaddr, PeerId, StreamProtocol, Swarm, autonat, connection_limits,
+    core::transport::ListenerId,
+    dcutr, identify, identity,
     kad::{self, store::MemoryStore},
-    mdns, noise, ping,
+    mdns,
+    multiaddr::Protocol,
+    noise, ping, relay,
     request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel},
     swarm::{NetworkBehaviour, SwarmEvent, behaviour::toggle::Toggle},
     tcp, yamux,
@@ -74,6 +85,18 @@ pub struct NetConfig {
     pub max_connections: u32,
     /// Established connections with one peer. Default 4.
     pub max_connections_per_peer: u32,
+    /// Relays to reserve a slot on when AutoNAT finds this node unreachable, each
+    /// ending in `/p2p/<PeerId>`. Default: none.
+    pub relays: Vec<Multiaddr>,
+    /// Serve as a circuit relay v2 for nodes behind NAT. Default off.
+    pub relay_server: bool,
+    /// AutoNAT only trusts and probes public IP addresses. Default on; turn it off
+    /// on a private network (or in tests on loopback).
+    pub autonat_only_global: bool,
+    /// Wait before the first AutoNAT probe. Default 15 s.
+    pub autonat_boot_delay: Duration,
+    /// Wait between AutoNAT probes until the answer is confident. Default 90 s.
+    pub autonat_retry_interval: Duration,
 }
 
 impl NetConfig {
@@ -98,6 +121,12 @@ impl NetConfig {
                 .iter()
                 .map(|a| parse("bootstrap", a))
                 .collect::<Result<_, _>>()?,
+            relays: settings
+                .relays
+                .iter()
+                .map(|a| parse("relay", a))
+                .collect::<Result<_, _>>()?,
+            relay_server: settings.relay_server,
             mdns: settings.mdns,
             ..Self::default()
         })
@@ -125,6 +154,11 @@ impl Default for NetConfig {
             max_inbound_in_flight: 64,
             max_connections: 512,
             max_connections_per_peer: 4,
+            relays: Vec::new(),
+            relay_server: false,
+            autonat_only_global: true,
+            autonat_boot_delay: Duration::from_secs(15),
+            autonat_retry_interval: Duration::from_secs(90),
         }
     }
 }
@@ -173,6 +207,32 @@ pub(crate) struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
+    autonat: autonat::Behaviour,
+    relay_client: relay::client::Behaviour,
+    relay_server: Toggle<relay::Behaviour>,
+    dcutr: dcutr::Behaviour,
+}
+
+/// Whether other nodes can dial this one directly, as AutoNAT last found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reachability {
+    /// Not probed yet, or no peer could tell.
+    Unknown,
+    /// Peers dialled this node back on a public address.
+    Public,
+    /// Peers could not dial this node back: it is reached through relays.
+    Private,
+}
+
+impl Reachability {
+    /// Lowercase name, as the API and CLI show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reachability::Unknown => "unknown",
+            Reachability::Public => "public",
+            Reachability::Private => "private",
+        }
+    }
 }
 
 /// A snapshot of the network's state.
@@ -188,6 +248,14 @@ pub struct Status {
     pub connected_peers: usize,
     /// Peers in its Kademlia routing table.
     pub routing_table_size: usize,
+    /// Whether peers can dial it directly (AutoNAT).
+    pub reachability: Reachability,
+    /// Its relayed (`/p2p-circuit`) addresses, on relays holding a reservation for it.
+    pub relay_addrs: Vec<Multiaddr>,
+    /// DCUtR hole punches tried since start (as either side).
+    pub hole_punch_attempts: u64,
+    /// Of those, the ones that gave a direct connection.
+    pub hole_punch_successes: u64,
     /// Whether it has published its record.
     pub published: bool,
     /// DHT records refused by validation since start.
@@ -401,6 +469,12 @@ pub struct EventLoop {
     /// Whether this node has published its record (then it republishes whenever its
     /// addresses change).
     published: bool,
+    /// As AutoNAT last found.
+    reachability: Reachability,
+    /// Relay listeners, by relay, while this node is private.
+    relay_listeners: HashMap<PeerId, ListenerId>,
+    hole_punch_attempts: u64,
+    hole_punch_successes: u64,
 }
 
 /// Builds the swarm for `node` with the network key `keypair`, starts listening and
@@ -430,7 +504,10 @@ pub fn with_metrics(
         )
         .map_err(|e| NetError::Setup(e.to_string()))?
         .with_quic()
-        .with_behaviour(|key| {
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Setup(e.to_string()))?
+        .with_behaviour(|key, relay_client| {
+            let local = key.public().to_peer_id();
             let mdns = if config.mdns {
                 Some(mdns::tokio::Behaviour::new(
                     mdns::Config::default(),
@@ -458,8 +535,21 @@ pub fn with_metrics(
                 },
             );
             let mut kad = kad::Behaviour::with_config(key.public().to_peer_id(), store, kad_config);
-            // Serve the DHT whatever AutoNAT would guess: every Passport node helps.
+            // Serve the DHT unless AutoNAT finds this node private: nodes on a LAN or
+            // loopback have no confirmed public address, yet can serve each other.
             kad.set_mode(Some(kad::Mode::Server));
+            let autonat = autonat::Behaviour::new(
+                local,
+                autonat::Config {
+                    boot_delay: config.autonat_boot_delay,
+                    retry_interval: config.autonat_retry_interval,
+                    only_global_ips: config.autonat_only_global,
+                    ..Default::default()
+                },
+            );
+            let relay_server = config
+                .relay_server
+                .then(|| relay::Behaviour::new(local, relay::Config::default()));
             let limits = connection_limits::ConnectionLimits::default()
                 .with_max_established(Some(config.max_connections))
                 .with_max_established_per_peer(Some(config.max_connections_per_peer))
@@ -479,6 +569,10 @@ pub fn with_metrics(
                 )),
                 ping: ping::Behaviour::default(),
                 mdns,
+                autonat,
+                relay_client,
+                relay_server: Toggle::from(relay_server),
+                dcutr: dcutr::Behaviour::new(local),
             })
         })
         .map_err(|e| NetError::Setup(e.to_string()))?
@@ -489,8 +583,15 @@ pub fn with_metrics(
             .listen_on(addr.clone())
             .map_err(|e| NetError::Setup(format!("listen on {addr}: {e}")))?;
     }
+    for addr in &config.relays {
+        if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+            return Err(NetError::Setup(format!(
+                "relay address {addr} does not end in /p2p/<PeerId>"
+            )));
+        }
+    }
     for addr in &config.bootstrap {
-        let Some(libp2p::multiaddr::Protocol::P2p(peer)) = addr.iter().last() else {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
             return Err(NetError::Setup(format!(
                 "bootstrap address {addr} does not end in /p2p/<PeerId>"
             )));
@@ -525,6 +626,10 @@ pub fn with_metrics(
         throttled: 0,
         metrics,
         published: false,
+        reachability: Reachability::Unknown,
+        relay_listeners: HashMap::new(),
+        hole_punch_attempts: 0,
+        hole_punch_successes: 0,
     };
     Ok((client, event_loop))
 }
@@ -536,8 +641,14 @@ impl EventLoop {
         let mut republish =
             tokio::time::interval_at(tokio::time::Instant::now() + half_life, half_life);
         republish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A lost relay reservation is tried again at this pace.
+        let mut relay_check = tokio::time::interval(Duration::from_secs(30));
+        relay_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = relay_check.tick(), if self.reachability == Reachability::Private => {
+                    self.reserve_relays();
+                }
                 _ = republish.tick(), if self.published => {
                     let (reply, _) = oneshot::channel();
                     self.on_command(Command::Publish { reply });
@@ -588,18 +699,23 @@ impl EventLoop {
 
     fn my_record(&mut self) -> Result<Vec<u8>, NetError> {
         let now = now();
-        let addresses: Vec<String> = self
+        let mut addresses: Vec<String> = Vec::new();
+        for addr in self
             .swarm
             .external_addresses()
             .chain(self.swarm.listeners())
             .filter(|a| {
-                !a.iter().any(
-                    |p| matches!(p, libp2p::multiaddr::Protocol::Ip4(ip) if ip.is_unspecified()),
-                )
+                !a.iter()
+                    .any(|p| matches!(p, Protocol::Ip4(ip) if ip.is_unspecified()))
             })
-            .take(passport_protocol::limits::MAX_RECORD_ADDRESSES)
-            .map(ToString::to_string)
-            .collect();
+        {
+            let addr = addr.to_string();
+            if !addresses.contains(&addr)
+                && addresses.len() < passport_protocol::limits::MAX_RECORD_ADDRESSES
+            {
+                addresses.push(addr);
+            }
+        }
         let record = PeerRecord {
             id: self.node.id(),
             // Seconds since the epoch: grows across restarts without stored state.
@@ -664,6 +780,15 @@ impl EventLoop {
                     external_addrs: self.swarm.external_addresses().cloned().collect(),
                     connected_peers: self.swarm.connected_peers().count(),
                     routing_table_size,
+                    reachability: self.reachability,
+                    relay_addrs: self
+                        .swarm
+                        .listeners()
+                        .filter(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+                        .cloned()
+                        .collect(),
+                    hole_punch_attempts: self.hole_punch_attempts,
+                    hole_punch_successes: self.hole_punch_successes,
                     published: self.published,
                     rejected_records: self.rejected_records,
                     throttled: self.throttled,
@@ -681,24 +806,48 @@ impl EventLoop {
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            // Kademlia only learns addresses of peers it dialled; feed it the listen
+            // addresses of every peer that serves the DHT.
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
                 ..
-            })) => {
-                // Kademlia only learns addresses of peers it dialled; feed it the
-                // listen addresses of every peer that identifies itself.
+            })) if info.protocols.contains(&KAD_PROTOCOL) => {
                 for addr in info.listen_addrs {
                     self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                 }
             }
-            SwarmEvent::NewListenAddr { .. } | SwarmEvent::ExpiredListenAddr { .. }
-                if self.published =>
-            {
-                // The record must name where the node is now.
-                let (reply, _) = oneshot::channel();
-                self.on_command(Command::Publish { reply });
+            SwarmEvent::Behaviour(BehaviourEvent::Autonat(autonat::Event::StatusChanged {
+                new,
+                ..
+            })) => self.on_reachability(new),
+            SwarmEvent::Behaviour(BehaviourEvent::RelayClient(
+                relay::client::Event::ReservationReqAccepted { relay_peer_id, .. },
+            )) => {
+                tracing::info!(relay = %relay_peer_id, "reserved a slot on a relay");
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => {
+                self.hole_punch_attempts += 1;
+                match result {
+                    Ok(_) => {
+                        self.hole_punch_successes += 1;
+                        tracing::info!(peer = %remote_peer_id, "hole punch gave a direct connection");
+                    }
+                    Err(e) => tracing::debug!(peer = %remote_peer_id, error = %e, "hole punch failed"),
+                }
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                // A lost relay reservation; `relay_check` tries again.
+                self.relay_listeners.retain(|_, id| *id != listener_id);
+                self.republish_if_published();
+            }
+            SwarmEvent::NewListenAddr { .. }
+            | SwarmEvent::ExpiredListenAddr { .. }
+            | SwarmEvent::ExternalAddrConfirmed { .. }
+            | SwarmEvent::ExternalAddrExpired { .. } => self.republish_if_published(),
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, addr) in found {
                     self.swarm.behaviour_mut().kad.add_address(&peer, addr);
@@ -707,6 +856,57 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => self.on_message_event(event),
             _ => {}
+        }
+    }
+
+    /// The record must name where the node is now.
+    fn republish_if_published(&mut self) {
+        if self.published {
+            let (reply, _) = oneshot::channel();
+            self.on_command(Command::Publish { reply });
+        }
+    }
+
+    fn on_reachability(&mut self, status: autonat::NatStatus) {
+        self.reachability = match status {
+            autonat::NatStatus::Public(_) => Reachability::Public,
+            autonat::NatStatus::Private => Reachability::Private,
+            autonat::NatStatus::Unknown => Reachability::Unknown,
+        };
+        tracing::info!(reachability = self.reachability.name(), "reachability changed");
+        // A private node cannot serve the DHT: peers could not dial it back.
+        let mode = match self.reachability {
+            Reachability::Private => kad::Mode::Client,
+            _ => kad::Mode::Server,
+        };
+        self.swarm.behaviour_mut().kad.set_mode(Some(mode));
+        match self.reachability {
+            Reachability::Private => self.reserve_relays(),
+            Reachability::Public => {
+                // Reachable directly: the relays' slots are for others.
+                for (_, listener) in self.relay_listeners.drain() {
+                    self.swarm.remove_listener(listener);
+                }
+            }
+            Reachability::Unknown => {}
+        }
+    }
+
+    /// Listens through every configured relay not yet holding a reservation for us.
+    fn reserve_relays(&mut self) {
+        for relay in self.config.relays.clone() {
+            let Some(Protocol::P2p(relay_peer)) = relay.iter().last() else {
+                continue;
+            };
+            if self.relay_listeners.contains_key(&relay_peer) {
+                continue;
+            }
+            match self.swarm.listen_on(relay.clone().with(Protocol::P2pCircuit)) {
+                Ok(listener) => {
+                    self.relay_listeners.insert(relay_peer, listener);
+                }
+                Err(e) => tracing::warn!(%relay, error = %e, "could not listen through a relay"),
+            }
         }
     }
 
