@@ -231,18 +231,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-/// Delivers messages in the background, retrying until they expire.
+/// Delivers messages in the background, retrying until they expire; each stays in
+/// the node's durable outbox until then.
 fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
     outgoing
         .into_iter()
         .map(|out| {
             let to = out.to.to_string();
-            let (client, node) = (state.client.clone(), state.node.clone());
-            tokio::spawn(async move {
-                if let Err(e) = client.deliver_with_retry(&node, out).await {
-                    tracing::warn!(error = %e, "a message could not be delivered");
-                }
-            });
+            state.client.spawn_delivery(&state.node, out);
             to
         })
         .collect()

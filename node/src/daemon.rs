@@ -1,6 +1,7 @@
-//! A node running for real: the network started and published, the sweeper erasing
-//! what has expired (and delivering the receipts), until a shutdown signal, after
-//! which in-flight work finishes before the process ends.
+//! A node running for real: the network started and published, undelivered messages
+//! from the last run sent again, the sweeper erasing what has expired (and delivering
+//! the receipts), until a shutdown signal, after which in-flight work finishes before
+//! the process ends.
 
 use std::time::Duration;
 
@@ -59,6 +60,12 @@ impl Daemon {
                 wait = (wait * 2).min(Duration::from_secs(60));
             }
         });
+        // Messages made before the last stop (say, an approval whose delivery was
+        // still being retried) go out again.
+        let resumed = client.resume_outbox(&node).await?;
+        if resumed > 0 {
+            tracing::info!(count = resumed, "delivering messages left from the last run");
+        }
         let sweeper = tokio::spawn(sweep_forever(node.clone(), client.clone(), sweep_interval));
         Ok(Self {
             node,
@@ -93,12 +100,7 @@ async fn sweep_forever(node: Node, client: Client, every: Duration) {
             Err(_) => return,
         };
         for receipt in receipts {
-            let (node, client) = (node.clone(), client.clone());
-            tokio::spawn(async move {
-                if let Err(e) = client.deliver_with_retry(&node, receipt).await {
-                    tracing::warn!(error = %e, "a deletion receipt could not be delivered");
-                }
-            });
+            client.spawn_delivery(&node, receipt);
         }
     }
 }

@@ -485,11 +485,12 @@ impl Tx<'_> {
         let mut out = Vec::new();
         for (person, grants) in due {
             let bytes = self.erase_and_receipt(person, &grants, DeletionCause::Expired, false)?;
-            out.push(Outgoing {
+            let queued = self.send_later(Outgoing {
                 to: person,
                 reply_to: Vec::new(),
                 bytes,
             });
+            out.push(queued);
         }
         Ok(out)
     }

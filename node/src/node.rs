@@ -108,14 +108,29 @@ pub enum Reply {
 }
 
 /// A message this node made for someone else.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every one is also kept in the node's durable outbox, written in the same
+/// transaction as the change that made it, until [`Node::outbox_done`] says it was
+/// delivered (or will never be): a node that stops before delivering sends it after
+/// restarting ([`Node::outbox`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outgoing {
     /// The recipient.
     pub to: PassportId,
     /// Where the recipient asked to be answered (multiaddrs), if it said.
     pub reply_to: Vec<String>,
     /// The signed message.
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
+}
+
+/// Where the outbox keeps messages waiting for delivery.
+const OUTBOX_PREFIX: &[u8] = b"o/";
+
+fn outbox_key(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    [OUTBOX_PREFIX, &digest[..16]].concat()
 }
 
 struct State {
@@ -332,7 +347,30 @@ impl Node {
         self.tx(now, |tx| {
             tx.expire_inbox()?;
             tx.purge_seen()?;
+            tx.drop_expired_outbox()?;
             tx.erase_expired_grants()
+        })
+    }
+
+    /// Messages made but not yet delivered (oldest first by key, not by time): what a
+    /// starting node sends again.
+    pub fn outbox(&self) -> Result<Vec<Outgoing>, NodeError> {
+        Ok(self
+            .scan::<Outgoing>(OUTBOX_PREFIX)?
+            .into_iter()
+            .map(|(_, out)| out)
+            .collect())
+    }
+
+    /// Takes a message out of the outbox: it was delivered, refused for good, or
+    /// expired undelivered.
+    pub fn outbox_done(&self, out: &Outgoing, now: Timestamp) -> Result<(), NodeError> {
+        let key = outbox_key(&out.bytes);
+        self.tx(now, |tx| {
+            if tx.get::<Outgoing>(&key)?.is_some() {
+                tx.batch.delete(key);
+            }
+            Ok(())
         })
     }
 
@@ -497,6 +535,26 @@ impl Tx<'_> {
     pub(crate) fn put<T: Serialize>(&mut self, key: Vec<u8>, record: &T) {
         let sealed = self.node.keys().data_key.seal_record(&key, record);
         self.batch.put(key, sealed);
+    }
+
+    /// Keeps `out` in the durable outbox (with this transaction's other writes) and
+    /// returns it for sending now.
+    pub(crate) fn send_later(&mut self, out: Outgoing) -> Outgoing {
+        self.put(outbox_key(&out.bytes), &out);
+        out
+    }
+
+    /// Drops outbox messages that expired undelivered: nobody would accept them.
+    fn drop_expired_outbox(&mut self) -> Result<(), NodeError> {
+        for (key, out) in self.scan::<Outgoing>(OUTBOX_PREFIX)? {
+            let expired = passport_protocol::verify_offline(&out.bytes)
+                .map_or(true, |m| m.claims.expires_at <= self.now);
+            if expired {
+                tracing::info!(to = %out.to, "dropping a message that expired undelivered");
+                self.batch.delete(key);
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn audit(&mut self, event: AuditEvent, message: Option<Vec<u8>>) {

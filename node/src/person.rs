@@ -321,11 +321,11 @@ impl Node {
                 fields.len() < request.fields.len() || duration_secs < request.duration_secs;
             let bytes =
                 tx.issue_grant(&pending, &request, fields, duration_secs, partial, false)?;
-            Ok(Outgoing {
+            Ok(tx.send_later(Outgoing {
                 to: pending.merchant,
                 reply_to: request.reply_to,
                 bytes,
-            })
+            }))
         })
     }
 
@@ -339,11 +339,11 @@ impl Node {
         self.tx(now, |tx| {
             let (pending, request) = tx.take_pending(request_id)?;
             let bytes = tx.refuse(&pending, reason, false)?;
-            Ok(Outgoing {
+            Ok(tx.send_later(Outgoing {
                 to: pending.merchant,
                 reply_to: request.reply_to,
                 bytes,
-            })
+            }))
         })
     }
 
@@ -374,11 +374,11 @@ impl Node {
                 },
                 Some(bytes.clone()),
             );
-            Ok(Outgoing {
+            Ok(tx.send_later(Outgoing {
                 to: grant.merchant,
                 reply_to: grant.reply_to,
                 bytes,
-            })
+            }))
         })
     }
 
@@ -407,11 +407,11 @@ impl Node {
                 },
                 Some(bytes.clone()),
             );
-            Ok(Outgoing {
+            Ok(tx.send_later(Outgoing {
                 to: *merchant,
                 reply_to,
                 bytes,
-            })
+            }))
         })
     }
 }
@@ -716,11 +716,12 @@ impl Tx<'_> {
                 continue;
             }
             let bytes = self.send_update(&grant, &values)?;
-            out.push(Outgoing {
+            let queued = self.send_later(Outgoing {
                 to: grant.merchant,
                 reply_to: grant.reply_to.clone(),
                 bytes,
             });
+            out.push(queued);
         }
         Ok(out)
     }

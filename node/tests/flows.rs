@@ -654,3 +654,53 @@ fn vault_fields_have_tags_and_sensitivity_and_removal_updates_holders() {
         Err(NodeError::UnknownField(_))
     ));
 }
+
+#[test]
+fn a_message_made_but_not_delivered_waits_in_the_outbox_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let merchant = memory_node();
+    let request = merchant
+        .request(
+            sled_node(&dir.path().join("person")).id(),
+            spec(&[("name.given", true)]),
+            T0,
+        )
+        .unwrap();
+    let approval = {
+        let person = sled_node(&dir.path().join("person"));
+        person_with_fields(&person);
+        let Reply::Pending(id) = person.receive(&request, T0).unwrap() else {
+            panic!("expected a pending request")
+        };
+        assert!(person.outbox().unwrap().is_empty());
+        let out = person.approve(&id, Approval::default(), T0).unwrap();
+        assert_eq!(person.outbox().unwrap(), vec![out.clone()]);
+        // The node stops here, before any delivery.
+        out
+    };
+
+    let person = sled_node(&dir.path().join("person"));
+    let waiting = person.outbox().unwrap();
+    assert_eq!(waiting, vec![approval.clone()]);
+    // Delivered after the restart; then it leaves the outbox.
+    assert_eq!(
+        merchant.receive(&waiting[0].bytes, T0).unwrap(),
+        Reply::Nothing
+    );
+    person.outbox_done(&waiting[0], T0).unwrap();
+    assert!(person.outbox().unwrap().is_empty());
+
+    // Every kind of outgoing message is kept, and one that expires undelivered is
+    // dropped by the sweep.
+    let grant = person.grants().unwrap()[0].grant_id;
+    let revocation = person.revoke(&grant, T0).unwrap();
+    let erasure = person.erase(&merchant.id(), T0).unwrap();
+    let outbox = person.outbox().unwrap();
+    assert!(outbox.contains(&revocation) && outbox.contains(&erasure));
+    assert_eq!(outbox.len(), 2);
+    let lifetime = NodeConfig::default().message_lifetime_secs;
+    person.sweep(T0.plus_secs(lifetime - 1)).unwrap();
+    assert_eq!(person.outbox().unwrap().len(), 2);
+    person.sweep(T0.plus_secs(lifetime)).unwrap();
+    assert!(person.outbox().unwrap().is_empty());
+}

@@ -976,3 +976,98 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
     let response = merchant.send_to_record(&record, again).await.unwrap();
     assert!(matches!(response, Response::Message(_)), "{response:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
+    use passport_node::{Approval, Home, KdfParams, RequestStatus, Unlock, daemon::Daemon};
+    let bootstrap = start(memory_node(), vec![]).await;
+    let boot = dial_address(&bootstrap).await;
+    let merchant_node = memory_node();
+    let merchant = peer(merchant_node.clone(), &boot, loopback()).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
+        .unwrap();
+    // The store's lock is released once the last task of the stopped daemon drops
+    // its handle on the node.
+    let open = || async {
+        for _ in 0..100 {
+            if let Ok(node) = Node::open(&home, &Unlock::KeyFile, NodeConfig::default()) {
+                return node;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the store stayed locked");
+    };
+    let config = || NetConfig {
+        bootstrap: vec![boot.clone()],
+        ..loopback()
+    };
+    let sweep = Duration::from_secs(3600);
+
+    // First run: a request arrives, the person approves, and the node stops before
+    // the decision could be delivered.
+    let request_id = {
+        let person = Daemon::start(
+            open().await,
+            identity::Keypair::generate_ed25519(),
+            config(),
+            sweep,
+        )
+        .await
+        .unwrap();
+        person
+            .node
+            .set_field(
+                "name.given".parse().unwrap(),
+                FieldValue::Text("Ada".into()),
+                now(),
+            )
+            .unwrap();
+        let record = lookup_eventually(&merchant.client, person.node.id())
+            .await
+            .unwrap();
+        let request = merchant_node
+            .request(person.node.id(), spec(&["name.given"]), now())
+            .unwrap();
+        let Response::Pending(id) = merchant
+            .client
+            .send_to_record(&record, request)
+            .await
+            .unwrap()
+        else {
+            panic!("expected pending")
+        };
+        person.node.approve(&id, Approval::default(), now()).unwrap();
+        assert_eq!(person.node.outbox().unwrap().len(), 1);
+        person.shutdown().await;
+        id
+    };
+    assert!(matches!(
+        merchant_node.sent_request(&request_id).unwrap().unwrap().status,
+        RequestStatus::Waiting
+    ));
+
+    // Second run, from the same home: the decision goes out and leaves the outbox.
+    let person = Daemon::start(
+        open().await,
+        identity::Keypair::generate_ed25519(),
+        config(),
+        sweep,
+    )
+    .await
+    .unwrap();
+    for _ in 0..300 {
+        let granted = matches!(
+            merchant_node.sent_request(&request_id).unwrap().unwrap().status,
+            RequestStatus::Granted { .. }
+        );
+        if granted && person.node.outbox().unwrap().is_empty() {
+            person.shutdown().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the decision was not delivered after the restart");
+}

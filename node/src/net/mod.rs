@@ -88,7 +88,8 @@ pub struct NetConfig {
     /// Relays to reserve a slot on when AutoNAT finds this node unreachable, each
     /// ending in `/p2p/<PeerId>`. Default: none.
     pub relays: Vec<Multiaddr>,
-    /// Serve as a circuit relay v2 for nodes behind NAT. Default off.
+    /// Serve as a circuit relay v2 for nodes behind NAT. Default off. A relay must be
+    /// publicly reachable: its listen addresses are announced as external.
     pub relay_server: bool,
     /// AutoNAT only trusts and probes public IP addresses. Default on; turn it off
     /// on a private network (or in tests on loopback).
@@ -426,6 +427,53 @@ impl Client {
                 other => return other,
             }
         }
+    }
+
+    /// [`Client::deliver_with_retry`], then takes the message out of `node`'s durable
+    /// outbox once the outcome is final: delivered, refused, or expired. If the
+    /// network stops first, the message stays in the outbox for the next start.
+    pub async fn deliver_durably(
+        &self,
+        node: &Node,
+        outgoing: Outgoing,
+    ) -> Result<Response, NetError> {
+        let result = self.deliver_with_retry(node, outgoing.clone()).await;
+        if matches!(result, Err(NetError::Stopped)) {
+            return result;
+        }
+        let (settling, at) = (node.clone(), now());
+        let settled = tokio::task::spawn_blocking(move || settling.outbox_done(&outgoing, at))
+            .await
+            .map_err(|e| NetError::Node(e.to_string()))?;
+        if let Err(e) = settled {
+            tracing::warn!(error = %e, "could not take a delivered message out of the outbox");
+        }
+        result
+    }
+
+    /// Delivers, in the background, everything `node`'s outbox holds: messages made
+    /// before the node last stopped.
+    pub async fn resume_outbox(&self, node: &Node) -> Result<usize, NetError> {
+        let reading = node.clone();
+        let pending = tokio::task::spawn_blocking(move || reading.outbox())
+            .await
+            .map_err(|e| NetError::Node(e.to_string()))??;
+        let count = pending.len();
+        for out in pending {
+            self.spawn_delivery(node, out);
+        }
+        Ok(count)
+    }
+
+    /// [`Client::deliver_durably`] on its own task; failures are logged.
+    pub fn spawn_delivery(&self, node: &Node, outgoing: Outgoing) {
+        let (client, node) = (self.clone(), node.clone());
+        tokio::spawn(async move {
+            let to = outgoing.to;
+            if let Err(e) = client.deliver_durably(&node, outgoing).await {
+                tracing::warn!(%to, error = %e, "a message could not be delivered");
+            }
+        });
     }
 
     /// The network's state now.
@@ -842,6 +890,14 @@ impl EventLoop {
             SwarmEvent::ListenerClosed { listener_id, .. } => {
                 // A lost relay reservation; `relay_check` tries again.
                 self.relay_listeners.retain(|_, id| *id != listener_id);
+                self.republish_if_published();
+            }
+            SwarmEvent::NewListenAddr { address, .. } if self.config.relay_server => {
+                // A relay is public by configuration; relay v2 serves reservations
+                // only on confirmed external addresses, so confirm its own.
+                if !address.iter().any(|p| p == Protocol::P2pCircuit) {
+                    self.swarm.add_external_address(address);
+                }
                 self.republish_if_published();
             }
             SwarmEvent::NewListenAddr { .. }
