@@ -35,7 +35,10 @@ use crate::{
 #[derive(Clone)]
 pub struct ApiState {
     node: Node,
-    client: Client,
+    /// `None` when the API serves a store without a running network (the `passport`
+    /// command on a stopped node): network routes answer 503, and messages made wait
+    /// in the durable outbox until the node runs.
+    client: Option<Client>,
     metrics: Metrics,
     token: Arc<str>,
     hosts: Arc<[String]>,
@@ -62,11 +65,89 @@ impl ApiState {
         }
         Self {
             node,
-            client,
+            client: Some(client),
             metrics,
             token: token.into(),
             hosts: hosts.into(),
         }
+    }
+
+    fn net(&self) -> Result<&Client, ApiError> {
+        self.client.as_ref().ok_or_else(|| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this needs the network, and the node is not running: start it with `passport node`".into(),
+            )
+        })
+    }
+}
+
+/// The API over a store whose network is not running, called in-process (no socket):
+/// what the `passport` command uses when no node runs, so that both paths share one
+/// implementation and one JSON shape.
+pub struct LocalApi {
+    router: Router,
+    token: String,
+}
+
+/// The Host header a [`LocalApi`] accepts.
+const LOCAL_HOST: &str = "passport.local";
+
+impl LocalApi {
+    /// The API over `node`, without a network.
+    pub fn new(node: Node) -> Self {
+        use rand::Rng as _;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let state = ApiState {
+            node,
+            client: None,
+            metrics: Metrics::default(),
+            token: token.as_str().into(),
+            hosts: vec![LOCAL_HOST.to_string()].into(),
+        };
+        Self {
+            router: router(state),
+            token,
+        }
+    }
+
+    /// Calls `method path` with an optional JSON body. Returns the status and the
+    /// body's bytes.
+    pub async fn call(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), NodeError> {
+        use tower::ServiceExt as _;
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, LOCAL_HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        let body = match body {
+            Some(v) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(v.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let request = request
+            .body(body)
+            .map_err(|e| NodeError::InvalidChoice(e.to_string()))?;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .map_err(|e| NodeError::InvalidChoice(e.to_string()))?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
+            .await
+            .map_err(|e| NodeError::InvalidChoice(e.to_string()))?;
+        Ok((status, bytes.to_vec()))
     }
 }
 
@@ -126,7 +207,15 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/fields", get(fields))
-        .route("/v1/fields/{name}", put(set_field).delete(remove_field))
+        .route(
+            "/v1/fields/{name}",
+            get(field).put(set_field).delete(remove_field),
+        )
+        .route("/v1/fields/{name}/tags", put(tag_field))
+        .route("/v1/merchants/{id}/erase", post(erase))
+        .route("/v1/received/{id}/fetch", post(fetch))
+        .route("/v1/messages/{id}", get(message))
+        .route("/v1/peers", get(peers))
         .route("/v1/inbox", get(inbox))
         .route("/v1/inbox/{id}/approve", post(approve))
         .route("/v1/inbox/{id}/deny", post(deny))
@@ -233,12 +322,15 @@ async fn blocking<T: Send + 'static>(
 
 /// Delivers messages in the background, retrying until they expire; each stays in
 /// the node's durable outbox until then.
+/// Without a network (a [`LocalApi`]), they wait in the outbox for the node to start.
 fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
     outgoing
         .into_iter()
         .map(|out| {
             let to = out.to.to_string();
-            state.client.spawn_delivery(&state.node, out);
+            if let Some(client) = &state.client {
+                client.spawn_delivery(&state.node, out);
+            }
             to
         })
         .collect()
@@ -253,7 +345,7 @@ where
 }
 
 async fn status(State(state): State<ApiState>) -> ApiResult {
-    let net = state.client.status().await?;
+    let net = state.net()?.status().await?;
     Ok(Json(json!({
         "id": state.node.id(),
         "peer_id": net.peer_id.to_string(),
@@ -276,6 +368,110 @@ async fn fields(State(state): State<ApiState>) -> ApiResult {
     Ok(Json(json!(fields.into_iter().map(|(name, r)| json!({
         "name": name, "value": r.value, "tags": r.tags, "sensitivity": r.sensitivity, "updated_at": r.updated_at,
     })).collect::<Vec<_>>())))
+}
+
+async fn field(State(state): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+    let name: FieldName = parse(&name, "field name")?;
+    let record = blocking({
+        let name = name.clone();
+        move || state.node.field(&name)
+    })
+    .await?
+    .ok_or_else(|| ApiError::from(NodeError::UnknownField(name.clone())))?;
+    Ok(Json(json!({
+        "name": name, "value": record.value, "tags": record.tags,
+        "sensitivity": record.sensitivity, "updated_at": record.updated_at,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagBody {
+    tags: std::collections::BTreeSet<String>,
+    #[serde(default)]
+    sensitivity: Option<crate::vault::Sensitivity>,
+}
+
+async fn tag_field(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    Json(body): Json<TagBody>,
+) -> ApiResult {
+    let name: FieldName = parse(&name, "field name")?;
+    let node = state.node.clone();
+    blocking(move || node.tag_field(&name, body.tags, body.sensitivity, now())).await?;
+    Ok(Json(json!({})))
+}
+
+async fn erase(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let merchant: PassportId = parse(&id, "merchant id")?;
+    let node = state.node.clone();
+    let out = blocking(move || node.erase(&merchant, now())).await?;
+    Ok(Json(
+        json!({ "delivering_to": deliver_all(&state, vec![out]) }),
+    ))
+}
+
+async fn fetch(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+    let id: GrantId = parse(&id, "grant id")?;
+    let client = state.net()?.clone();
+    let node = state.node.clone();
+    let (person, bytes) = blocking(move || {
+        let person = node
+            .received()?
+            .into_iter()
+            .find(|g| g.grant_id == id)
+            .map(|g| g.person)
+            .ok_or(NodeError::UnknownGrant(id))?;
+        Ok((person, node.fetch(&id, now())?))
+    })
+    .await?;
+    match client.send_to(person, bytes).await? {
+        net::Response::Message(update) => {
+            let node = state.node.clone();
+            blocking(move || node.receive(&update, now())).await?;
+        }
+        net::Response::Refused(reason) => return Err(NetError::Refused(reason).into()),
+        net::Response::Busy => return Err(NetError::Busy.into()),
+        other => {
+            return Err(
+                NetError::Unreachable(format!("unexpected answer to a fetch: {other:?}")).into(),
+            );
+        }
+    }
+    let node = state.node.clone();
+    let values = blocking(move || node.open_grant(&id, now())).await?;
+    Ok(Json(json!(values)))
+}
+
+/// A sent or received message's raw COSE bytes, for an auditor.
+async fn message(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: MessageId = parse(&id, "message id")?;
+    let bytes = blocking(move || state.node.message(&id))
+        .await?
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!("no message {id} in the audit log (see `passport audit` for message ids)"),
+            )
+        })?;
+    Ok(([(header::CONTENT_TYPE, "application/cose")], bytes).into_response())
+}
+
+async fn peers(State(state): State<ApiState>) -> ApiResult {
+    let peers = state.net()?.peers().await?;
+    Ok(Json(json!(
+        peers
+            .iter()
+            .map(|(peer, addrs)| json!({
+                "peer_id": peer.to_string(),
+                "addrs": addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }))
+            .collect::<Vec<_>>()
+    )))
 }
 
 #[derive(Deserialize)]
@@ -465,7 +661,7 @@ async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBod
     };
     let node = state.node.clone();
     let (bytes, request_id) = blocking(move || node.request_with_id(to, spec, now())).await?;
-    match state.client.send_to(to, bytes).await? {
+    match state.net()?.send_to(to, bytes).await? {
         net::Response::Message(decision) => {
             let node = state.node.clone();
             blocking(move || node.receive(&decision, now())).await?;
@@ -518,6 +714,7 @@ async fn audit(State(state): State<ApiState>) -> ApiResult {
             .iter()
             .map(|e| json!({
                 "seq": e.seq, "at": e.at, "event": e.event, "has_message": e.message.is_some(),
+                "message_id": e.message.as_deref().and_then(|m| passport_protocol::verify_offline(m).ok()).map(|m| m.claims.id),
             }))
             .collect::<Vec<_>>()
     )))
@@ -548,7 +745,7 @@ async fn remove_policy(State(state): State<ApiState>, Path(id): Path<u64>) -> Ap
 }
 
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let status = state.client.status().await?;
+    let status = state.net()?.status().await?;
     Ok((
         [(
             header::CONTENT_TYPE,

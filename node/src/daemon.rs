@@ -64,7 +64,10 @@ impl Daemon {
         // still being retried) go out again.
         let resumed = client.resume_outbox(&node).await?;
         if resumed > 0 {
-            tracing::info!(count = resumed, "delivering messages left from the last run");
+            tracing::info!(
+                count = resumed,
+                "delivering messages left from the last run"
+            );
         }
         let sweeper = tokio::spawn(sweep_forever(node.clone(), client.clone(), sweep_interval));
         Ok(Self {

@@ -76,6 +76,14 @@ pub enum NodeError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Another process has the store open.
+    #[error(
+        "the store in {path} is in use by another process, most likely a running `passport node`; use that node (its API), or stop it first"
+    )]
+    StoreInUse {
+        /// The store's directory.
+        path: PathBuf,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Storage(String),

@@ -58,6 +58,6 @@ pub use crate::{
     error::NodeError,
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
-    node::{NetworkSettings, Node, NodeConfig, Outgoing, Reply},
+    node::{ApiSettings, NetworkSettings, Node, NodeConfig, Outgoing, Reply},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

@@ -47,6 +47,26 @@ pub struct NodeConfig {
     pub max_retention_secs: u64,
     /// The `[network]` section: where to listen and whom to join.
     pub network: NetworkSettings,
+    /// The `[api]` section: the local HTTP API and consent page.
+    pub api: ApiSettings,
+}
+
+/// The `[api]` section of `config.toml`. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address the local HTTP API (and the consent page) listens on. Default
+    /// `127.0.0.1:7117`: this machine only. Use port 0 for a free port; the address
+    /// in use is written to `<home>/api.addr` while the node runs.
+    pub listen: String,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7117".into(),
+        }
+    }
 }
 
 /// The `[network]` section of `config.toml`. Every field says its default.
@@ -92,6 +112,7 @@ impl Default for NodeConfig {
             message_lifetime_secs: 86_400,
             max_retention_secs: 30 * 86_400,
             network: NetworkSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -470,6 +491,16 @@ impl Node {
     }
 
     // ---- the audit log ----
+
+    /// The raw bytes of a message this node sent or received, found by its id in the
+    /// audit log.
+    pub fn message(&self, id: &MessageId) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self.audit_entries()?.into_iter().find_map(|entry| {
+            let bytes = entry.message?;
+            let found = passport_protocol::verify_offline(&bytes).ok()?.claims.id == *id;
+            found.then_some(bytes)
+        }))
+    }
 
     /// Every audit entry, oldest first.
     pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, NodeError> {

@@ -76,7 +76,15 @@ impl SledStorage {
             .path(dir)
             .flush_every_ms(None)
             .cache_capacity(16 * 1024 * 1024)
-            .open()?;
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    NodeError::StoreInUse {
+                        path: dir.to_path_buf(),
+                    }
+                }
+                other => other.into(),
+            })?;
         Ok(Self { db })
     }
 }

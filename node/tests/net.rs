@@ -903,7 +903,11 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
         s.reachability == net::Reachability::Private && !s.relay_addrs.is_empty()
     })
     .await;
-    assert!(status.relay_addrs[0].to_string().starts_with(&relay_addr.to_string()));
+    assert!(
+        status.relay_addrs[0]
+            .to_string()
+            .starts_with(&relay_addr.to_string())
+    );
     publish(&person).await;
 
     // The merchant joins afterwards, so it holds no connection the person opened.
@@ -1039,13 +1043,20 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
         else {
             panic!("expected pending")
         };
-        person.node.approve(&id, Approval::default(), now()).unwrap();
+        person
+            .node
+            .approve(&id, Approval::default(), now())
+            .unwrap();
         assert_eq!(person.node.outbox().unwrap().len(), 1);
         person.shutdown().await;
         id
     };
     assert!(matches!(
-        merchant_node.sent_request(&request_id).unwrap().unwrap().status,
+        merchant_node
+            .sent_request(&request_id)
+            .unwrap()
+            .unwrap()
+            .status,
         RequestStatus::Waiting
     ));
 
@@ -1060,7 +1071,11 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
     .unwrap();
     for _ in 0..300 {
         let granted = matches!(
-            merchant_node.sent_request(&request_id).unwrap().unwrap().status,
+            merchant_node
+                .sent_request(&request_id)
+                .unwrap()
+                .unwrap()
+                .status,
             RequestStatus::Granted { .. }
         );
         if granted && person.node.outbox().unwrap().is_empty() {

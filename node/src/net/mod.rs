@@ -288,6 +288,9 @@ enum Command {
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
+    Peers {
+        reply: oneshot::Sender<Vec<(PeerId, Vec<Multiaddr>)>>,
+    },
 }
 
 /// A handle on a running network. Cheap to clone; every call is a bounded command to
@@ -308,6 +311,7 @@ impl std::fmt::Debug for Command {
             Command::Lookup { .. } => "Lookup",
             Command::Send { .. } => "Send",
             Command::ListenAddrs { .. } => "ListenAddrs",
+            Command::Peers { .. } => "Peers",
         })
     }
 }
@@ -491,6 +495,11 @@ impl Client {
     pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
         self.call(|reply| Command::ListenAddrs { reply }).await
     }
+
+    /// The peers connected now, each with the addresses of its connections.
+    pub async fn peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>, NetError> {
+        self.call(|reply| Command::Peers { reply }).await
+    }
 }
 
 /// Owns the swarm; run it with [`EventLoop::run`] (e.g. in `tokio::spawn`).
@@ -523,6 +532,9 @@ pub struct EventLoop {
     relay_listeners: HashMap<PeerId, ListenerId>,
     hole_punch_attempts: u64,
     hole_punch_successes: u64,
+    /// Open connections by peer, with their remote addresses (bounded by the
+    /// connection limits).
+    connections: HashMap<PeerId, HashMap<libp2p::swarm::ConnectionId, Multiaddr>>,
 }
 
 /// Builds the swarm for `node` with the network key `keypair`, starts listening and
@@ -678,6 +690,7 @@ pub fn with_metrics(
         relay_listeners: HashMap::new(),
         hole_punch_attempts: 0,
         hole_punch_successes: 0,
+        connections: HashMap::new(),
     };
     Ok((client, event_loop))
 }
@@ -849,11 +862,42 @@ impl EventLoop {
             Command::ListenAddrs { reply } => {
                 let _ = reply.send(self.swarm.listeners().cloned().collect());
             }
+            Command::Peers { reply } => {
+                let _ = reply.send(
+                    self.connections
+                        .iter()
+                        .map(|(p, a)| (*p, a.values().cloned().collect()))
+                        .collect(),
+                );
+            }
         }
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                self.connections
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, endpoint.get_remote_address().clone());
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                if let Some(open) = self.connections.get_mut(&peer_id) {
+                    open.remove(&connection_id);
+                    if open.is_empty() {
+                        self.connections.remove(&peer_id);
+                    }
+                }
+            }
             // Kademlia only learns addresses of peers it dialled; feed it the listen
             // addresses of every peer that serves the DHT.
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -884,7 +928,9 @@ impl EventLoop {
                         self.hole_punch_successes += 1;
                         tracing::info!(peer = %remote_peer_id, "hole punch gave a direct connection");
                     }
-                    Err(e) => tracing::debug!(peer = %remote_peer_id, error = %e, "hole punch failed"),
+                    Err(e) => {
+                        tracing::debug!(peer = %remote_peer_id, error = %e, "hole punch failed")
+                    }
                 }
             }
             SwarmEvent::ListenerClosed { listener_id, .. } => {
@@ -929,7 +975,10 @@ impl EventLoop {
             autonat::NatStatus::Private => Reachability::Private,
             autonat::NatStatus::Unknown => Reachability::Unknown,
         };
-        tracing::info!(reachability = self.reachability.name(), "reachability changed");
+        tracing::info!(
+            reachability = self.reachability.name(),
+            "reachability changed"
+        );
         // A private node cannot serve the DHT: peers could not dial it back.
         let mode = match self.reachability {
             Reachability::Private => kad::Mode::Client,
@@ -957,7 +1006,10 @@ impl EventLoop {
             if self.relay_listeners.contains_key(&relay_peer) {
                 continue;
             }
-            match self.swarm.listen_on(relay.clone().with(Protocol::P2pCircuit)) {
+            match self
+                .swarm
+                .listen_on(relay.clone().with(Protocol::P2pCircuit))
+            {
                 Ok(listener) => {
                     self.relay_listeners.insert(relay_peer, listener);
                 }

@@ -1,0 +1,311 @@
+//! The command line, as clap parses it.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Exit codes, shown at the end of `passport --help`.
+pub(crate) const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a negative answer: a request refused, a grant revoked or expired, a message
+     that does not verify, an audit log with problems
+  2  an error: bad input, a locked or missing passport, a node that is not running
+
+Environment:
+  PASSPORT_HOME             the passport's directory (like --home)
+  PASSPORT_PASSPHRASE       the passphrase, for scripts (prefer --passphrase-file)
+  PASSPORT_PASSPHRASE_FILE  a file holding the passphrase (like --passphrase-file)
+  PASSPORT_API              the API address of `passport node` (like --api)
+  PASSPORT_LISTEN           listen multiaddrs of `passport node`, comma-separated
+  PASSPORT_BOOTSTRAP        bootstrap multiaddrs of `passport node`, comma-separated
+  RUST_LOG                  log filter, e.g. `passport_node=debug` (logs go to stderr)";
+
+/// Passport: your personal data, on your own node, shared only with consent.
+#[derive(Debug, Parser)]
+#[command(name = "passport", version, about, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// The passport's directory. Default: the platform's data directory
+    /// (`~/.local/share/passport` on Linux).
+    #[arg(long, global = true, env = "PASSPORT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Print data as JSON (a stable shape: the local HTTP API's, see docs/API.md).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr, no progress messages.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Read the passphrase from this file (its first line) instead of asking.
+    #[arg(
+        long,
+        global = true,
+        env = "PASSPORT_PASSPHRASE_FILE",
+        value_name = "FILE"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a new passport: keys, an encrypted store, a config file.
+    Init(InitArgs),
+    /// Print this passport's public id (share it with merchants).
+    Id {
+        /// Also print the id as a QR code.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Set a field, e.g. `passport set name.given Ada`.
+    Set(SetArgs),
+    /// Print a field's value.
+    Get {
+        /// The field, e.g. `address.home`.
+        name: String,
+    },
+    /// Remove a field (merchants holding a live grant for it are told).
+    Unset {
+        /// The field.
+        name: String,
+    },
+    /// List the fields of this passport.
+    Fields,
+    /// Set a field's tags, and optionally its sensitivity.
+    Tag(TagArgs),
+    /// Run this node in the foreground: the network, the local API and the consent
+    /// page. Stop it with Ctrl-C.
+    Node(NodeArgs),
+    /// Show the running node's state.
+    Status,
+    /// List the peers the running node is connected to.
+    Peers,
+    /// Requests waiting for your answer.
+    Inbox,
+    /// Approve a pending request.
+    Approve(ApproveArgs),
+    /// Refuse a pending request.
+    Deny {
+        /// The request's id, from `passport inbox`.
+        request: String,
+        /// Why (the merchant sees it).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Grants you gave, live or not.
+    Grants,
+    /// Revoke a grant: the merchant must erase the data and send a receipt.
+    Revoke {
+        /// The grant's id, from `passport grants`.
+        grant: String,
+    },
+    /// Ask a merchant to erase everything it holds about you.
+    Erase {
+        /// The merchant's passport id.
+        merchant: String,
+    },
+    /// Standing policies that answer requests without asking you.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The audit log: everything shared, revoked and erased.
+    Audit {
+        /// Check the log's hash chain and report any tampering.
+        #[arg(long)]
+        verify: bool,
+    },
+    /// (Merchant) Ask a person for fields.
+    Request(RequestArgs),
+    /// (Merchant) Grants received from people.
+    Received,
+    /// (Merchant) Open a received grant and print its values, while it is valid.
+    Show {
+        /// The grant's id, from `passport received`.
+        grant: String,
+    },
+    /// (Merchant) Ask the person's node for the current values under a live grant.
+    Fetch {
+        /// The grant's id.
+        grant: String,
+    },
+    /// (Auditor) Export or verify signed messages.
+    #[command(subcommand)]
+    Message(MessageCommand),
+    /// Run a bootstrap, a person and a merchant node in this process and walk
+    /// through every step of Passport, explained.
+    Demo,
+    /// Print shell completions, e.g. `passport completions bash > /etc/bash_completion.d/passport`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Keep the key in a 0600 file next to the store instead of a passphrase: for a
+    /// headless home server whose disk is already protected.
+    #[arg(long)]
+    pub no_passphrase: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetArgs {
+    /// The field, e.g. `name.given`, `address.home`, `birth.date`.
+    pub name: String,
+    /// The value, as text. Omit it with --date or --part.
+    #[arg(required_unless_present_any = ["date", "part"])]
+    pub value: Option<String>,
+    /// A date value, YYYY-MM-DD.
+    #[arg(long, conflicts_with_all = ["value", "part"])]
+    pub date: Option<String>,
+    /// A structured value, one part at a time: `--part street="12 Rue des Lilas" --part city=Lyon`.
+    #[arg(long, value_name = "KEY=VALUE", conflicts_with = "value")]
+    pub part: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TagArgs {
+    /// The field.
+    pub name: String,
+    /// Its tags (replacing the old ones); none clears them.
+    pub tags: Vec<String>,
+    /// Its sensitivity: `normal` (standing policies may release it) or `sensitive`
+    /// (asked every time unless a policy names it).
+    #[arg(long)]
+    pub sensitivity: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// Listen on this multiaddr (repeatable). Overrides `[network] listen` in
+    /// config.toml.
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "PASSPORT_LISTEN",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<String>,
+    /// Join the network through this peer, ending in /p2p/<PeerId> (repeatable).
+    /// Overrides `[network] bootstrap`.
+    #[arg(
+        long,
+        value_name = "MULTIADDR",
+        env = "PASSPORT_BOOTSTRAP",
+        value_delimiter = ','
+    )]
+    pub bootstrap: Vec<String>,
+    /// Serve the local API and consent page here. Overrides `[api] listen`
+    /// (default 127.0.0.1:7117).
+    #[arg(long, value_name = "ADDR", env = "PASSPORT_API")]
+    pub api: Option<SocketAddr>,
+    /// Turn mDNS discovery on the local network off.
+    #[arg(long)]
+    pub no_mdns: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    /// The request's id, from `passport inbox`.
+    pub request: String,
+    /// Release only these fields (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
+    pub only: Vec<String>,
+    /// Grant for this long at most, e.g. `7d`, `12h`.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Also answer this merchant's future requests for these fields without asking.
+    #[arg(long)]
+    pub always: bool,
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// List the standing policies.
+    List,
+    /// Add a standing policy.
+    Add(PolicyAddArgs),
+    /// Remove a standing policy by id.
+    Remove {
+        /// The policy's id, from `passport policy list`.
+        id: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PolicyAddArgs {
+    /// Release without asking (otherwise: --deny).
+    #[arg(long, conflicts_with = "deny", required_unless_present = "deny")]
+    pub allow: bool,
+    /// Refuse without asking.
+    #[arg(long)]
+    pub deny: bool,
+    /// Only for this merchant (a passport id). Default: any merchant.
+    #[arg(long)]
+    pub merchant: Option<String>,
+    /// Only for this purpose. Default: any purpose.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// These fields by name (comma-separated); sensitive fields must be named.
+    #[arg(long, value_delimiter = ',', value_name = "FIELDS")]
+    pub fields: Vec<String>,
+    /// Every field of the normal class (sensitive ones are still asked).
+    #[arg(long)]
+    pub any_normal: bool,
+    /// Allow at most this long, e.g. `30d`. Default: as long as asked.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_for: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    /// The person's passport id (did:key:…).
+    pub to: String,
+    /// The fields wanted (comma-separated), e.g. `name.given,address.home`.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "FIELDS")]
+    pub fields: Vec<String>,
+    /// Why, in words the person will read.
+    #[arg(long)]
+    pub purpose: String,
+    /// How long the grant should last, e.g. `30d`.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// What you offer in return, e.g. "free shipping".
+    #[arg(long)]
+    pub offer: Option<String>,
+    /// If the person must decide, wait this long for the answer (at most 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+    /// The name the person sees. Default: "unnamed merchant".
+    #[arg(long, env = "PASSPORT_NAME")]
+    pub name: Option<String>,
+}
+
+/// `message` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum MessageCommand {
+    /// Write a sent or received message's raw COSE bytes to FILE.
+    Export {
+        /// The message's id, from `passport audit`.
+        id: String,
+        /// Where to write it.
+        file: PathBuf,
+    },
+    /// Verify a message file offline: signature, structure and claims. Prints the
+    /// signer, kind and claims; exit 1 if it is invalid.
+    Verify {
+        /// The message file (raw COSE bytes).
+        file: PathBuf,
+    },
+}
+
+/// `30d`, `12h`, `90m`, `45s`, or combinations such as `1d 12h`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}: write a duration such as 30d, 12h, 90m or 45s"))
+}

@@ -1,0 +1,163 @@
+//! The node itself: `node` (the daemon in the foreground), `status`, `peers`.
+
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use axum::http::Method;
+use passport_node::{
+    api::{self, ApiState},
+    daemon::{Daemon, shutdown_signal},
+    net::NetConfig,
+};
+use serde_json::json;
+
+use crate::{
+    args::NodeArgs,
+    context::{Context, write_atomically},
+    output,
+};
+
+/// How often expired grants and requests are swept.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<ExitCode> {
+    let node = ctx.open_node()?;
+    let config = ctx.home.config()?;
+    let mut settings = config.network.clone();
+    if !args.listen.is_empty() {
+        settings.listen = args.listen;
+    }
+    if !args.bootstrap.is_empty() {
+        settings.bootstrap = args.bootstrap;
+    }
+    if args.no_mdns {
+        settings.mdns = false;
+    }
+    let net_config = NetConfig::from_settings(&settings)?;
+    let api_addr: SocketAddr = match args.api {
+        Some(addr) => addr,
+        None => config.api.listen.parse().with_context(|| {
+            format!(
+                "[api] listen = {:?} in {} is not an address such as 127.0.0.1:7117",
+                config.api.listen,
+                ctx.home.config_path().display()
+            )
+        })?,
+    };
+    // Bind the API first: a busy port should fail before the network starts.
+    let listener = tokio::net::TcpListener::bind(api_addr).await.with_context(|| {
+        format!("could not listen on {api_addr} for the local API: is another `passport node` running? Choose another with --api 127.0.0.1:PORT")
+    })?;
+    let api_addr = listener.local_addr()?;
+    let daemon = Daemon::start(
+        node.clone(),
+        ctx.home.network_key()?,
+        net_config,
+        SWEEP_INTERVAL,
+    )
+    .await?;
+    let token = ctx.home.api_token()?;
+    let state = ApiState::new(
+        node.clone(),
+        daemon.client.clone(),
+        daemon.metrics.clone(),
+        token,
+        api_addr,
+    );
+    write_atomically(&ctx.api_addr_path(), &api_addr.to_string())?;
+
+    let status = daemon.client.status().await?;
+    let url = format!("http://{api_addr}/");
+    if ctx.json {
+        output::json(&json!({
+            "id": node.id(),
+            "peer_id": status.peer_id.to_string(),
+            "listen_addrs": status.listen_addrs.iter().map(|a| format!("{a}/p2p/{}", status.peer_id)).collect::<Vec<_>>(),
+            "api": url,
+        }));
+    } else {
+        output::line(format!("Passport node {} is running.", node.id()));
+        for addr in &status.listen_addrs {
+            output::line(format!("  listening on {addr}/p2p/{}", status.peer_id));
+        }
+        output::line(format!("  local API and consent page: {url}"));
+        output::line("  stop with Ctrl-C");
+    }
+    let served = api::serve(listener, state, shutdown_signal()).await;
+    let _ = std::fs::remove_file(ctx.api_addr_path());
+    ctx.note("Stopping: finishing messages in flight…");
+    daemon.shutdown().await;
+    served.context("the local API failed")?;
+    ctx.note("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
+    let conn = ctx.connect(true).await?;
+    let mut status = conn.json(Method::GET, "/v1/status", None).await?;
+    let api = std::fs::read_to_string(ctx.api_addr_path()).unwrap_or_default();
+    let url = format!("http://{}/", api.trim());
+    if let Some(map) = status.as_object_mut() {
+        map.insert("api".into(), json!(url));
+    }
+    if ctx.json {
+        output::json(&status);
+        return Ok(ExitCode::SUCCESS);
+    }
+    output::line(format!("Passport {}", output::s(&status, "id")));
+    output::line(format!(
+        "  PeerId:        {}",
+        output::s(&status, "peer_id")
+    ));
+    for addr in status["listen_addrs"].as_array().into_iter().flatten() {
+        output::line(format!(
+            "  listening on:  {}",
+            addr.as_str().unwrap_or_default()
+        ));
+    }
+    for addr in status["relay_addrs"].as_array().into_iter().flatten() {
+        output::line(format!(
+            "  via relay:     {}",
+            addr.as_str().unwrap_or_default()
+        ));
+    }
+    output::line(format!(
+        "  reachability:  {}",
+        output::s(&status, "reachability")
+    ));
+    output::line(format!(
+        "  peers:         {} connected, {} in the routing table",
+        status["connected_peers"], status["routing_table_size"]
+    ));
+    output::line(format!(
+        "  record:        {}",
+        if status["published"].as_bool() == Some(true) {
+            "published"
+        } else {
+            "not yet published"
+        }
+    ));
+    output::line(format!("  page and API:  {url}"));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn peers(ctx: &Context) -> anyhow::Result<ExitCode> {
+    let conn = ctx.connect(true).await?;
+    let peers = conn.json(Method::GET, "/v1/peers", None).await?;
+    if ctx.json {
+        output::json(&peers);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let items = peers.as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        output::line("No peers connected.");
+    }
+    for p in items {
+        output::line(format!(
+            "{}  {}",
+            output::s(&p, "peer_id"),
+            output::list(&p["addrs"])
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,238 @@
+//! Where the passport lives, how it is unlocked, and how a command reaches it.
+
+use std::{
+    io::IsTerminal as _,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use anyhow::{Context as _, anyhow, bail};
+use axum::http::{Method, StatusCode};
+use passport_node::{Home, Node, NodeError, Unlock, api::LocalApi};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::{args::Cli, output::Negative};
+
+/// The file a running node writes its API address to, and removes when it stops.
+pub(crate) const API_ADDR_FILE: &str = "api.addr";
+
+/// What every command gets: the global options.
+pub(crate) struct Context {
+    pub home: Home,
+    pub json: bool,
+    pub quiet: bool,
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Context {
+    pub(crate) fn new(cli: &Cli) -> anyhow::Result<Self> {
+        let dir = match &cli.home {
+            Some(dir) => dir.clone(),
+            None => dirs::data_dir()
+                .map(|d| d.join("passport"))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "no data directory on this platform: pass --home DIR or set PASSPORT_HOME"
+                    )
+                })?,
+        };
+        Ok(Self {
+            home: Home::new(dir),
+            json: cli.json,
+            quiet: cli.quiet,
+            passphrase_file: cli.passphrase_file.clone(),
+        })
+    }
+
+    /// A progress note on stderr, unless `-q`.
+    pub(crate) fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// The passphrase: from `--passphrase-file`, from `PASSPORT_PASSPHRASE`, or asked
+    /// on the terminal without echo. `confirm` asks twice (for a new passport).
+    pub(crate) fn passphrase(&self, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+        if let Some(path) = &self.passphrase_file {
+            let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+                format!("could not read the passphrase file {}", path.display())
+            })?);
+            let line = Zeroizing::new(text.lines().next().unwrap_or_default().to_string());
+            if line.is_empty() {
+                bail!("the passphrase file {} is empty", path.display());
+            }
+            return Ok(line);
+        }
+        if let Ok(text) = std::env::var("PASSPORT_PASSPHRASE") {
+            let text = Zeroizing::new(text);
+            if text.is_empty() {
+                bail!("PASSPORT_PASSPHRASE is set but empty");
+            }
+            return Ok(text);
+        }
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "this passport needs its passphrase and there is no terminal to ask on: use --passphrase-file FILE or set PASSPORT_PASSPHRASE"
+            );
+        }
+        let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ")?);
+        if first.is_empty() {
+            bail!("the passphrase cannot be empty");
+        }
+        if confirm {
+            let second = Zeroizing::new(rpassword::prompt_password("Passphrase again: ")?);
+            if first != second {
+                bail!("the two passphrases differ; nothing was created");
+            }
+        }
+        Ok(first)
+    }
+
+    /// How this passport is unlocked: its key file if it has one, else the passphrase.
+    pub(crate) fn unlock(&self) -> anyhow::Result<Unlock> {
+        if self.home.key_file_path().exists() {
+            Ok(Unlock::KeyFile)
+        } else {
+            Ok(Unlock::Passphrase(self.passphrase(false)?))
+        }
+    }
+
+    /// The passport must exist.
+    pub(crate) fn require_home(&self) -> anyhow::Result<()> {
+        if !self.home.exists() {
+            return Err(NodeError::NotFound {
+                home: self.home.dir().to_path_buf(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Unlocks and opens the store (for `passport node`, or when no node runs).
+    pub(crate) fn open_node(&self) -> anyhow::Result<Node> {
+        self.require_home()?;
+        let unlock = self.unlock()?;
+        Ok(Node::open_home(&self.home, &unlock)?)
+    }
+
+    /// The running node's API, or the same API over the store when no node runs.
+    /// With `network`, a running node is required.
+    pub(crate) async fn connect(&self, network: bool) -> anyhow::Result<Conn> {
+        self.require_home()?;
+        if let Some(remote) = self.running_node().await? {
+            return Ok(remote);
+        }
+        if network {
+            bail!(
+                "no node is running for {}: start it with `passport node` (in another terminal, or as a service, see contrib/passport.service)",
+                self.home.dir().display()
+            );
+        }
+        Ok(Conn::Local(LocalApi::new(self.open_node()?)))
+    }
+
+    async fn running_node(&self) -> anyhow::Result<Option<Conn>> {
+        let Ok(addr) = std::fs::read_to_string(self.api_addr_path()) else {
+            return Ok(None);
+        };
+        let token = self.home.api_token()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(330))
+            .connect_timeout(Duration::from_secs(2))
+            .build()?;
+        let conn = Conn::Remote {
+            base: format!("http://{}", addr.trim()),
+            token,
+            http,
+        };
+        // A file left by a node that was killed: nothing answers.
+        match conn.call(Method::GET, "/v1/status", None).await {
+            Ok(_) => Ok(Some(conn)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    pub(crate) fn api_addr_path(&self) -> PathBuf {
+        self.home.dir().join(API_ADDR_FILE)
+    }
+}
+
+/// A way to reach a node's API.
+pub(crate) enum Conn {
+    /// A running node, over HTTP on loopback.
+    Remote {
+        base: String,
+        token: String,
+        http: reqwest::Client,
+    },
+    /// The store itself, no network: messages made wait in the outbox.
+    Local(LocalApi),
+}
+
+impl Conn {
+    /// Whether a node is running (otherwise messages wait for it).
+    pub(crate) fn is_running(&self) -> bool {
+        matches!(self, Conn::Remote { .. })
+    }
+
+    /// `method path` with an optional JSON body; the status and the body's bytes.
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        match self {
+            Conn::Remote { base, token, http } => {
+                let method = reqwest::Method::from_bytes(method.as_str().as_bytes())?;
+                let mut request = http
+                    .request(method, format!("{base}{path}"))
+                    .bearer_auth(token);
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let response = request
+                    .send()
+                    .await
+                    .with_context(|| format!("the node's API at {base} did not answer"))?;
+                let status = StatusCode::from_u16(response.status().as_u16())?;
+                Ok((status, response.bytes().await?.to_vec()))
+            }
+            Conn::Local(api) => Ok(api.call(method, path, body).await?),
+        }
+    }
+
+    /// [`Conn::call`] for a JSON answer. An API error becomes an error carrying the
+    /// API's message: [`Negative`] for answers that are a "no" (410 Gone, 409
+    /// Conflict), a plain error otherwise.
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let (status, bytes) = self.call(method, path, body).await?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(value);
+        }
+        let message = value
+            .get("error")
+            .and_then(Value::as_str)
+            .map_or_else(|| status.to_string(), str::to_string);
+        if matches!(status, StatusCode::GONE | StatusCode::CONFLICT) {
+            return Err(Negative(message).into());
+        }
+        Err(anyhow!(message))
+    }
+}
+
+/// Writes `text` to `path` by way of a temporary file, so a reader never sees half.
+pub(crate) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("could not write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))?;
+    Ok(())
+}
