@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::AuditEvent,
     error::NodeError,
-    node::{Node, Outgoing, Reply, Tx, expired},
+    node::{Node, Outgoing, Reply, Tx, ended, expired},
 };
 
 const SENT_PREFIX: &[u8] = b"q/";
@@ -196,7 +196,7 @@ impl Node {
         if grant.revoked_at.is_some() {
             return Err(NodeError::GrantRevoked(*grant_id));
         }
-        if expired(grant.expires_at, now) {
+        if ended(grant.expires_at, now) {
             return Err(NodeError::GrantExpired(*grant_id));
         }
         let bytes = grant
@@ -216,7 +216,7 @@ impl Node {
             if grant.revoked_at.is_some() {
                 return Err(NodeError::GrantRevoked(*grant_id));
             }
-            if expired(grant.expires_at, now) {
+            if ended(grant.expires_at, now) {
                 return Err(NodeError::GrantExpired(*grant_id));
             }
             let lifetime = tx.node.config().message_lifetime_secs;

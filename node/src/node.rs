@@ -702,3 +702,9 @@ pub fn system_now() -> Timestamp {
 pub(crate) fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
     now.minus_secs(CLOCK_SKEW_SECS) > expires_at
 }
+
+/// Whether a grant this node holds has ended by its own clock: no leeway, since no
+/// other party's clock is involved in using data one holds.
+pub(crate) fn ended(expires_at: Timestamp, now: Timestamp) -> bool {
+    now >= expires_at
+}

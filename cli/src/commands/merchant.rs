@@ -20,7 +20,7 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
         "fields": args.fields.iter().map(|f| json!({ "name": f, "reason": args.purpose })).collect::<Vec<_>>(),
         "purpose": args.purpose,
         "duration_secs": args.duration.as_secs(),
-        "offer": args.offer.map(|text| json!({ "text": text })),
+        "offer": args.offer.map(|text| json!({ "text": text, "details": {} })),
         "wait_secs": args.wait.map_or(0, |w| w.as_secs()),
     });
     let answer = conn.json(Method::POST, "/v1/requests", Some(&body)).await?;

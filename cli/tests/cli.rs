@@ -1,0 +1,614 @@
+//! The real `passport` binary, run as a person, a merchant and an auditor would:
+//! local commands on a stopped node, two daemons over loopback driven only through
+//! the command line, and the error paths.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+fn passport(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_passport"));
+    command
+        .arg("--home")
+        .arg(home)
+        .env_remove("PASSPORT_PASSPHRASE")
+        .env_remove("PASSPORT_PASSPHRASE_FILE")
+        .env_remove("PASSPORT_HOME")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `passport --home HOME ARGS...`; returns the output.
+fn run(home: &Path, args: &[&str]) -> Output {
+    passport(home).args(args).output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs and expects exit 0; returns stdout.
+fn ok(home: &Path, args: &[&str]) -> String {
+    let output = run(home, args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "passport {args:?}\nstdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// Runs with `--json`, expects exit 0; returns the parsed output.
+fn json(home: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok(home, &all)).unwrap()
+}
+
+/// Runs and expects exit `code`; returns stderr.
+fn fails(home: &Path, args: &[&str], code: i32) -> String {
+    let output = run(home, args);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "passport {args:?}\nstdout: {}\nstderr: {}",
+        stdout(&output),
+        stderr(&output)
+    );
+    stderr(&output)
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+#[test]
+fn a_person_manages_fields_and_policies_without_a_running_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("ada");
+    let created = json(&home, &["init", "--no-passphrase"]);
+    let id = created["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("did:key:z6Mk"));
+    // The key file and the API token are private.
+    #[cfg(unix)]
+    for file in ["key", "api.token"] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(home.join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    assert!(home.join("config.toml").exists());
+    fails(&home, &["init", "--no-passphrase"], 2);
+
+    assert_eq!(ok(&home, &["id"]).trim(), id);
+    assert!(ok(&home, &["id", "--qr"]).contains('█'));
+
+    ok(&home, &["set", "name.given", "Ada"]);
+    ok(&home, &["set", "birth.date", "--date", "1815-12-10"]);
+    ok(
+        &home,
+        &[
+            "set",
+            "address.home",
+            "--part",
+            "street=12 Rue des Lilas",
+            "--part",
+            "city=Lyon",
+        ],
+    );
+    assert_eq!(ok(&home, &["get", "name.given"]).trim(), "Ada");
+    assert_eq!(
+        ok(&home, &["get", "address.home"]).trim(),
+        "city=Lyon, street=12 Rue des Lilas"
+    );
+    let field = json(&home, &["get", "birth.date"]);
+    assert_eq!(
+        keys(&field),
+        ["name", "sensitivity", "tags", "updated_at", "value"]
+    );
+    assert_eq!(field["value"]["date"], "1815-12-10");
+    ok(
+        &home,
+        &[
+            "tag",
+            "name.given",
+            "identity",
+            "--sensitivity",
+            "sensitive",
+        ],
+    );
+    let fields = json(&home, &["fields"]);
+    assert_eq!(fields.as_array().unwrap().len(), 3);
+    let given = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "name.given")
+        .unwrap();
+    assert_eq!(given["tags"][0], "identity");
+    assert_eq!(given["sensitivity"], "sensitive");
+    ok(&home, &["unset", "birth.date"]);
+    assert_eq!(json(&home, &["fields"]).as_array().unwrap().len(), 2);
+
+    // Errors say what is wrong.
+    assert!(fails(&home, &["get", "birth.date"], 2).contains("birth.date"));
+    assert!(fails(&home, &["set", "Not A Field", "x"], 2).contains("field name"));
+    assert!(fails(&home, &["erase", "did:key:nonsense"], 2).contains("merchant id"));
+    assert!(fails(&home, &["revoke", "zz"], 2).contains("grant id"));
+    assert!(fails(&home, &["approve", "x", "--for", "3 fortnights"], 2).contains("30d"));
+    assert!(
+        fails(&home, &["tag", "name.given", "--sensitivity", "secret"], 2).contains("sensitive")
+    );
+
+    // Policies.
+    let added = json(
+        &home,
+        &[
+            "policy",
+            "add",
+            "--allow",
+            "--any-normal",
+            "--purpose",
+            "delivery",
+            "--max-for",
+            "30d",
+        ],
+    );
+    assert_eq!(added["effect"], "allow");
+    assert_eq!(added["max_duration_secs"], 30 * 86_400);
+    let listed = ok(&home, &["policy", "list"]);
+    assert!(listed.contains("allow every normal field"), "{listed}");
+    assert!(fails(&home, &["policy", "add", "--deny"], 2).contains("--fields"));
+    let policy_id = added["id"].to_string();
+    ok(&home, &["policy", "remove", &policy_id]);
+    assert!(
+        json(&home, &["policy", "list"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(fails(&home, &["policy", "remove", &policy_id], 2).contains(&policy_id));
+
+    // The audit log, and its check.
+    let audit = json(&home, &["audit"]);
+    assert!(!audit.as_array().unwrap().is_empty());
+    assert_eq!(
+        keys(&audit[0]),
+        ["at", "event", "has_message", "message_id", "seq"]
+    );
+    let verified = json(&home, &["audit", "--verify"]);
+    assert_eq!(verified["intact"], true);
+
+    // A network command without a node says how to start one.
+    let error = fails(&home, &["status"], 2);
+    assert!(error.contains("passport node"), "{error}");
+    let error = fails(
+        &home,
+        &[
+            "request",
+            &id,
+            "--fields",
+            "name.given",
+            "--purpose",
+            "x",
+            "--for",
+            "1d",
+        ],
+        2,
+    );
+    assert!(error.contains("passport node"), "{error}");
+
+    // And without a passport at all.
+    let error = fails(&dir.path().join("nobody"), &["fields"], 2);
+    assert!(error.contains("passport init"), "{error}");
+}
+
+#[test]
+fn the_passphrase_comes_from_a_file_or_the_environment_and_a_wrong_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("ada");
+    let secret = "correct horse battery staple";
+    let file = dir.path().join("passphrase");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+
+    let output = passport(&home)
+        .args(["init", "--passphrase-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!home.join("key").exists());
+
+    // No terminal, no passphrase: a clear error, not a hang.
+    let error = fails(&home, &["fields"], 2);
+    assert!(error.contains("PASSPORT_PASSPHRASE"), "{error}");
+
+    let output = passport(&home)
+        .args(["set", "name.given", "Ada"])
+        .env("PASSPORT_PASSPHRASE", secret)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let output = passport(&home)
+        .args(["get", "name.given"])
+        .env("PASSPORT_PASSPHRASE", "wrong horse")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("wrong passphrase"));
+
+    let output = passport(&home)
+        .args(["get", "name.given", "-vvv", "--passphrase-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&output).trim(), "Ada");
+    // Never echoed, never logged, even at trace level.
+    assert!(!stdout(&output).contains(secret) && !stderr(&output).contains(secret));
+    // Nor stored in clear: the value and the passphrase appear nowhere on disk.
+    for entry in walk(&home) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for needle in [secret.as_bytes(), b"Ada".as_slice()] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} holds {:?} in clear",
+                entry.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A `passport node` process, stopped with SIGTERM when dropped.
+struct Daemon {
+    child: Child,
+    home: PathBuf,
+}
+
+impl Daemon {
+    fn start(home: &Path, bootstrap: Option<&str>) -> Self {
+        let mut command = passport(home);
+        command.args([
+            "node",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            "127.0.0.1:0",
+            "--no-mdns",
+        ]);
+        if let Some(addr) = bootstrap {
+            command.args(["--bootstrap", addr]);
+        }
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let daemon = Self {
+            child,
+            home: home.to_path_buf(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !home.join("api.addr").exists() {
+            assert!(Instant::now() < deadline, "the node did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    /// Its first listen address, for others to bootstrap from.
+    fn address(&self) -> String {
+        let status = json(&self.home, &["status"]);
+        format!(
+            "{}/p2p/{}",
+            status["listen_addrs"][0].as_str().unwrap(),
+            status["peer_id"].as_str().unwrap()
+        )
+    }
+
+    fn stop(mut self) {
+        terminate(&self.child);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the node did not stop cleanly: {status}");
+        assert!(!self.home.join("api.addr").exists());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// Retries `f` until it returns `Some`, for up to 30 s.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    let ada = dir.path().join("ada");
+    ok(&shop, &["init", "--no-passphrase"]);
+    let ada_id = json(&ada, &["init", "--no-passphrase"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&ada, &["set", "name.given", "Ada"]);
+    ok(&ada, &["set", "address.home", "12 Rue des Lilas, Lyon"]);
+    ok(&ada, &["set", "phone.mobile", "+33 6 12 34 56 78"]);
+
+    let shop_node = Daemon::start(&shop, None);
+    let ada_node = Daemon::start(&ada, Some(&shop_node.address()));
+
+    // Status and peers through the running node's API.
+    let status = json(&ada, &["status"]);
+    assert_eq!(status["id"], ada_id.as_str());
+    for key in [
+        "api",
+        "connected_peers",
+        "listen_addrs",
+        "peer_id",
+        "reachability",
+    ] {
+        assert!(status.get(key).is_some(), "status lacks {key}: {status}");
+    }
+    assert!(
+        status["api"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let peers = eventually("ada sees the shop", || {
+        let peers = json(&ada, &["peers"]);
+        (!peers.as_array().unwrap().is_empty()).then_some(peers)
+    });
+    assert_eq!(keys(&peers[0]), ["addrs", "peer_id"]);
+    // Local commands go through the running node too (its store is locked).
+    assert_eq!(ok(&ada, &["get", "name.given"]).trim(), "Ada");
+
+    // An unknown id: a clear "not found".
+    let stranger = json(&dir.path().join("stranger"), &["init", "--no-passphrase"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let error = fails(
+        &shop,
+        &[
+            "request",
+            &stranger,
+            "--fields",
+            "name.given",
+            "--purpose",
+            "delivery",
+            "--for",
+            "1d",
+        ],
+        2,
+    );
+    assert!(error.contains("no node found"), "{error}");
+
+    // The shop asks; Ada decides. Her record may take a moment to reach the DHT.
+    let request = |fields: &str, wait: &str| {
+        let args = [
+            "--json",
+            "request",
+            &ada_id,
+            "--fields",
+            fields,
+            "--purpose",
+            "delivery",
+            "--for",
+            "30d",
+            "--offer",
+            "free shipping",
+            "--name",
+            "Brand X",
+            "--wait",
+            wait,
+        ];
+        eventually("the request reaches Ada", || {
+            let output = run(&shop, &args);
+            (output.status.code() == Some(0))
+                .then(|| serde_json::from_slice::<Value>(&output.stdout).unwrap())
+        })
+    };
+    let pending = request("name.given,address.home,phone.mobile", "0s");
+    assert_eq!(pending["result"]["status"], "pending");
+    let inbox = json(&ada, &["inbox"]);
+    let item = &inbox[0];
+    assert!(item["sentence"].as_str().unwrap().contains("Brand X"));
+    assert!(ok(&ada, &["inbox"]).contains("offering free shipping"));
+    let request_id = item["request_id"].as_str().unwrap();
+    assert_eq!(request_id, pending["request_id"]);
+    // Two of the three fields, for a week.
+    ok(
+        &ada,
+        &[
+            "approve",
+            request_id,
+            "--only",
+            "name.given,address.home",
+            "--for",
+            "7d",
+        ],
+    );
+
+    let grant = eventually("the grant reaches the shop", || {
+        let received = json(&shop, &["received"]);
+        received[0]["grant_id"].as_str().map(str::to_string)
+    });
+    let values = json(&shop, &["show", &grant]);
+    assert_eq!(values["name.given"]["text"], "Ada");
+    assert!(values.get("phone.mobile").is_none());
+    let fetched = json(&shop, &["fetch", &grant]);
+    assert_eq!(fetched["address.home"]["text"], "12 Rue des Lilas, Lyon");
+    let grants = json(&ada, &["grants"]);
+    assert_eq!(grants[0]["grant_id"], grant.as_str());
+    assert_eq!(grants[0]["live"], true);
+
+    // The auditor exports Ada's grant and verifies it offline; a tampered copy fails.
+    let audit = json(&ada, &["audit"]);
+    let issued = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["event"] == "grant_issued")
+        .unwrap();
+    let message_id = issued["message_id"].as_str().unwrap();
+    let file = dir.path().join("grant.cose");
+    ok(
+        &ada,
+        &["message", "export", message_id, file.to_str().unwrap()],
+    );
+    let report = json(
+        &dir.path().join("auditor"),
+        &["message", "verify", file.to_str().unwrap()],
+    );
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["kind"], "decision");
+    assert_eq!(report["signer"], ada_id.as_str());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x01;
+    let tampered = dir.path().join("tampered.cose");
+    std::fs::write(&tampered, bytes).unwrap();
+    let error = fails(
+        dir.path(),
+        &["message", "verify", tampered.to_str().unwrap()],
+        1,
+    );
+    assert!(error.contains("invalid"), "{error}");
+
+    // Revoke: the shop erases and sends a receipt; its copy can no longer be opened.
+    ok(&ada, &["revoke", &grant]);
+    eventually("the receipt reaches Ada", || {
+        let grants = json(&ada, &["grants"]);
+        (!grants[0]["receipt"].is_null()).then_some(())
+    });
+    let error = fails(&shop, &["show", &grant], 1);
+    assert!(error.contains("revoked"), "{error}");
+    assert!(fails(&shop, &["fetch", &grant], 1).contains("revoked"));
+    assert!(ok(&ada, &["grants"]).contains("erasure receipt received"));
+
+    // A grant that expired: approved for one second.
+    let pending = request("name.given", "0s");
+    let request_id = pending["request_id"].as_str().unwrap().to_string();
+    ok(&ada, &["approve", &request_id, "--for", "1s"]);
+    let short = eventually("the short grant arrives", || {
+        let received = json(&shop, &["received"]);
+        received
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["grant_id"] != grant.as_str())
+            .and_then(|g| g["grant_id"].as_str().map(str::to_string))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let error = fails(&shop, &["show", &short], 1);
+    assert!(error.contains("expired"), "{error}");
+
+    // A refusal is a negative answer: exit 1.
+    ok(
+        &ada,
+        &["policy", "add", "--deny", "--fields", "phone.mobile"],
+    );
+    let output = run(
+        &shop,
+        &[
+            "request",
+            &ada_id,
+            "--fields",
+            "phone.mobile",
+            "--purpose",
+            "marketing",
+            "--for",
+            "1d",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("refused"));
+
+    let verified = json(&ada, &["audit", "--verify"]);
+    assert_eq!(verified["intact"], true);
+    ada_node.stop();
+    shop_node.stop();
+    // Stopped: local commands open the store again.
+    assert_eq!(ok(&ada, &["get", "name.given"]).trim(), "Ada");
+}
+
+#[test]
+fn the_demo_walks_through_every_step_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(dir.path(), &["demo"]);
+    for step in [
+        "finds Ada's node in the DHT",
+        "The policy answers at once",
+        "Ada must decide",
+        "fetches the current values",
+        "pushes the new address",
+        "deletion receipt",
+        "Hash chain verified",
+        "Every step succeeded.",
+    ] {
+        assert!(out.contains(step), "missing {step:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(ok(dir.path(), &["completions", shell]).contains("passport"));
+    }
+}
