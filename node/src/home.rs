@@ -637,3 +637,20 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod example_config {
+    /// `example.config.toml` at the repository root documents every key with its
+    /// default: it must parse, and its values must be the defaults.
+    #[test]
+    fn the_example_config_is_complete_and_shows_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../example.config.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let parsed: crate::NodeConfig = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, crate::NodeConfig::default());
+        // Every key is present, not just defaulted.
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let defaults = toml::Table::try_from(crate::NodeConfig::default()).unwrap();
+        assert_eq!(table, defaults);
+    }
+}
