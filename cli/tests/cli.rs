@@ -301,18 +301,19 @@ struct Daemon {
 }
 
 impl Daemon {
+    /// With `bootstrap`, listen and bootstrap addresses come from flags; without,
+    /// from the home's config.toml.
     fn start(home: &Path, bootstrap: Option<&str>) -> Self {
         let mut command = passport(home);
-        command.args([
-            "node",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--api",
-            "127.0.0.1:0",
-            "--no-mdns",
-        ]);
+        command.args(["node", "--api", "127.0.0.1:0"]);
         if let Some(addr) = bootstrap {
-            command.args(["--bootstrap", addr]);
+            command.args([
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--no-mdns",
+                "--bootstrap",
+                addr,
+            ]);
         }
         let child = command
             .stdout(Stdio::null())
@@ -388,8 +389,20 @@ fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
     ok(&ada, &["set", "address.home", "12 Rue des Lilas, Lyon"]);
     ok(&ada, &["set", "phone.mobile", "+33 6 12 34 56 78"]);
 
+    // The shop's node takes its network settings from config.toml; Ada's from flags.
+    std::fs::write(
+        shop.join("config.toml"),
+        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
+    )
+    .unwrap();
     let shop_node = Daemon::start(&shop, None);
-    let ada_node = Daemon::start(&ada, Some(&shop_node.address()));
+    let shop_address = shop_node.address();
+    assert!(
+        shop_address.starts_with("/ip4/127.0.0.1/tcp/"),
+        "{shop_address}"
+    );
+    let ada_node = Daemon::start(&ada, Some(&shop_address));
+    let shop_id = json(&shop, &["id"])["id"].as_str().unwrap().to_string();
 
     // Status and peers through the running node's API.
     let status = json(&ada, &["status"]);
@@ -540,6 +553,19 @@ fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
     assert!(error.contains("revoked"), "{error}");
     assert!(fails(&shop, &["fetch", &grant], 1).contains("revoked"));
     assert!(ok(&ada, &["grants"]).contains("erasure receipt received"));
+
+    // Erase everything: the shop's node answers with a second receipt.
+    ok(&ada, &["erase", &shop_id]);
+    eventually("the erasure receipt reaches Ada", || {
+        let audit = json(&ada, &["audit"]);
+        let receipts = audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["event"] == "receipt_received")
+            .count();
+        (receipts == 2).then_some(())
+    });
 
     // A grant that expired: approved for one second.
     let pending = request("name.given", "0s");
