@@ -584,7 +584,40 @@ fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
     let error = fails(&shop, &["show", &short], 1);
     assert!(error.contains("expired"), "{error}");
 
-    // A refusal is a negative answer: exit 1.
+    // A merchant waiting for the answer while the person refuses: exit 1, with the
+    // person's reason.
+    let waiting = passport(&shop)
+        .args([
+            "request",
+            &ada_id,
+            "--fields",
+            "name.given",
+            "--purpose",
+            "survey",
+            "--for",
+            "1d",
+            "--wait",
+            "60s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request_id = eventually("the survey request reaches Ada", || {
+        let inbox = json(&ada, &["inbox"]);
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["purpose"] == "survey")
+            .and_then(|i| i["request_id"].as_str().map(str::to_string))
+    });
+    ok(&ada, &["deny", &request_id, "--reason", "not today"]);
+    let output = waiting.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("not today"), "{}", stderr(&output));
+
+    // A refusal by a standing policy is a negative answer too.
     ok(
         &ada,
         &["policy", "add", "--deny", "--fields", "phone.mobile"],
