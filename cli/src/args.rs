@@ -19,6 +19,7 @@ Environment:
   PASSPORT_API              the API address of `passport node` (like --api)
   PASSPORT_LISTEN           listen multiaddrs of `passport node`, comma-separated
   PASSPORT_BOOTSTRAP        bootstrap multiaddrs of `passport node`, comma-separated
+  PASSPORT_NAME             the name people see on your requests (like request --name)
   RUST_LOG                  log filter, e.g. `passport_node=debug` (logs go to stderr)";
 
 /// Passport: your personal data, on your own node, shared only with consent.
@@ -199,7 +200,7 @@ pub(crate) struct NodeArgs {
         value_delimiter = ','
     )]
     pub bootstrap: Vec<String>,
-    /// Serve the local API and consent page here. Overrides `[api] listen`
+    /// Serve the local HTTP API here. Overrides `[api] listen`
     /// (default 127.0.0.1:7117).
     #[arg(long, value_name = "ADDR", env = "PASSPORT_API")]
     pub api: Option<SocketAddr>,
@@ -218,7 +219,9 @@ pub(crate) struct ApproveArgs {
     /// Grant for this long at most, e.g. `7d`, `12h`.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// Also answer this merchant's future requests for these fields without asking.
+    /// Also add a standing policy for this merchant: its future requests for your
+    /// normal fields, and for the sensitive fields approved now, are answered
+    /// without asking (any purpose, no time limit; see `passport policy list`).
     #[arg(long)]
     pub always: bool,
 }

@@ -299,11 +299,17 @@ impl Node {
                 .duration_secs
                 .map_or(request.duration_secs, |d| d.min(request.duration_secs));
             if approval.always {
-                let named = fields
-                    .iter()
-                    .filter(|f| Sensitivity::default_for(f) == Sensitivity::Sensitive)
-                    .cloned()
-                    .collect();
+                // Sensitive fields (by the person's own classification) are
+                // named, so the policy releases them too; normal ones are covered.
+                let mut named = std::collections::BTreeSet::new();
+                for f in &fields {
+                    let class = tx
+                        .get::<FieldRecord>(&vault::field_key(f))?
+                        .map_or_else(|| Sensitivity::default_for(f), |r| r.sensitivity);
+                    if class == Sensitivity::Sensitive {
+                        named.insert(f.clone());
+                    }
+                }
                 tx.add_policy(Policy {
                     id: 0,
                     effect: Effect::Allow,

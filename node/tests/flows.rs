@@ -704,3 +704,45 @@ fn a_message_made_but_not_delivered_waits_in_the_outbox_across_a_restart() {
     person.sweep(T0.plus_secs(lifetime)).unwrap();
     assert!(person.outbox().unwrap().is_empty());
 }
+
+#[test]
+fn always_trust_names_the_fields_the_person_marked_sensitive() {
+    use passport_node::vault::Sensitivity;
+    let person = memory_node();
+    let merchant = memory_node();
+    person_with_fields(&person);
+    // phone.mobile is normal by default; the person marks it sensitive.
+    person
+        .tag_field(
+            &name("phone.mobile"),
+            Default::default(),
+            Some(Sensitivity::Sensitive),
+            T0,
+        )
+        .unwrap();
+    let first = merchant
+        .request(person.id(), spec(&[("phone.mobile", true)]), T0)
+        .unwrap();
+    let Reply::Pending(id) = person.receive(&first, T0).unwrap() else {
+        panic!()
+    };
+    let always = Approval {
+        always: true,
+        ..Approval::default()
+    };
+    person.approve(&id, always, T0).unwrap();
+    let policy = &person.policies().unwrap()[0];
+    assert!(policy.fields.named.contains(&name("phone.mobile")));
+    // So the next request for it is answered without asking.
+    let again = merchant
+        .request(
+            person.id(),
+            spec(&[("phone.mobile", true)]),
+            T0.plus_secs(10),
+        )
+        .unwrap();
+    assert!(matches!(
+        person.receive(&again, T0.plus_secs(10)).unwrap(),
+        Reply::Message(_)
+    ));
+}

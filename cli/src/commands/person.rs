@@ -66,7 +66,7 @@ pub(crate) async fn approve(ctx: &Context, args: ApproveArgs) -> anyhow::Result<
         ));
         if args.always {
             output::line(
-                "A standing policy now answers this merchant's requests for these fields.",
+                "A standing policy now answers this merchant's requests for your normal fields and the ones approved now: see `passport policy list`.",
             );
         }
     }

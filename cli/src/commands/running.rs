@@ -80,7 +80,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<ExitCo
         for addr in &status.listen_addrs {
             output::line(format!("  listening on {addr}/p2p/{}", status.peer_id));
         }
-        output::line(format!("  local API and consent page: {url}"));
+        output::line(format!("  local API: {url}"));
         output::line("  stop with Ctrl-C");
     }
     let served = api::serve(listener, state, shutdown_signal()).await;
@@ -137,7 +137,7 @@ pub(crate) async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
             "not yet published"
         }
     ));
-    output::line(format!("  page and API:  {url}"));
+    output::line(format!("  local API:     {url}"));
     Ok(ExitCode::SUCCESS)
 }
 
