@@ -714,7 +714,7 @@ async fn audit(State(state): State<ApiState>) -> ApiResult {
             .iter()
             .map(|e| json!({
                 "seq": e.seq, "at": e.at, "event": e.event, "has_message": e.message.is_some(),
-                "message_id": e.message.as_deref().and_then(|m| passport_protocol::verify_offline(m).ok()).map(|m| m.claims.id),
+                "message_id": e.message.as_deref().and_then(|m| passport_protocol::decode_trusted(m).ok()).map(|m| m.claims.id),
             }))
             .collect::<Vec<_>>()
     )))

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use passport_protocol::{
     Body, Decision, EraseRequest, FieldName, FieldValues, Grant, GrantId, MessageId, Outcome,
     PassportId, Request, Revoke, Sealed, SealingPublicKey, Terms, Timestamp, Update, Verified,
-    verify_offline,
+    decode_trusted,
 };
 use serde::{Deserialize, Serialize};
 
@@ -422,8 +422,9 @@ impl Node {
     }
 }
 
+/// A pending request read back from the store (verified when it arrived).
 fn decode_request(message: &[u8]) -> Result<Request, NodeError> {
-    match verify_offline(message)?.body {
+    match decode_trusted(message)?.body {
         Body::Request(r) => Ok(r),
         other => Err(NodeError::UnexpectedKind {
             expected: "request",

@@ -56,15 +56,31 @@ pub(crate) fn sign(key: &IdentityKey, payload: Vec<u8>) -> Result<Vec<u8>, Proto
     ))
 }
 
-/// A COSE_Sign1 whose structure and headers are valid and whose signature verified.
-pub(crate) struct VerifiedSign1 {
+/// A COSE_Sign1 whose structure and headers are valid (and, from [`verify`], whose
+/// signature verified).
+pub(crate) struct Sign1 {
     pub(crate) signer: PassportId,
     pub(crate) payload: Vec<u8>,
 }
 
 /// Parses a COSE_Sign1 and verifies its signature with the key named by `kid`.
 /// The input must already have passed [`cbor::check_well_formed`].
-pub(crate) fn verify(value: Value) -> Result<VerifiedSign1, ProtocolError> {
+pub(crate) fn verify(value: Value) -> Result<Sign1, ProtocolError> {
+    let (sign1, protected, signature) = parse(value)?;
+    let signer = sign1.signer;
+    let signature: [u8; 64] = signature
+        .try_into()
+        .map_err(|_| ProtocolError::BadSignature { signer })?;
+    if !signer.verify_signature(&sig_structure(&protected, &sign1.payload)?, &signature) {
+        return Err(ProtocolError::BadSignature { signer });
+    }
+    Ok(sign1)
+}
+
+/// Parses a COSE_Sign1 and checks its structure and headers, not its signature.
+/// Returns the signer named by `kid` and the payload, with the protected header and
+/// the signature for [`verify`].
+pub(crate) fn parse(value: Value) -> Result<(Sign1, Vec<u8>, Vec<u8>), ProtocolError> {
     let not_sign1 = |detail| ProtocolError::NotCoseSign1 { detail };
     let Value::Tag(tag, inner) = value else {
         return Err(not_sign1("no CBOR tag"));
@@ -111,13 +127,7 @@ pub(crate) fn verify(value: Value) -> Result<VerifiedSign1, ProtocolError> {
     }
 
     let signer = read_protected(&protected)?;
-    let signature: [u8; 64] = signature
-        .try_into()
-        .map_err(|_| ProtocolError::BadSignature { signer })?;
-    if !signer.verify_signature(&sig_structure(&protected, &payload)?, &signature) {
-        return Err(ProtocolError::BadSignature { signer });
-    }
-    Ok(VerifiedSign1 { signer, payload })
+    Ok((Sign1 { signer, payload }, protected, signature))
 }
 
 /// Checks the protected header and returns the signer named by `kid`.

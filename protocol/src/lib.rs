@@ -94,7 +94,9 @@ pub use crate::{
     record::{PeerRecord, verify_record},
     seal::{FieldValues, Sealed, hpke_info},
     time::Timestamp,
-    verify::{SeenIdCache, SeenIds, Verified, check_received, verify, verify_offline},
+    verify::{
+        SeenIdCache, SeenIds, Verified, check_received, decode_trusted, verify, verify_offline,
+    },
 };
 
 /// Serializes a type through its `Display` and parses it back through `FromStr`, so

@@ -7,7 +7,7 @@ use ciborium::Value;
 use common::*;
 use passport_protocol::{
     Body, IdentityKey, MessageKind, Outcome, PassportId, ProtocolError, SealingKey, SeenIdCache,
-    Timestamp,
+    Timestamp, decode_trusted,
     limits::{CLOCK_SKEW_SECS, MAX_MESSAGE_BYTES, MAX_NESTING},
     message::claim_key,
     samples::{self, SampleParties},
@@ -683,4 +683,29 @@ fn every_error_message_starts_lowercase() {
             e.reason()
         );
     }
+}
+
+#[test]
+fn decode_trusted_skips_only_the_signature_check() {
+    for kind in MessageKind::ALL {
+        let bytes = sample(kind);
+        assert_eq!(decode_trusted(&bytes), verify_offline(&bytes));
+    }
+    // A flipped signature bit: not this function's business...
+    let bytes = sample(MessageKind::Fetch);
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 0x01;
+    assert!(verify_offline(&flipped).is_err());
+    assert_eq!(decode_trusted(&flipped), verify_offline(&bytes));
+    // ...but size, structure, headers and payload still are.
+    assert!(matches!(
+        decode_trusted(&vec![0; MAX_MESSAGE_BYTES + 1]),
+        Err(ProtocolError::TooLarge { .. })
+    ));
+    assert!(decode_trusted(&bytes[..bytes.len() - 1]).is_err());
+    let mallory = IdentityKey::from_secret_bytes(&[0x99; 32]);
+    let (_, payload, _) = split(&bytes);
+    let wrong_kid = sign_raw(&mallory, &protected_for(&mallory.id()), &payload);
+    assert_eq!(decode_trusted(&wrong_kid), Err(ProtocolError::KidMismatch));
 }

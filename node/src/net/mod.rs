@@ -413,7 +413,7 @@ impl Client {
         node: &Node,
         outgoing: Outgoing,
     ) -> Result<Response, NetError> {
-        let expires_at = passport_protocol::verify_offline(&outgoing.bytes)?
+        let expires_at = passport_protocol::decode_trusted(&outgoing.bytes)?
             .claims
             .expires_at;
         let mut wait = self.config.retry_initial;
