@@ -9,7 +9,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use passport_protocol::{
     Body, Claims, Decision, Grant, GrantId, Message, MessageId, MessageKind, Outcome,
-    ProtocolError, Sealed, SeenIds, Terms, Timestamp, decode_payload, hpke_info,
+    ProtocolError, Sealed, SeenIds, Terms, Timestamp, decode_payload, decode_trusted, hpke_info,
     samples::{self, SampleParties},
     seal::{open_with_info, seal_with_info},
     verify,
@@ -52,6 +52,9 @@ fn per_kind(c: &mut Criterion) {
         });
         group.bench_function("verify", |b| {
             b.iter(|| verify(black_box(&bytes), now, &audience, &mut NoReplayCheck).unwrap())
+        });
+        group.bench_function("decode_trusted", |b| {
+            b.iter(|| decode_trusted(black_box(&bytes)).unwrap())
         });
         group.finish();
     }
