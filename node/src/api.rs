@@ -96,10 +96,7 @@ const LOCAL_HOST: &str = "passport.local";
 impl LocalApi {
     /// The API over `node`, without a network.
     pub fn new(node: Node) -> Self {
-        use rand::Rng as _;
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = crate::home::random_token();
         let state = ApiState {
             node,
             client: None,
@@ -365,9 +362,19 @@ async fn status(State(state): State<ApiState>) -> ApiResult {
 
 async fn fields(State(state): State<ApiState>) -> ApiResult {
     let fields = blocking(move || state.node.fields()).await?;
-    Ok(Json(json!(fields.into_iter().map(|(name, r)| json!({
-        "name": name, "value": r.value, "tags": r.tags, "sensitivity": r.sensitivity, "updated_at": r.updated_at,
-    })).collect::<Vec<_>>())))
+    Ok(Json(json!(
+        fields
+            .into_iter()
+            .map(|(name, record)| field_json(&name, record))
+            .collect::<Vec<_>>()
+    )))
+}
+
+fn field_json(name: &FieldName, record: crate::vault::FieldRecord) -> Value {
+    json!({
+        "name": name, "value": record.value, "tags": record.tags,
+        "sensitivity": record.sensitivity, "updated_at": record.updated_at,
+    })
 }
 
 async fn field(State(state): State<ApiState>, Path(name): Path<String>) -> ApiResult {
@@ -378,10 +385,7 @@ async fn field(State(state): State<ApiState>, Path(name): Path<String>) -> ApiRe
     })
     .await?
     .ok_or_else(|| ApiError::from(NodeError::UnknownField(name.clone())))?;
-    Ok(Json(json!({
-        "name": name, "value": record.value, "tags": record.tags,
-        "sensitivity": record.sensitivity, "updated_at": record.updated_at,
-    })))
+    Ok(Json(field_json(&name, record)))
 }
 
 #[derive(Deserialize)]

@@ -57,6 +57,13 @@ impl std::fmt::Debug for Unlock {
     }
 }
 
+/// A bearer token: 32 random bytes, hex.
+pub(crate) fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Argon2id parameters for stretching a passphrase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdfParams {
@@ -226,9 +233,7 @@ impl Home {
                 });
             }
         }
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let token = random_token();
         write_private(&path, token.as_bytes())?;
         Ok(token)
     }

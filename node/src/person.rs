@@ -303,10 +303,7 @@ impl Node {
                 // named, so the policy releases them too; normal ones are covered.
                 let mut named = std::collections::BTreeSet::new();
                 for f in &fields {
-                    let class = tx
-                        .get::<FieldRecord>(&vault::field_key(f))?
-                        .map_or_else(|| Sensitivity::default_for(f), |r| r.sensitivity);
-                    if class == Sensitivity::Sensitive {
+                    if tx.field_class(f)? == Some(Sensitivity::Sensitive) {
                         named.insert(f.clone());
                     }
                 }
@@ -434,6 +431,14 @@ fn decode_request(message: &[u8]) -> Result<Request, NodeError> {
 }
 
 impl Tx<'_> {
+    /// The sensitivity class the person gave a field they hold, or `None` if they do
+    /// not hold it.
+    fn field_class(&self, name: &FieldName) -> Result<Option<Sensitivity>, NodeError> {
+        Ok(self
+            .get::<FieldRecord>(&vault::field_key(name))?
+            .map(|r| r.sensitivity))
+    }
+
     pub(crate) fn on_request(
         &mut self,
         verified: Verified,
@@ -467,8 +472,8 @@ impl Tx<'_> {
         let policies = self.node.policies()?;
         let mut classes = std::collections::BTreeMap::new();
         for f in &request.fields {
-            if let Some(r) = self.get::<FieldRecord>(&vault::field_key(&f.name))? {
-                classes.insert(f.name.clone(), r.sensitivity);
+            if let Some(class) = self.field_class(&f.name)? {
+                classes.insert(f.name.clone(), class);
             }
         }
         let pending = PendingRequest {

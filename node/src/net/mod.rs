@@ -845,7 +845,7 @@ impl EventLoop {
                     relay_addrs: self
                         .swarm
                         .listeners()
-                        .filter(|a| a.iter().any(|p| p == Protocol::P2pCircuit))
+                        .filter(|a| is_relayed(a))
                         .cloned()
                         .collect(),
                     hole_punch_attempts: self.hole_punch_attempts,
@@ -941,7 +941,7 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { address, .. } if self.config.relay_server => {
                 // A relay is public by configuration; relay v2 serves reservations
                 // only on confirmed external addresses, so confirm its own.
-                if !address.iter().any(|p| p == Protocol::P2pCircuit) {
+                if !is_relayed(&address) {
                     self.swarm.add_external_address(address);
                 }
                 self.republish_if_published();
@@ -1160,6 +1160,11 @@ impl EventLoop {
             _ => {}
         }
     }
+}
+
+/// Whether `addr` goes through a relay.
+fn is_relayed(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| p == Protocol::P2pCircuit)
 }
 
 /// Stores an inbound DHT record only if it is a valid Passport record for the id its
