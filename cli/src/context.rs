@@ -204,21 +204,21 @@ impl Conn {
         }
     }
 
-    /// [`Conn::call`] for a JSON answer. An API error becomes an error carrying the
-    /// API's message: [`Negative`] for answers that are a "no" (410 Gone, 409
-    /// Conflict), a plain error otherwise.
-    pub(crate) async fn json(
+    /// [`Conn::call`] for a successful answer's bytes. An API error becomes an error
+    /// carrying the API's message: [`Negative`] for answers that are a "no" (410
+    /// Gone, 409 Conflict), a plain error otherwise.
+    pub(crate) async fn bytes(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<Vec<u8>> {
         let (status, bytes) = self.call(method, path, body).await?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status.is_success() {
-            return Ok(value);
+            return Ok(bytes);
         }
-        let message = value
+        let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let message = error
             .get("error")
             .and_then(Value::as_str)
             .map_or_else(|| status.to_string(), str::to_string);
@@ -226,6 +226,17 @@ impl Conn {
             return Err(Negative(message).into());
         }
         Err(anyhow!(message))
+    }
+
+    /// [`Conn::bytes`] for a JSON answer.
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let bytes = self.bytes(method, path, body).await?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 }
 

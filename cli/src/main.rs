@@ -44,7 +44,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(commands::dispatch(cli))
+    runtime.block_on(commands::dispatch(cli))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logs go to stderr; `RUST_LOG` wins over -v/-q.

@@ -31,6 +31,39 @@ pub(crate) fn line(text: impl std::fmt::Display) {
     println!("{text}");
 }
 
+/// An API answer: as JSON with `--json`, otherwise as `text` says it (nothing if
+/// `text` is empty).
+pub(crate) fn answer(json_wanted: bool, value: &Value, text: impl FnOnce(&Value) -> String) {
+    if json_wanted {
+        json(value);
+    } else {
+        let text = text(value);
+        if !text.is_empty() {
+            line(text);
+        }
+    }
+}
+
+/// A list the API answered: as JSON with `--json`, otherwise `item` for each
+/// element, or `empty` when there is none.
+pub(crate) fn items(
+    json_wanted: bool,
+    value: &Value,
+    empty: &str,
+    item: impl Fn(&Value) -> String,
+) {
+    if json_wanted {
+        return json(value);
+    }
+    let elements = value.as_array().map(Vec::as_slice).unwrap_or_default();
+    if elements.is_empty() {
+        line(empty);
+    }
+    for element in elements {
+        line(item(element));
+    }
+}
+
 /// `2d 4h`, `3h 10m`, `45s`: the two largest units.
 pub(crate) fn span(secs: u64) -> String {
     let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];

@@ -1,7 +1,5 @@
 //! The passport's fields: `set`, `get`, `unset`, `fields`, `tag`.
 
-use std::process::ExitCode;
-
 use anyhow::{Context as _, bail};
 use axum::http::Method;
 use serde_json::{Map, Value, json};
@@ -13,7 +11,7 @@ use crate::{
     output,
 };
 
-pub(crate) async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<()> {
     let value = if let Some(date) = args.date {
         json!({ "date": date })
     } else if !args.part.is_empty() {
@@ -36,35 +34,30 @@ pub(crate) async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<ExitCode
     let answer = conn
         .json(Method::PUT, &path, Some(&json!({ "value": value })))
         .await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!("Set {}.", args.name));
-        let updates = output::list(&answer["updates_to"]);
+    output::answer(ctx.json, &answer, |a| {
+        let updates = output::list(&a["updates_to"]);
+        let mut text = format!("Set {}.", args.name);
         if !updates.is_empty() {
-            output::line(format!(
-                "Merchants holding a live grant for it get the new value: {updates} ({}).",
+            text += &format!(
+                "\nMerchants holding a live grant for it get the new value: {updates} ({}).",
                 delivery_note(conn.is_running())
-            ));
+            );
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        text
+    });
+    Ok(())
 }
 
-pub(crate) async fn get(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
+pub(crate) async fn get(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let field = conn
         .json(Method::GET, &format!("/v1/fields/{}", segment(name)), None)
         .await?;
-    if ctx.json {
-        output::json(&field);
-    } else {
-        output::line(output::value_text(&field["value"]));
-    }
-    Ok(ExitCode::SUCCESS)
+    output::answer(ctx.json, &field, |f| output::value_text(&f["value"]));
+    Ok(())
 }
 
-pub(crate) async fn unset(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
+pub(crate) async fn unset(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let answer = conn
         .json(
@@ -73,43 +66,36 @@ pub(crate) async fn unset(ctx: &Context, name: &str) -> anyhow::Result<ExitCode>
             None,
         )
         .await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!("Removed {name}."));
-    }
-    Ok(ExitCode::SUCCESS)
+    output::answer(ctx.json, &answer, |_| format!("Removed {name}."));
+    Ok(())
 }
 
-pub(crate) async fn fields(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn fields(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let fields = conn.json(Method::GET, "/v1/fields", None).await?;
-    if ctx.json {
-        output::json(&fields);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let items = fields.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        output::line("No fields yet. Add one: passport set name.given Ada");
-    }
-    for f in items {
-        let tags = output::list(&f["tags"]);
-        output::line(format!(
-            "{:<20} {:<40} {}{}",
-            output::s(&f, "name"),
-            output::value_text(&f["value"]),
-            output::s(&f, "sensitivity"),
-            if tags.is_empty() {
-                String::new()
-            } else {
-                format!(" [{tags}]")
-            }
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+    output::items(
+        ctx.json,
+        &fields,
+        "No fields yet. Add one: passport set name.given Ada",
+        |f| {
+            let tags = output::list(&f["tags"]);
+            format!(
+                "{:<20} {:<40} {}{}",
+                output::s(f, "name"),
+                output::value_text(&f["value"]),
+                output::s(f, "sensitivity"),
+                if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{tags}]")
+                }
+            )
+        },
+    );
+    Ok(())
 }
 
-pub(crate) async fn tag(ctx: &Context, args: TagArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn tag(ctx: &Context, args: TagArgs) -> anyhow::Result<()> {
     if let Some(s) = args
         .sensitivity
         .as_ref()
@@ -119,17 +105,8 @@ pub(crate) async fn tag(ctx: &Context, args: TagArgs) -> anyhow::Result<ExitCode
     }
     let conn = ctx.connect(false).await?;
     let body = json!({ "tags": args.tags, "sensitivity": args.sensitivity });
-    let answer = conn
-        .json(
-            Method::PUT,
-            &format!("/v1/fields/{}/tags", segment(&args.name)),
-            Some(&body),
-        )
-        .await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!("Tagged {}.", args.name));
-    }
-    Ok(ExitCode::SUCCESS)
+    let path = format!("/v1/fields/{}/tags", segment(&args.name));
+    let answer = conn.json(Method::PUT, &path, Some(&body)).await?;
+    output::answer(ctx.json, &answer, |_| format!("Tagged {}.", args.name));
+    Ok(())
 }

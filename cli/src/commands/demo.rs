@@ -2,7 +2,7 @@
 //! Ada's, and Brand X's) walk through Passport step by step, in plain words. Every
 //! step runs the production code: the node core, libp2p, the DHT, signed messages.
 
-use std::{process::ExitCode, time::Duration};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
@@ -73,7 +73,7 @@ async fn find(merchant: &Daemon, ada: &Daemon) -> anyhow::Result<PeerRecord> {
     Err(last.map_or_else(|| anyhow::anyhow!("not found"), Into::into))
 }
 
-pub(crate) async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context) -> anyhow::Result<()> {
     let _ = ctx;
     let mut steps = Steps { n: 0 };
     output::line("Passport demo: three real nodes on this machine, talking over loopback TCP.");
@@ -293,7 +293,7 @@ pub(crate) async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
         daemon.shutdown().await;
     }
     output::line("\nEvery step succeeded.");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn display(value: &FieldValue) -> String {

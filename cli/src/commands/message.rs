@@ -1,7 +1,5 @@
 //! The auditor's commands: `message export` and `message verify`.
 
-use std::process::ExitCode;
-
 use anyhow::Context as _;
 use axum::http::Method;
 use passport_protocol::{Body, verify_offline};
@@ -14,29 +12,23 @@ use crate::{
     output::{self, Negative},
 };
 
-pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Result<()> {
     match command {
         MessageCommand::Export { id, file } => {
             let conn = ctx.connect(false).await?;
-            let (status, bytes) = conn
-                .call(Method::GET, &format!("/v1/messages/{}", segment(&id)), None)
-                .await?;
-            if !status.is_success() {
-                let error: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                anyhow::bail!("{}", output::s(&error, "error"));
-            }
+            let path = format!("/v1/messages/{}", segment(&id));
+            let bytes = conn.bytes(Method::GET, &path, None).await?;
             std::fs::write(&file, &bytes)
                 .with_context(|| format!("could not write {}", file.display()))?;
-            if ctx.json {
-                output::json(&json!({ "id": id, "file": file, "bytes": bytes.len() }));
-            } else {
-                output::line(format!(
+            let written = json!({ "id": id, "file": file, "bytes": bytes.len() });
+            output::answer(ctx.json, &written, |_| {
+                format!(
                     "Wrote message {id} ({} bytes) to {}.",
                     bytes.len(),
                     file.display()
-                ));
-            }
-            Ok(ExitCode::SUCCESS)
+                )
+            });
+            Ok(())
         }
         MessageCommand::Verify { file } => {
             let bytes = std::fs::read(&file)
@@ -106,7 +98,7 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                     "  (signature, structure and claims checked offline; not checked: clock window and replay)",
                 );
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }

@@ -8,8 +8,6 @@ pub(crate) mod person;
 pub(crate) mod running;
 pub(crate) mod setup;
 
-use std::process::ExitCode;
-
 use clap::CommandFactory as _;
 
 use crate::{
@@ -18,7 +16,7 @@ use crate::{
 };
 
 /// Runs the command `cli` names.
-pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Command::Init(args) => setup::init(&ctx, args),
@@ -52,7 +50,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 "passport",
                 &mut std::io::stdout(),
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
     }
 }

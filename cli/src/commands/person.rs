@@ -1,8 +1,6 @@
 //! The person's commands: `inbox`, `approve`, `deny`, `grants`, `revoke`, `erase`,
 //! `policy`, `audit`.
 
-use std::process::ExitCode;
-
 use axum::http::Method;
 use serde_json::{Value, json};
 
@@ -13,190 +11,148 @@ use crate::{
     output::{self, Negative},
 };
 
-pub(crate) async fn inbox(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn inbox(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let items = conn.json(Method::GET, "/v1/inbox", None).await?;
-    if ctx.json {
-        output::json(&items);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let items = items.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        output::line("No requests waiting.");
-    }
-    for item in items {
-        output::line(output::s(&item, "sentence"));
+    output::items(ctx.json, &items, "No requests waiting.", |item| {
+        let mut text = output::s(item, "sentence").to_string();
         for f in item["fields"].as_array().into_iter().flatten() {
-            let required = if f["required"].as_bool() == Some(true) {
+            let optional = if f["required"].as_bool() == Some(true) {
                 ""
             } else {
                 " (optional)"
             };
-            output::line(format!(
-                "    {}{required}: {}",
+            text += &format!(
+                "\n    {}{optional}: {}",
                 output::s(f, "name"),
                 output::s(f, "reason")
-            ));
+            );
         }
-        let id = output::s(&item, "request_id");
-        output::line(format!(
-            "    answer: passport approve {id}   or   passport deny {id}   ({})",
+        let id = output::s(item, "request_id");
+        text + &format!(
+            "\n    answer: passport approve {id}   or   passport deny {id}   ({})",
             output::left(&item["expires_at"])
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+        )
+    });
+    Ok(())
 }
 
-pub(crate) async fn approve(ctx: &Context, args: ApproveArgs) -> anyhow::Result<ExitCode> {
+/// POSTs an action that sends a message (approve, deny, revoke, erase) and says so:
+/// `done` gets the recipients and where the message stands.
+async fn send(
+    ctx: &Context,
+    path: &str,
+    body: Option<&Value>,
+    done: impl FnOnce(String, &str) -> String,
+) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
+    let answer = conn.json(Method::POST, path, body).await?;
+    output::answer(ctx.json, &answer, |a| {
+        done(
+            output::list(&a["delivering_to"]),
+            delivery_note(conn.is_running()),
+        )
+    });
+    Ok(())
+}
+
+pub(crate) async fn approve(ctx: &Context, args: ApproveArgs) -> anyhow::Result<()> {
     let body = json!({
         "only": if args.only.is_empty() { Value::Null } else { json!(args.only) },
         "duration_secs": args.duration.map(|d| d.as_secs()),
         "always": args.always,
     });
     let path = format!("/v1/inbox/{}/approve", segment(&args.request));
-    let answer = conn.json(Method::POST, &path, Some(&body)).await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!(
-            "Approved. The grant goes to {} ({}).",
-            output::list(&answer["delivering_to"]),
-            delivery_note(conn.is_running())
-        ));
+    send(ctx, &path, Some(&body), |to, note| {
+        let mut text = format!("Approved. The grant goes to {to} ({note}).");
         if args.always {
-            output::line(
-                "A standing policy now answers this merchant's requests for your normal fields and the ones approved now: see `passport policy list`.",
-            );
+            text += "\nA standing policy now answers this merchant's requests for your normal fields and the ones approved now: see `passport policy list`.";
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        text
+    })
+    .await
 }
 
 pub(crate) async fn deny(
     ctx: &Context,
     request: &str,
     reason: Option<String>,
-) -> anyhow::Result<ExitCode> {
-    let conn = ctx.connect(false).await?;
+) -> anyhow::Result<()> {
     let body = json!({ "reason": reason.unwrap_or_default() });
     let path = format!("/v1/inbox/{}/deny", segment(request));
-    let answer = conn.json(Method::POST, &path, Some(&body)).await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!(
-            "Refused. The refusal goes to {} ({}).",
-            output::list(&answer["delivering_to"]),
-            delivery_note(conn.is_running())
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+    send(ctx, &path, Some(&body), |to, note| {
+        format!("Refused. The refusal goes to {to} ({note}).")
+    })
+    .await
 }
 
-pub(crate) async fn grants(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn grants(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let grants = conn.json(Method::GET, "/v1/grants", None).await?;
-    if ctx.json {
-        output::json(&grants);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let items = grants.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        output::line("No grants given.");
-    }
-    for g in items {
-        let state = if !g["revoked_at"].is_null() {
-            if g["receipt"].is_null() {
-                "revoked, receipt pending".to_string()
+    output::items(ctx.json, &grants, "No grants given.", |g| {
+        let state = if g["revoked_at"].is_null() {
+            if g["live"].as_bool() == Some(true) {
+                output::left(&g["expires_at"])
             } else {
-                "revoked, erasure receipt received".to_string()
+                "ended".to_string()
             }
-        } else if g["live"].as_bool() == Some(true) {
-            output::left(&g["expires_at"])
+        } else if g["receipt"].is_null() {
+            "revoked, receipt pending".to_string()
         } else {
-            "ended".to_string()
+            "revoked, erasure receipt received".to_string()
         };
-        output::line(format!(
+        format!(
             "{}  to {}  {}  ({state})",
-            output::s(&g, "grant_id"),
-            output::s(&g, "merchant"),
+            output::s(g, "grant_id"),
+            output::s(g, "merchant"),
             output::list(&g["fields"]),
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+        )
+    });
+    Ok(())
 }
 
-pub(crate) async fn revoke(ctx: &Context, grant: &str) -> anyhow::Result<ExitCode> {
-    let conn = ctx.connect(false).await?;
+pub(crate) async fn revoke(ctx: &Context, grant: &str) -> anyhow::Result<()> {
     let path = format!("/v1/grants/{}/revoke", segment(grant));
-    let answer = conn.json(Method::POST, &path, None).await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!(
-            "Revoked. {} must erase the data and send a deletion receipt ({}).",
-            output::list(&answer["delivering_to"]),
-            delivery_note(conn.is_running())
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+    send(ctx, &path, None, |to, note| {
+        format!("Revoked. {to} must erase the data and send a deletion receipt ({note}).")
+    })
+    .await
 }
 
-pub(crate) async fn erase(ctx: &Context, merchant: &str) -> anyhow::Result<ExitCode> {
-    let conn = ctx.connect(false).await?;
+pub(crate) async fn erase(ctx: &Context, merchant: &str) -> anyhow::Result<()> {
     let path = format!("/v1/merchants/{}/erase", segment(merchant));
-    let answer = conn.json(Method::POST, &path, None).await?;
-    if ctx.json {
-        output::json(&answer);
-    } else {
-        output::line(format!(
-            "Asked {} to erase everything it holds about you ({}).",
-            output::list(&answer["delivering_to"]),
-            delivery_note(conn.is_running())
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+    send(ctx, &path, None, |to, note| {
+        format!("Asked {to} to erase everything it holds about you ({note}).")
+    })
+    .await
 }
 
-pub(crate) async fn policy(ctx: &Context, command: PolicyCommand) -> anyhow::Result<ExitCode> {
+pub(crate) async fn policy(ctx: &Context, command: PolicyCommand) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     match command {
         PolicyCommand::List => {
             let policies = conn.json(Method::GET, "/v1/policies", None).await?;
-            if ctx.json {
-                output::json(&policies);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let items = policies.as_array().cloned().unwrap_or_default();
-            if items.is_empty() {
-                output::line("No standing policies: every request waits for you.");
-            }
-            for p in items {
-                output::line(describe_policy(&p));
-            }
+            output::items(
+                ctx.json,
+                &policies,
+                "No standing policies: every request waits for you.",
+                describe_policy,
+            );
         }
         PolicyCommand::Add(args) => {
             let body = policy_body(&args)?;
             let added = conn.json(Method::POST, "/v1/policies", Some(&body)).await?;
-            if ctx.json {
-                output::json(&added);
-            } else {
-                output::line(format!("Added: {}", describe_policy(&added)));
-            }
+            output::answer(ctx.json, &added, |p| {
+                format!("Added: {}", describe_policy(p))
+            });
         }
         PolicyCommand::Remove { id } => {
-            let answer = conn
-                .json(Method::DELETE, &format!("/v1/policies/{id}"), None)
-                .await?;
-            if ctx.json {
-                output::json(&answer);
-            } else {
-                output::line(format!("Removed policy {id}."));
-            }
+            let path = format!("/v1/policies/{id}");
+            let answer = conn.json(Method::DELETE, &path, None).await?;
+            output::answer(ctx.json, &answer, |_| format!("Removed policy {id}."));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn policy_body(args: &PolicyAddArgs) -> anyhow::Result<Value> {
@@ -239,43 +195,39 @@ fn describe_policy(p: &Value) -> String {
     )
 }
 
-pub(crate) async fn audit(ctx: &Context, verify: bool) -> anyhow::Result<ExitCode> {
+pub(crate) async fn audit(ctx: &Context, verify: bool) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     if verify {
         let report = conn.json(Method::GET, "/v1/audit/verify", None).await?;
-        let intact = report["intact"].as_bool() == Some(true);
-        if ctx.json {
-            output::json(&report);
-        } else if intact {
-            output::line(format!(
-                "The audit log is intact: {} entries, hash chain verified.",
-                report["entries"]
-            ));
-        }
-        if !intact {
+        if report["intact"].as_bool() != Some(true) {
+            if ctx.json {
+                output::json(&report);
+            }
             let problems = report["problems"].to_string();
             return Err(Negative(format!("the audit log was tampered with: {problems}")).into());
         }
-        return Ok(ExitCode::SUCCESS);
+        output::answer(ctx.json, &report, |r| {
+            format!(
+                "The audit log is intact: {} entries, hash chain verified.",
+                r["entries"]
+            )
+        });
+        return Ok(());
     }
     let entries = conn.json(Method::GET, "/v1/audit", None).await?;
-    if ctx.json {
-        output::json(&entries);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for e in entries.as_array().into_iter().flatten() {
+    output::items(ctx.json, &entries, "The audit log is empty.", |e| {
         let message = e["message_id"]
             .as_str()
             .map(|m| format!("  (message {m})"))
             .unwrap_or_default();
-        output::line(format!(
+        format!(
             "{:>4}  {}  {}{message}",
             e["seq"],
             output::time(&e["at"]),
             describe_event(&e["event"])
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+        )
+    });
+    Ok(())
 }
 
 /// An event (`{"event": "grant_issued", ...}`) as one line: its name, then its

@@ -1,6 +1,6 @@
 //! The node itself: `node` (the daemon in the foreground), `status`, `peers`.
 
-use std::{net::SocketAddr, process::ExitCode, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::Context as _;
 use axum::http::Method;
@@ -20,7 +20,7 @@ use crate::{
 /// How often expired grants and requests are swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
-pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     let node = ctx.open_node()?;
     let config = ctx.home.config()?;
     let mut settings = config.network.clone();
@@ -89,10 +89,10 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<ExitCo
     daemon.shutdown().await;
     served.context("the local API failed")?;
     ctx.note("Stopped.");
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-pub(crate) async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn status(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(true).await?;
     let mut status = conn.json(Method::GET, "/v1/status", None).await?;
     let api = std::fs::read_to_string(ctx.api_addr_path()).unwrap_or_default();
@@ -102,7 +102,7 @@ pub(crate) async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
     }
     if ctx.json {
         output::json(&status);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     output::line(format!("Passport {}", output::s(&status, "id")));
     output::line(format!(
@@ -138,26 +138,14 @@ pub(crate) async fn status(ctx: &Context) -> anyhow::Result<ExitCode> {
         }
     ));
     output::line(format!("  local API:     {url}"));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
-pub(crate) async fn peers(ctx: &Context) -> anyhow::Result<ExitCode> {
+pub(crate) async fn peers(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(true).await?;
     let peers = conn.json(Method::GET, "/v1/peers", None).await?;
-    if ctx.json {
-        output::json(&peers);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let items = peers.as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        output::line("No peers connected.");
-    }
-    for p in items {
-        output::line(format!(
-            "{}  {}",
-            output::s(&p, "peer_id"),
-            output::list(&p["addrs"])
-        ));
-    }
-    Ok(ExitCode::SUCCESS)
+    output::items(ctx.json, &peers, "No peers connected.", |p| {
+        format!("{}  {}", output::s(p, "peer_id"), output::list(&p["addrs"]))
+    });
+    Ok(())
 }

@@ -1,14 +1,12 @@
 //! `init` and `id`.
 
-use std::process::ExitCode;
-
 use passport_node::{KdfParams, NodeConfig, Unlock};
 use serde_json::json;
 
 use crate::{args::InitArgs, context::Context, output};
 
 /// `passport init`: keys, the encrypted store, a config file with every default.
-pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     if ctx.home.exists() {
         return Err(passport_node::NodeError::AlreadyExists {
             home: ctx.home.dir().to_path_buf(),
@@ -41,7 +39,7 @@ pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
             "Next: add fields (`passport set name.given Ada`), then start your node (`passport node`).",
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn toml_defaults() -> anyhow::Result<String> {
@@ -52,12 +50,12 @@ fn toml_defaults() -> anyhow::Result<String> {
 }
 
 /// `passport id`: readable without unlocking.
-pub(crate) fn id(ctx: &Context, qr: bool) -> anyhow::Result<ExitCode> {
+pub(crate) fn id(ctx: &Context, qr: bool) -> anyhow::Result<()> {
     ctx.require_home()?;
     let id = ctx.home.public_id()?;
     if ctx.json {
         output::json(&json!({ "id": id, "short": id.fmt_short() }));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     output::line(id.to_string());
     if qr {
@@ -68,5 +66,5 @@ pub(crate) fn id(ctx: &Context, qr: bool) -> anyhow::Result<ExitCode> {
             .build();
         output::line(art);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
