@@ -37,14 +37,34 @@ fn loopback() -> NetConfig {
 }
 
 async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
-    let config = NetConfig {
-        bootstrap,
-        ..loopback()
-    };
+    start_with(
+        node,
+        NetConfig {
+            bootstrap,
+            ..loopback()
+        },
+    )
+}
+
+/// A running network for `node` with a fresh network key.
+fn start_with(node: Node, config: NetConfig) -> Client {
     let (client, event_loop) =
         net::new(node, identity::Keypair::generate_ed25519(), config).unwrap();
     tokio::spawn(event_loop.run());
     client
+}
+
+/// A standing policy: `merchant` may have every normal field, for any purpose.
+fn allow_normal_fields_to(merchant: PassportId) -> Policy {
+    Policy {
+        id: 0,
+        effect: Effect::Allow,
+        merchant: Some(merchant),
+        purpose: None,
+        fields: FieldScope::any_normal(),
+        max_duration_secs: None,
+        created_at: now(),
+    }
 }
 
 /// The first listen address with `/p2p/<peer>` appended, once the node listens.
@@ -95,16 +115,9 @@ async fn a_merchant_finds_a_person_by_id_and_gets_a_grant_in_one_exchange() {
         )
         .unwrap();
     let merchant_node = memory_node();
-    let policy = Policy {
-        id: 0,
-        effect: Effect::Allow,
-        merchant: Some(merchant_node.id()),
-        purpose: None,
-        fields: FieldScope::any_normal(),
-        max_duration_secs: None,
-        created_at: now(),
-    };
-    person_node.add_policy(policy, now()).unwrap();
+    person_node
+        .add_policy(allow_normal_fields_to(merchant_node.id()), now())
+        .unwrap();
 
     let person = start(person_node.clone(), vec![boot_addr.clone()]).await;
     let merchant = start(merchant_node.clone(), vec![boot_addr]).await;
@@ -194,9 +207,7 @@ async fn peer(node: Node, boot: &Multiaddr, config: NetConfig) -> Peer {
         bootstrap: vec![boot.clone()],
         ..config
     };
-    let (client, event_loop) =
-        net::new(node.clone(), identity::Keypair::generate_ed25519(), config).unwrap();
-    tokio::spawn(event_loop.run());
+    let client = start_with(node.clone(), config);
     dial_address(&client).await;
     publish(&client).await;
     Peer { node, client }
@@ -592,9 +603,7 @@ async fn everything_works_over_quic_alone() {
         listen: vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()],
         ..loopback()
     };
-    let (boot_client, event_loop) =
-        net::new(memory_node(), identity::Keypair::generate_ed25519(), quic()).unwrap();
-    tokio::spawn(event_loop.run());
+    let boot_client = start_with(memory_node(), quic());
     let boot = dial_address(&boot_client).await;
     assert!(boot.to_string().contains("/quic-v1"), "{boot}");
     let person = peer(memory_node(), &boot, quic()).await;
@@ -842,21 +851,13 @@ async fn status_eventually(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    let relay_config = NetConfig {
-        relay_server: true,
-        ..probing(loopback())
-    };
-    let (relay, event_loop) = net::new(
+    let relay = start_with(
         memory_node(),
-        identity::Keypair::generate_ed25519(),
-        relay_config,
-    )
-    .unwrap();
-    tokio::spawn(event_loop.run());
+        NetConfig {
+            relay_server: true,
+            ..probing(loopback())
+        },
+    );
     let relay_addr = dial_address(&relay).await;
 
     let person_node = memory_node();
@@ -869,35 +870,20 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
         .unwrap();
     let merchant_node = memory_node();
     person_node
-        .add_policy(
-            Policy {
-                id: 0,
-                effect: Effect::Allow,
-                merchant: Some(merchant_node.id()),
-                purpose: None,
-                fields: FieldScope::any_normal(),
-                max_duration_secs: None,
-                created_at: now(),
-            },
-            now(),
-        )
+        .add_policy(allow_normal_fields_to(merchant_node.id()), now())
         .unwrap();
 
     // No listen address at all: nothing can dial the person directly, as behind a
     // NAT. Its outgoing connections come from ephemeral ports nobody can dial back.
-    let person_config = NetConfig {
-        listen: vec![],
-        bootstrap: vec![relay_addr.clone()],
-        relays: vec![relay_addr.clone()],
-        ..probing(loopback())
-    };
-    let (person, event_loop) = net::new(
+    let person = start_with(
         person_node.clone(),
-        identity::Keypair::generate_ed25519(),
-        person_config,
-    )
-    .unwrap();
-    tokio::spawn(event_loop.run());
+        NetConfig {
+            listen: vec![],
+            bootstrap: vec![relay_addr.clone()],
+            relays: vec![relay_addr.clone()],
+            ..probing(loopback())
+        },
+    );
     // AutoNAT finds the person private; it reserves a slot on the relay.
     let status = status_eventually(&person, "the person never got a relay address", |s| {
         s.reachability == net::Reachability::Private && !s.relay_addrs.is_empty()
@@ -911,17 +897,13 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
     publish(&person).await;
 
     // The merchant joins afterwards, so it holds no connection the person opened.
-    let merchant_config = NetConfig {
-        bootstrap: vec![relay_addr.clone()],
-        ..probing(loopback())
-    };
-    let (merchant, event_loop) = net::new(
+    let merchant = start_with(
         merchant_node.clone(),
-        identity::Keypair::generate_ed25519(),
-        merchant_config,
-    )
-    .unwrap();
-    tokio::spawn(event_loop.run());
+        NetConfig {
+            bootstrap: vec![relay_addr.clone()],
+            ..probing(loopback())
+        },
+    );
 
     // The merchant finds only relayed addresses in the record, and still gets the grant.
     let record = lookup_eventually(&merchant, person_node.id())
@@ -933,22 +915,8 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
         "{:?}",
         record.addresses
     );
-    let spec = RequestSpec {
-        requester_name: "Brand X".into(),
-        fields: vec![FieldRequest {
-            name: "name.given".parse().unwrap(),
-            required: true,
-            reason: "parcel".into(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: vec![],
-    };
-    let spec_again = spec.clone();
     let request = merchant_node
-        .request(person_node.id(), spec, now())
+        .request(person_node.id(), spec(&["name.given"]), now())
         .unwrap();
     let response = merchant.send_to_record(&record, request).await.unwrap();
     let Response::Message(grant) = response else {
@@ -975,7 +943,7 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
     .await;
     assert!(status.hole_punch_successes <= status.hole_punch_attempts);
     let again = merchant_node
-        .request(person_node.id(), spec_again, now())
+        .request(person_node.id(), spec(&["name.given"]), now())
         .unwrap();
     let response = merchant.send_to_record(&record, again).await.unwrap();
     assert!(matches!(response, Response::Message(_)), "{response:?}");

@@ -15,7 +15,7 @@ use passport_node::{
 };
 use passport_protocol::{FieldName, FieldRequest, FieldValue, Offer, PeerRecord};
 
-use crate::{context::Context, output};
+use crate::output;
 
 /// A fresh node on loopback, joined through `bootstrap`.
 async fn start(bootstrap: Vec<Multiaddr>) -> anyhow::Result<Daemon> {
@@ -73,8 +73,7 @@ async fn find(merchant: &Daemon, ada: &Daemon) -> anyhow::Result<PeerRecord> {
     Err(last.map_or_else(|| anyhow::anyhow!("not found"), Into::into))
 }
 
-pub(crate) async fn run(ctx: &Context) -> anyhow::Result<()> {
-    let _ = ctx;
+pub(crate) async fn run() -> anyhow::Result<()> {
     let mut steps = Steps { n: 0 };
     output::line("Passport demo: three real nodes on this machine, talking over loopback TCP.");
 
@@ -296,14 +295,7 @@ pub(crate) async fn run(ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A value as the other commands print it.
 fn display(value: &FieldValue) -> String {
-    match value {
-        FieldValue::Text(text) => text.clone(),
-        FieldValue::Date(date) => date.to_string(),
-        FieldValue::Structured(parts) => parts
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
+    serde_json::to_value(value).map_or_else(|_| String::new(), |v| output::value_text(&v))
 }

@@ -42,7 +42,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Show { grant } => merchant::show(&ctx, &grant).await,
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
         Command::Message(command) => message::run(&ctx, command).await,
-        Command::Demo => demo::run(&ctx).await,
+        Command::Demo => demo::run().await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
