@@ -422,11 +422,9 @@ async fn fetch(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResu
     let node = state.node.clone();
     let (person, bytes) = blocking(move || {
         let person = node
-            .received()?
-            .into_iter()
-            .find(|g| g.grant_id == id)
-            .map(|g| g.person)
-            .ok_or(NodeError::UnknownGrant(id))?;
+            .received_grant(&id)?
+            .ok_or(NodeError::UnknownGrant(id))?
+            .person;
         Ok((person, node.fetch(&id, now())?))
     })
     .await?;

@@ -187,6 +187,11 @@ impl Node {
         Ok(grants)
     }
 
+    /// One grant held, by id.
+    pub fn received_grant(&self, grant_id: &GrantId) -> Result<Option<ReceivedGrant>, NodeError> {
+        self.get(&received_key(grant_id))
+    }
+
     /// The values under a grant, newest first (the latest update, else the grant),
     /// only while the grant lives.
     pub fn open_grant(&self, grant_id: &GrantId, now: Timestamp) -> Result<FieldValues, NodeError> {
