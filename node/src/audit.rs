@@ -178,6 +178,112 @@ pub enum AuditEvent {
     },
 }
 
+impl AuditEvent {
+    /// The event in one sentence, with short ids, as the consent page shows it.
+    pub fn describe(&self) -> String {
+        let list = |fields: &[FieldName]| {
+            fields
+                .iter()
+                .map(FieldName::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Self::RequestReceived {
+                from,
+                fields,
+                purpose,
+                ..
+            } => format!(
+                "Request from {} for {} ({purpose})",
+                from.fmt_short(),
+                list(fields)
+            ),
+            Self::RequestSent { to, fields, .. } => {
+                format!("Request sent to {} for {}", to.fmt_short(), list(fields))
+            }
+            Self::RequestExpired { from, .. } => {
+                format!("Request from {} expired unanswered", from.fmt_short())
+            }
+            Self::RequestRefused {
+                to,
+                reason,
+                by_policy,
+                ..
+            } => format!(
+                "Refused {}{}{}",
+                to.fmt_short(),
+                if *by_policy {
+                    " by a standing policy"
+                } else {
+                    ""
+                },
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
+            ),
+            Self::GrantIssued {
+                to,
+                fields,
+                expires_at,
+                by_policy,
+                ..
+            } => format!(
+                "Shared {} with {} until {}{}",
+                list(fields),
+                to.fmt_short(),
+                crate::human::time(*expires_at),
+                if *by_policy { " (standing policy)" } else { "" }
+            ),
+            Self::GrantReceived { from, fields, .. } => {
+                format!(
+                    "Grant received from {} for {}",
+                    from.fmt_short(),
+                    list(fields)
+                )
+            }
+            Self::RefusalReceived { from, reason, .. } => {
+                format!("Refusal received from {}: {reason}", from.fmt_short())
+            }
+            Self::UpdateSent { to, fields, .. } => {
+                format!("Sent current {} to {}", list(fields), to.fmt_short())
+            }
+            Self::UpdateReceived { from, .. } => {
+                format!("Current values received from {}", from.fmt_short())
+            }
+            Self::FetchSent { to, .. } => format!("Asked {} for current values", to.fmt_short()),
+            Self::FetchReceived { from, .. } => {
+                format!("{} asked for current values", from.fmt_short())
+            }
+            Self::GrantRevoked { to, .. } => format!("Revoked a grant to {}", to.fmt_short()),
+            Self::EraseRequested { to, .. } => {
+                format!("Asked {} to erase everything", to.fmt_short())
+            }
+            Self::ErasureDemanded { from, .. } => {
+                format!("{} revoked or asked for erasure", from.fmt_short())
+            }
+            Self::DataErased { grants, about, .. } => format!(
+                "Erased {} grant{} about {} and signed a deletion receipt",
+                grants.len(),
+                if grants.len() == 1 { "" } else { "s" },
+                about.fmt_short()
+            ),
+            Self::ReceiptReceived { grants, from, .. } => format!(
+                "Deletion receipt from {} for {} grant{}",
+                from.fmt_short(),
+                grants.len(),
+                if grants.len() == 1 { "" } else { "s" }
+            ),
+            Self::PolicyChanged { policy, added } => format!(
+                "Standing policy {policy} {}",
+                if *added { "added" } else { "removed" }
+            ),
+        }
+    }
+}
+
 /// One entry of the log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {

@@ -59,12 +59,18 @@ pub struct ApiSettings {
     /// `127.0.0.1:7117`: this machine only. Use port 0 for a free port; the address
     /// in use is written to `<home>/api.addr` while the node runs.
     pub listen: String,
+    /// Other `Host` names (`name:port`) the API and the consent page answer to, for
+    /// opening the page from another device, e.g. `["192.168.1.20:7117"]`. Needed
+    /// when `listen` is not loopback: any other name is refused (DNS rebinding).
+    /// Default: none.
+    pub hosts: Vec<String>,
 }
 
 impl Default for ApiSettings {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:7117".into(),
+            hosts: Vec::new(),
         }
     }
 }
@@ -165,6 +171,8 @@ struct Inner {
     durable: Durable,
     config: NodeConfig,
     state: Mutex<State>,
+    /// Bumped after every committed change, for pages that show live state.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 /// One passport: its keys, its store, and every operation on them. Cheap to clone;
@@ -253,6 +261,7 @@ impl Node {
                     rng,
                     seen_count,
                 }),
+                changes: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -278,6 +287,13 @@ impl Node {
     /// The configuration in force.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.config
+    }
+
+    /// A counter bumped after every committed change (a request in, a decision, a
+    /// grant, a receipt…): wait on it with `changed()` to refresh a view of the
+    /// store. It says only that something changed, never what.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     /// How many flushes the store has performed (each an fsync on sled).
@@ -326,6 +342,7 @@ impl Node {
         drop(guard);
         if let Some(ticket) = ticket {
             self.inner.durable.wait(ticket)?;
+            self.inner.changes.send_modify(|count| *count += 1);
         }
         Ok(out)
     }

@@ -114,6 +114,11 @@ pub struct MerchantRecord {
 }
 
 impl MerchantRecord {
+    /// The person's petname for it, or else the name it declared.
+    pub fn name(&self) -> &str {
+        self.petname.as_deref().unwrap_or(&self.declared_name)
+    }
+
     /// How to show this merchant: the person's petname, or the declared name marked
     /// unverified; always with the short id.
     pub fn display(&self, id: &PassportId, first_contact: bool) -> String {
@@ -195,6 +200,11 @@ impl Node {
         }
         items.sort_by_key(|i| i.pending.received_at);
         Ok(items)
+    }
+
+    /// What this person knows of a merchant that has asked it for something.
+    pub fn merchant(&self, id: &PassportId) -> Result<Option<MerchantRecord>, NodeError> {
+        self.get::<MerchantRecord>(&merchant_key(id))
     }
 
     /// Grants issued, newest first.
