@@ -64,25 +64,7 @@ pub(crate) fn items(
     }
 }
 
-/// `2d 4h`, `3h 10m`, `45s`: the two largest units.
-pub(crate) fn span(secs: u64) -> String {
-    let units = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
-    let mut parts = Vec::new();
-    let mut rest = secs;
-    for (size, unit) in units {
-        if rest >= size && parts.len() < 2 {
-            parts.push(format!("{}{unit}", rest / size));
-            rest %= size;
-        } else if !parts.is_empty() {
-            break;
-        }
-    }
-    if parts.is_empty() {
-        "0s".into()
-    } else {
-        parts.join(" ")
-    }
-}
+pub(crate) use passport_node::human::span;
 
 /// Seconds since the epoch now.
 pub(crate) fn now_secs() -> u64 {

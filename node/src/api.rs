@@ -1,8 +1,9 @@
-//! The node's local HTTP API, for the `passport` command, a web page and a merchant's
-//! shop backend. Bound to loopback by default; every request must carry the bearer
-//! token from `<home>/api.token` and a `Host` header naming the address the API is
-//! bound to (so a web page elsewhere cannot reach it through DNS rebinding).
-//! Endpoints are listed in `docs/API.md`.
+//! The node's local HTTP API, for the `passport` command and a merchant's shop
+//! backend, and the [consent page](crate::web) on the same server. Bound to loopback
+//! by default; every request must carry a `Host` header naming the address the server
+//! is bound to, or a name configured in `[api] hosts` (so a web page elsewhere cannot
+//! reach it through DNS rebinding), and every API request the bearer token from
+//! `<home>/api.token`. Endpoints are listed in `docs/API.md`.
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
@@ -24,24 +25,32 @@ use subtle::ConstantTimeEq as _;
 use crate::{
     consent::Policy,
     error::NodeError,
+    home::Home,
     merchant::RequestSpec,
     metrics::Metrics,
     net::{self, Client, NetError},
     node::{Node, Outgoing},
     person::Approval,
+    web::Web,
 };
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
-    node: Node,
+    pub(crate) node: Node,
     /// `None` when the API serves a store without a running network (the `passport`
     /// command on a stopped node): network routes answer 503, and messages made wait
     /// in the durable outbox until the node runs.
-    client: Option<Client>,
+    pub(crate) client: Option<Client>,
     metrics: Metrics,
-    token: Arc<str>,
+    pub(crate) token: Arc<str>,
     hosts: Arc<[String]>,
+    /// Where the consent page is, as the node prints it.
+    pub(crate) page_url: Arc<str>,
+    /// Set when the page may be logged into with the passphrase (the token always
+    /// works).
+    pub(crate) home: Option<Home>,
+    pub(crate) web: Arc<Web>,
 }
 
 impl ApiState {
@@ -68,8 +77,46 @@ impl ApiState {
             client: Some(client),
             metrics,
             token: token.into(),
+            page_url: format!("http://{addr}/").into(),
             hosts: hosts.into(),
+            home: None,
+            web: Arc::new(Web::new(port)),
         }
+    }
+
+    /// Also answers to these `Host` values (`name:port`), for opening the page from
+    /// another device (`[api] hosts`). The first becomes the page's address when
+    /// the server listens on every interface.
+    pub fn with_hosts(mut self, extra: &[String]) -> Self {
+        if let Some(first) = extra.first()
+            && self.hosts.first().is_some_and(|h| {
+                h.parse::<SocketAddr>()
+                    .is_ok_and(|a| a.ip().is_unspecified())
+            })
+        {
+            self.page_url = format!("http://{first}/").into();
+        }
+        let mut hosts = self.hosts.to_vec();
+        hosts.extend(extra.iter().cloned());
+        self.hosts = hosts.into();
+        self
+    }
+
+    /// Lets the consent page be logged into with the passphrase of the passport in
+    /// `home`, besides the token.
+    pub fn with_passphrase_login(mut self, home: Home) -> Self {
+        self.home = Some(home);
+        self
+    }
+
+    /// The consent page's address, e.g. `http://127.0.0.1:7117/`.
+    pub fn page_url(&self) -> &str {
+        &self.page_url
+    }
+
+    /// Whether `host` (a `Host` header's value) names this server.
+    pub(crate) fn accepts_host(&self, host: &str) -> bool {
+        self.hosts.iter().any(|h| h == host)
     }
 
     fn net(&self) -> Result<&Client, ApiError> {
@@ -103,6 +150,9 @@ impl LocalApi {
             metrics: Metrics::default(),
             token: token.as_str().into(),
             hosts: vec![LOCAL_HOST.to_string()].into(),
+            page_url: format!("http://{LOCAL_HOST}/").into(),
+            home: None,
+            web: Arc::new(Web::new(0)),
         };
         Self {
             router: router(state),
@@ -152,6 +202,12 @@ impl LocalApi {
 #[derive(Debug)]
 pub struct ApiError(StatusCode, String);
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, Json(json!({ "error": self.1 }))).into_response()
@@ -195,13 +251,14 @@ fn bad_request(message: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.to_string())
 }
 
-use crate::node::system_now as now;
+pub(crate) use crate::node::system_now as now;
 
 type ApiResult = Result<Json<Value>, ApiError>;
 
-/// The API's routes, behind the Host and token guard.
+/// The API's routes behind the token guard, and the consent page's, all behind the
+/// Host guard.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/v1/status", get(status))
         .route("/v1/fields", get(fields))
         .route(
@@ -226,14 +283,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/policies", get(policies).post(add_policy))
         .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
         .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(state.clone(), bearer_guard))
         .fallback(|| async {
             ApiError(
                 StatusCode::NOT_FOUND,
-                "not found: no such endpoint (see docs/API.md)".into(),
+                "not found: no such endpoint (see docs/API.md, or open / for the consent page)"
+                    .into(),
             )
         })
-        .layer(middleware::map_response(json_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(middleware::map_response(json_errors));
+    api.merge(crate::web::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), host_guard))
         .with_state(state)
 }
 
@@ -243,8 +303,14 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let web = state.web.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live page streams never end by themselves; end them so that the
+            // graceful shutdown does not wait on open browser tabs.
+            web.close();
+        })
         .await
 }
 
@@ -275,13 +341,13 @@ async fn json_errors(response: Response) -> Response {
     ApiError(status, text).into_response()
 }
 
-async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+async fn host_guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    if !state.hosts.iter().any(|h| h == host) {
+    if !state.accepts_host(host) {
         return ApiError(
             StatusCode::MISDIRECTED_REQUEST,
             format!(
@@ -291,6 +357,10 @@ async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> R
         )
         .into_response();
     }
+    next.run(request).await
+}
+
+async fn bearer_guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -308,7 +378,7 @@ async fn guard(State(state): State<ApiState>, request: Request, next: Next) -> R
 }
 
 /// Runs blocking node work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, NodeError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -320,7 +390,7 @@ async fn blocking<T: Send + 'static>(
 /// Delivers messages in the background, retrying until they expire; each stays in
 /// the node's durable outbox until then.
 /// Without a network (a [`LocalApi`]), they wait in the outbox for the node to start.
-fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
+pub(crate) fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
     outgoing
         .into_iter()
         .map(|out| {
@@ -345,6 +415,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult {
     let net = state.net()?.status().await?;
     Ok(Json(json!({
         "id": state.node.id(),
+        "page": &*state.page_url,
         "peer_id": net.peer_id.to_string(),
         "listen_addrs": net.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "external_addrs": net.external_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),

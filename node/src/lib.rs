@@ -20,6 +20,9 @@
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
 //! - [`api`]: the local HTTP API (axum): loopback, bearer token, Host check, JSON.
+//! - [`web`]: the consent page, served by the same server: login, session cookie,
+//!   CSRF tokens, server-rendered HTML, live updates by server-sent events.
+//! - [`human`]: times and durations in words, for the page and the command line.
 //! - [`metrics`]: Prometheus counters and gauges, served at `/metrics`.
 //! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
 //!   shutdown on Ctrl-C or SIGTERM.
@@ -44,6 +47,7 @@ pub mod crypt;
 pub mod daemon;
 pub mod error;
 pub mod home;
+pub mod human;
 pub mod merchant;
 pub mod metrics;
 pub mod net;
@@ -51,6 +55,7 @@ pub mod node;
 pub mod person;
 pub mod storage;
 pub mod vault;
+pub mod web;
 
 pub use passport_protocol as protocol;
 

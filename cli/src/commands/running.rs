@@ -44,6 +44,13 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
             )
         })?,
     };
+    if api_addr.ip().is_unspecified() && config.api.hosts.is_empty() {
+        anyhow::bail!(
+            "the API would listen on every interface ({api_addr}) but [api] hosts in {} names no address to open it by: add e.g. hosts = [\"192.168.1.20:{}\"] (see \"Opening the page from your phone\" in the README)",
+            ctx.home.config_path().display(),
+            api_addr.port()
+        );
+    }
     // Bind the API first: a busy port should fail before the network starts.
     let listener = tokio::net::TcpListener::bind(api_addr).await.with_context(|| {
         format!("could not listen on {api_addr} for the local API: is another `passport node` running? Choose another with --api 127.0.0.1:PORT")
@@ -57,13 +64,19 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     )
     .await?;
     let token = ctx.home.api_token()?;
-    let state = ApiState::new(
+    let mut state = ApiState::new(
         node.clone(),
         daemon.client.clone(),
         daemon.metrics.clone(),
         token,
         api_addr,
-    );
+    )
+    .with_hosts(&config.api.hosts);
+    let passphrase = !ctx.home.key_file_path().exists();
+    if passphrase {
+        state = state.with_passphrase_login(ctx.home.clone());
+    }
+    let page = state.page_url().to_string();
     write_atomically(&ctx.api_addr_path(), &api_addr.to_string())?;
 
     let status = daemon.client.status().await?;
@@ -74,12 +87,23 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
             "peer_id": status.peer_id.to_string(),
             "listen_addrs": status.listen_addrs.iter().map(|a| format!("{a}/p2p/{}", status.peer_id)).collect::<Vec<_>>(),
             "api": url,
+            "page": page,
         }));
     } else {
         output::line(format!("Passport node {} is running.", node.id()));
         for addr in &status.listen_addrs {
             output::line(format!("  listening on {addr}/p2p/{}", status.peer_id));
         }
+        output::line(format!("  consent page: {page}"));
+        output::line(format!(
+            "    log in with the token in {}{}",
+            ctx.home.api_token_path().display(),
+            if passphrase {
+                " or your passphrase"
+            } else {
+                ""
+            }
+        ));
         output::line(format!("  local API: {url}"));
         output::line("  stop with Ctrl-C");
     }
@@ -137,6 +161,7 @@ pub(crate) async fn status(ctx: &Context) -> anyhow::Result<()> {
             "not yet published"
         }
     ));
+    output::line(format!("  consent page:  {}", output::s(&status, "page")));
     output::line(format!("  local API:     {url}"));
     Ok(())
 }

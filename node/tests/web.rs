@@ -1,0 +1,364 @@
+//! The consent page's access rules over real HTTP, without a browser: login with the
+//! token or the passphrase, one guess at a time, session cookies that open pages but
+//! not the API, CSRF tokens on every form, and live streams that are bounded and end
+//! at shutdown. (The browser test is `cli/tests/browser.rs`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use libp2p::identity;
+use passport_node::{
+    Home, KdfParams, Node, NodeConfig, Unlock,
+    api::{self, ApiState},
+    metrics::Metrics,
+    net::{self, NetConfig},
+    protocol::{FieldValue, Timestamp},
+    web::MAX_LIVE_STREAMS,
+};
+use reqwest::{StatusCode, redirect::Policy};
+use zeroize::Zeroizing;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+struct Page {
+    base: String,
+    node: Node,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Page {
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path().join("ada"));
+    let unlock = Unlock::Passphrase(Zeroizing::new(PASSPHRASE.into()));
+    home.create(&unlock, KdfParams::insecure_for_tests())
+        .unwrap();
+    let node = Node::open(&home, &unlock, NodeConfig::default()).unwrap();
+    let config = NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        mdns: false,
+        ..NetConfig::default()
+    };
+    let metrics = Metrics::default();
+    let (client, event_loop) = net::with_metrics(
+        node.clone(),
+        identity::Keypair::generate_ed25519(),
+        config,
+        metrics.clone(),
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = ApiState::new(node.clone(), client, metrics, TOKEN.into(), addr)
+        .with_passphrase_login(home);
+    assert_eq!(state.page_url(), format!("http://{addr}/"));
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(api::serve(listener, state, async move {
+        let _ = stop.await;
+    }));
+    Page {
+        base: format!("http://{addr}"),
+        node,
+        http: reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap(),
+        shutdown: Some(shutdown),
+        served,
+        _dir: dir,
+    }
+}
+
+/// The next chunk of a live stream, within 10 s.
+async fn next_event(response: &mut reqwest::Response) -> String {
+    let bytes = tokio::time::timeout(Duration::from_secs(10), response.chunk())
+        .await
+        .expect("no event within 10 s")
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `name=value` of a response's `Set-Cookie` header.
+fn cookie_of(response: &reqwest::Response) -> String {
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap() + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+impl Page {
+    /// Opens the login form: its cookie and its token.
+    async fn login_form(&self) -> (String, String) {
+        let response = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let cookie = cookie_of(&response);
+        let html = response.text().await.unwrap();
+        (cookie, hidden(&html, "csrf"))
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn log_in(&self, secret: &str) -> reqwest::Response {
+        let (cookie, csrf) = self.login_form().await;
+        self.post("/login", &cookie, &format!("csrf={csrf}&secret={secret}"))
+            .await
+    }
+
+    /// Logs in with the token; returns the session cookie.
+    async fn session(&self) -> String {
+        let response = self.log_in(TOKEN).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        cookie_of(&response)
+    }
+}
+
+#[tokio::test]
+async fn the_page_takes_the_token_or_the_passphrase_one_guess_at_a_time() {
+    let page = start().await;
+
+    // Without the login form's cookie, or with another form's token: refused.
+    let (_, csrf) = page.login_form().await;
+    let response = page
+        .post("/login", "", &format!("csrf={csrf}&secret={TOKEN}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (cookie, _) = page.login_form().await;
+    let response = page
+        .post("/login", &cookie, &format!("csrf={csrf}&secret={TOKEN}"))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // A wrong guess is answered after a pause, and holds off the next one.
+    let started = Instant::now();
+    let guessing = {
+        let (base, http) = (page.base.clone(), page.http.clone());
+        let (cookie, csrf) = page.login_form().await;
+        tokio::spawn(async move {
+            http.post(format!("{base}/login"))
+                .header("cookie", cookie)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("csrf={csrf}&secret=wrong+horse"))
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let meanwhile = page.log_in(PASSPHRASE).await;
+    assert_eq!(meanwhile.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        meanwhile
+            .text()
+            .await
+            .unwrap()
+            .contains("Another login attempt")
+    );
+    let wrong = guessing.await.unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("neither the token nor the passphrase")
+    );
+
+    // The passphrase opens a session; so does the token.
+    let by_passphrase = page.log_in(&PASSPHRASE.replace(' ', "+")).await;
+    assert_eq!(by_passphrase.status(), StatusCode::SEE_OTHER);
+    let set = by_passphrase.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let session = page.session().await;
+    let inbox = page.get("/", &session).await;
+    assert_eq!(inbox.status(), StatusCode::OK);
+    assert!(
+        inbox
+            .text()
+            .await
+            .unwrap()
+            .contains("No requests are waiting")
+    );
+
+    // A session opens pages, not the API; the token opens the API, not pages.
+    let api = page.get("/v1/fields", &session).await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let pages = page
+        .http
+        .get(format!("{}/", page.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pages.status(), StatusCode::SEE_OTHER);
+    assert_eq!(pages.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn every_form_needs_the_session_and_its_token() {
+    let page = start().await;
+    let session = page.session().await;
+    let html = page.get("/fields", &session).await.text().await.unwrap();
+    let csrf = hidden(&html, "csrf");
+
+    // Adding a field: without the token, with a wrong one, or from another origin,
+    // nothing is stored.
+    for (cookie, form) in [
+        (
+            session.as_str(),
+            "name=phone.mobile&kind=text&value=1".to_string(),
+        ),
+        (
+            session.as_str(),
+            "name=phone.mobile&kind=text&value=1&csrf=guess".to_string(),
+        ),
+        (
+            "",
+            format!("name=phone.mobile&kind=text&value=1&csrf={csrf}"),
+        ),
+    ] {
+        let response = page.post("/fields", cookie, &form).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{form}");
+    }
+    let cross = page
+        .http
+        .post(format!("{}/fields", page.base))
+        .header("cookie", &session)
+        .header("origin", "http://127.0.0.1:1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("name=phone.mobile&kind=text&value=1&csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert!(cross.text().await.unwrap().contains("another site"));
+    assert!(page.node.fields().unwrap().is_empty());
+
+    // With both, it is, and the next page says so once.
+    let saved = page
+        .post(
+            "/fields",
+            &session,
+            &format!("name=phone.mobile&kind=text&value=%2B33+6&csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(saved.headers()["location"], "/fields");
+    let next = page.get("/fields", &session).await.text().await.unwrap();
+    assert!(next.contains("Saved phone.mobile."), "{next}");
+    assert!(
+        !page
+            .get("/fields", &session)
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Saved phone.mobile.")
+    );
+    let (_, stored) = &page.node.fields().unwrap()[0];
+    assert_eq!(stored.value, FieldValue::Text("+33 6".into()));
+
+    // A bad value is explained, and nothing changes.
+    page.post(
+        "/fields",
+        &session,
+        &format!("name=birth.date&kind=date&value=10%2F12%2F1815&csrf={csrf}"),
+    )
+    .await;
+    let next = page.get("/fields", &session).await.text().await.unwrap();
+    assert!(next.contains("use YYYY-MM-DD"), "{next}");
+    assert_eq!(page.node.fields().unwrap().len(), 1);
+
+    // Logging out ends the session.
+    let out = page
+        .post("/logout", &session, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = page.get("/", &session).await;
+    assert_eq!(after.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn live_streams_are_bounded_say_change_and_end_at_shutdown() {
+    let mut page = start().await;
+    let session = page.session().await;
+    let change = |name: &str| {
+        page.node
+            .set_field(
+                name.parse().unwrap(),
+                FieldValue::Text("Ada".into()),
+                Timestamp::from_secs(1_800_000_000),
+            )
+            .unwrap();
+    };
+
+    // A page rendered before a change catches up as soon as its stream opens.
+    change("name.given");
+    let mut behind = page.get("/events?since=0", &session).await;
+    assert!(next_event(&mut behind).await.contains("event: change"));
+
+    let mut streams = vec![behind];
+    while streams.len() < MAX_LIVE_STREAMS {
+        let stream = page.get("/events", &session).await;
+        assert_eq!(stream.status(), StatusCode::OK);
+        streams.push(stream);
+    }
+    let refused = page.get("/events", &session).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // A change in the store reaches every open stream.
+    change("name.family");
+    for stream in &mut streams {
+        assert!(next_event(stream).await.contains("event: change"));
+    }
+
+    // Shutdown ends the open streams instead of waiting for the browser to leave.
+    page.shutdown.take().unwrap().send(()).unwrap();
+    let served = tokio::time::timeout(Duration::from_secs(30), &mut page.served)
+        .await
+        .expect("an open live stream held up the shutdown");
+    served.unwrap().unwrap();
+    drop(streams);
+}
