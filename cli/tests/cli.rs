@@ -3,83 +3,12 @@
 //! the command line, and the error paths.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
-};
+mod common;
 
+use std::{process::Stdio, time::Duration};
+
+use common::*;
 use serde_json::Value;
-
-fn passport(home: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_passport"));
-    command
-        .arg("--home")
-        .arg(home)
-        .env_remove("PASSPORT_PASSPHRASE")
-        .env_remove("PASSPORT_PASSPHRASE_FILE")
-        .env_remove("PASSPORT_HOME")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    command
-}
-
-/// Runs `passport --home HOME ARGS...`; returns the output.
-fn run(home: &Path, args: &[&str]) -> Output {
-    passport(home).args(args).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Runs and expects exit 0; returns stdout.
-fn ok(home: &Path, args: &[&str]) -> String {
-    let output = run(home, args);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "passport {args:?}\nstdout: {}\nstderr: {}",
-        stdout(&output),
-        stderr(&output)
-    );
-    stdout(&output)
-}
-
-/// Runs with `--json`, expects exit 0; returns the parsed output.
-fn json(home: &Path, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    serde_json::from_str(&ok(home, &all)).unwrap()
-}
-
-/// Runs and expects exit `code`; returns stderr.
-fn fails(home: &Path, args: &[&str], code: i32) -> String {
-    let output = run(home, args);
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "passport {args:?}\nstdout: {}\nstderr: {}",
-        stdout(&output),
-        stderr(&output)
-    );
-    stderr(&output)
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
 
 #[test]
 fn a_person_manages_fields_and_policies_without_a_running_node() {
@@ -278,100 +207,6 @@ fn the_passphrase_comes_from_a_file_or_the_environment_and_a_wrong_one_is_refuse
                 String::from_utf8_lossy(needle)
             );
         }
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
-/// A `passport node` process, stopped with SIGTERM when dropped.
-struct Daemon {
-    child: Child,
-    home: PathBuf,
-}
-
-impl Daemon {
-    /// With `bootstrap`, listen and bootstrap addresses come from flags; without,
-    /// from the home's config.toml.
-    fn start(home: &Path, bootstrap: Option<&str>) -> Self {
-        let mut command = passport(home);
-        command.args(["node", "--api", "127.0.0.1:0"]);
-        if let Some(addr) = bootstrap {
-            command.args([
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--no-mdns",
-                "--bootstrap",
-                addr,
-            ]);
-        }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let daemon = Self {
-            child,
-            home: home.to_path_buf(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !home.join("api.addr").exists() {
-            assert!(Instant::now() < deadline, "the node did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        daemon
-    }
-
-    /// Its first listen address, for others to bootstrap from.
-    fn address(&self) -> String {
-        let status = json(&self.home, &["status"]);
-        format!(
-            "{}/p2p/{}",
-            status["listen_addrs"][0].as_str().unwrap(),
-            status["peer_id"].as_str().unwrap()
-        )
-    }
-
-    fn stop(mut self) {
-        terminate(&self.child);
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "the node did not stop cleanly: {status}");
-        assert!(!self.home.join("api.addr").exists());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn terminate(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-}
-
-/// Retries `f` until it returns `Some`, for up to 30 s.
-fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
