@@ -299,9 +299,22 @@ async fn a_person_answers_a_merchant_from_the_consent_page_in_chromium() {
     )
     .unwrap();
     let shop_node = Daemon::start(&shop, None);
+    // Listening on every interface needs the names the page will be opened by.
+    let refused = passport(&ada)
+        .args(["node", "--api", "0.0.0.0:0"])
+        .env("PASSPORT_PASSPHRASE", PASSPHRASE)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("[api] hosts"),
+        "{}",
+        stderr(&refused)
+    );
     let mut command = passport(&ada);
-    command.env("PASSPORT_PASSPHRASE", PASSPHRASE);
-    let ada_node = Daemon::start_with(command, &ada, Some(&shop_node.address()));
+    command.arg("--json").env("PASSPORT_PASSPHRASE", PASSPHRASE);
+    let mut ada_node = Daemon::start_with(command, &ada, Some(&shop_node.address()));
+    let announced = ada_node.announcement();
     // With the node running, the command line goes through its API: no passphrase.
     ok(&ada, &["set", "name.given", "Ada"]);
     ok(&ada, &["set", "address.home", "12 Rue des Lilas, Lyon"]);
@@ -313,6 +326,7 @@ async fn a_person_answers_a_merchant_from_the_consent_page_in_chromium() {
         .unwrap()
         .to_string();
     assert!(page.starts_with("http://127.0.0.1:"), "{page}");
+    assert_eq!(announced["page"], page.as_str());
     assert!(ok(&ada, &["status"]).contains(&format!("consent page:  {page}")));
     let token = std::fs::read_to_string(ada.join("api.token")).unwrap();
 
@@ -433,6 +447,12 @@ async fn a_person_answers_a_merchant_from_the_consent_page_in_chromium() {
     );
     assert_eq!(browser.text("nav a[href='/'] .count").await, "1");
 
+    // Every control has a label a screen reader can announce.
+    let unlabelled = "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]\
+         .filter(e => e.tagName === 'BUTTON' ? !(e.textContent.trim() || e.getAttribute('aria-label')) : e.labels.length === 0)\
+         .map(e => e.outerHTML)";
+    assert_eq!(browser.js(unlabelled).await, json!([]));
+
     // Screenshots of the inbox, desktop and phone; at 360 px nothing scrolls sideways.
     let desktop = browser.screenshot("inbox-desktop.png").await;
     browser.client.set_window_size(360, 800).await.unwrap();
@@ -529,6 +549,9 @@ async fn a_person_answers_a_merchant_from_the_consent_page_in_chromium() {
         .await;
     assert!(receipt.starts_with("Deletion receipt from"), "{receipt}");
     browser.screenshot("audit-phone.png").await;
+    browser.click("nav a[href='/fields']").await;
+    assert_eq!(browser.js(unlabelled).await, json!([]));
+    assert!(browser.text("main").await.contains("phone.mobile"));
 
     // A decision made on the command line shows on the page, without a reload.
     browser.client.goto(&page).await.unwrap();

@@ -118,8 +118,9 @@ impl Daemon {
                 addr,
             ]);
         }
+        // stdout is kept for `first_line`; the node prints only a few lines to it.
         let child = command
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -133,6 +134,19 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(50));
         }
         daemon
+    }
+
+    /// The JSON the node printed first (with `--json`: its announcement).
+    pub(crate) fn announcement(&mut self) -> Value {
+        use std::io::BufRead as _;
+        let mut reader = std::io::BufReader::new(self.child.stdout.take().unwrap());
+        let mut text = String::new();
+        loop {
+            assert_ne!(reader.read_line(&mut text).unwrap(), 0, "no JSON: {text}");
+            if let Ok(value) = serde_json::from_str(&text) {
+                return value;
+            }
+        }
     }
 
     /// Its first listen address, for others to bootstrap from.
