@@ -14,7 +14,7 @@ use crate::{
     audit::AuditEvent,
     consent::{self, AskReason, Effect, Evaluation, FieldScope, Policy},
     error::NodeError,
-    node::{Node, Outgoing, Reply, Tx, expired},
+    node::{Node, Outgoing, Reply, Tx, ended, expired},
     vault::{self, FieldRecord, Sensitivity},
 };
 
@@ -164,7 +164,7 @@ pub struct IssuedGrant {
 impl IssuedGrant {
     /// Live: not revoked and not past its end.
     pub fn is_live(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && !expired(self.expires_at, now)
+        self.revoked_at.is_none() && !ended(self.expires_at, now)
     }
 }
 
@@ -764,7 +764,7 @@ impl Tx<'_> {
         if grant.revoked_at.is_some() {
             return Err(NodeError::GrantRevoked(grant.grant_id));
         }
-        if expired(grant.expires_at, self.now) {
+        if ended(grant.expires_at, self.now) {
             return Err(NodeError::GrantExpired(grant.grant_id));
         }
         self.audit(
