@@ -8,7 +8,10 @@ use std::{
 
 use anyhow::{Context as _, anyhow, bail};
 use axum::http::{Method, StatusCode};
-use passport_node::{Home, Node, NodeError, Unlock, api::LocalApi};
+use passport_node::{
+    Home, Node, NodeError, Unlock,
+    api::{self, LocalApi},
+};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -142,11 +145,32 @@ impl Context {
             .timeout(Duration::from_secs(330))
             .connect_timeout(Duration::from_secs(2))
             .build()?;
-        let conn = Conn::Remote {
-            base: format!("http://{}", addr.trim()),
-            token,
-            http,
-        };
+        let base = format!("http://{}", addr.trim());
+        // The file may be stale, and its port taken by another program since: ask the
+        // server to prove it knows the token before sending it.
+        let nonce = passport_node::home::random_token();
+        let proof = async {
+            let answer: Value = http
+                .get(format!("{base}/v1/hello?nonce={nonce}"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            answer["proof"].as_str().map(str::to_string)
+        }
+        .await;
+        if proof.as_deref() != Some(api::token_proof(&token, &nonce).as_str()) {
+            if proof.is_some() {
+                tracing::warn!(
+                    "{} names {base}, which does not prove it is this passport's node: not sending it the token",
+                    self.api_addr_path().display()
+                );
+            }
+            return Ok(None);
+        }
+        let conn = Conn::Remote { base, token, http };
         // A file left by a node that was killed: nothing answers.
         match conn.call(Method::GET, "/v1/status", None).await {
             Ok(_) => Ok(Some(conn)),

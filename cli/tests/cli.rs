@@ -506,3 +506,45 @@ fn completions_are_printed_for_each_shell() {
         assert!(ok(dir.path(), &["completions", shell]).contains("passport"));
     }
 }
+
+#[test]
+fn a_stale_api_address_taken_by_another_program_never_gets_the_token() {
+    use std::io::{Read as _, Write as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("ada");
+    ok(&home, &["init", "--no-passphrase"]);
+    ok(&home, &["set", "name.given", "Ada"]);
+    let token = std::fs::read_to_string(home.join("api.token")).unwrap();
+    // A node was killed; another program now listens where it did, and answers
+    // anything with a made-up proof.
+    let impostor = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std::fs::write(
+        home.join("api.addr"),
+        impostor.local_addr().unwrap().to_string(),
+    )
+    .unwrap();
+    let seen = std::thread::spawn(move || {
+        let mut seen = String::new();
+        impostor.set_nonblocking(false).unwrap();
+        for stream in impostor.incoming().take(1) {
+            let mut stream = stream.unwrap();
+            let mut request = [0u8; 8192];
+            let n = stream.read(&mut request).unwrap();
+            seen.push_str(&String::from_utf8_lossy(&request[..n]));
+            let body = r#"{"proof":"0000"}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+        seen
+    });
+    // The command works on the store itself instead.
+    assert_eq!(ok(&home, &["get", "name.given"]).trim(), "Ada");
+    let seen = seen.join().unwrap();
+    assert!(seen.starts_with("GET /v1/hello?nonce="), "{seen}");
+    assert!(!seen.to_lowercase().contains("authorization"), "{seen}");
+    assert!(!seen.contains(token.trim()), "{seen}");
+}

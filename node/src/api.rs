@@ -284,6 +284,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(state.clone(), bearer_guard))
+        .route("/v1/hello", get(hello))
         .fallback(|| async {
             ApiError(
                 StatusCode::NOT_FOUND,
@@ -358,6 +359,45 @@ async fn host_guard(State(state): State<ApiState>, request: Request, next: Next)
         .into_response();
     }
     next.run(request).await
+}
+
+/// Proof that whoever answers knows `token`, without revealing it: HMAC-SHA256 keyed
+/// with the token over a fixed label and the client's `nonce`, in hex. A client that
+/// found the API's address in a file (`api.addr`, which a killed node leaves behind
+/// and another program may since have taken over) checks it before sending the
+/// token itself.
+pub fn token_proof(token: &str, nonce: &str) -> String {
+    use hmac::{KeyInit as _, Mac as _};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(token.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(b"passport api hello\0");
+    mac.update(nonce.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Longest nonce `/v1/hello` takes.
+const MAX_NONCE_BYTES: usize = 128;
+
+#[derive(Deserialize)]
+struct Hello {
+    nonce: String,
+}
+
+/// `GET /v1/hello?nonce=N`, without the token: `{"proof": token_proof(token, N)}`.
+async fn hello(
+    State(state): State<ApiState>,
+    axum::extract::Query(Hello { nonce }): axum::extract::Query<Hello>,
+) -> ApiResult {
+    if nonce.len() < 16 || nonce.len() > MAX_NONCE_BYTES {
+        return Err(bad_request(format!(
+            "nonce: send 16 to {MAX_NONCE_BYTES} random characters"
+        )));
+    }
+    Ok(Json(json!({ "proof": token_proof(&state.token, &nonce) })))
 }
 
 async fn bearer_guard(State(state): State<ApiState>, request: Request, next: Next) -> Response {

@@ -57,8 +57,8 @@ impl std::fmt::Debug for Unlock {
     }
 }
 
-/// A bearer token: 32 random bytes, hex.
-pub(crate) fn random_token() -> String {
+/// A bearer token (or a nonce): 32 random bytes, hex.
+pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -362,3 +362,52 @@ async fn live_streams_are_bounded_say_change_and_end_at_shutdown() {
     served.unwrap().unwrap();
     drop(streams);
 }
+
+#[tokio::test]
+async fn a_merchant_cannot_put_markup_on_the_page_nor_frame_it() {
+    let page = start().await;
+    let shop = Node::in_memory(NodeConfig::default()).unwrap();
+    let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+    let spec = passport_node::RequestSpec {
+        requester_name: hostile.into(),
+        fields: vec![passport_node::protocol::FieldRequest {
+            name: "name.given".parse().unwrap(),
+            required: true,
+            reason: hostile.into(),
+        }],
+        purpose: hostile.into(),
+        duration_secs: 86_400,
+        retention_secs: 0,
+        offer: Some(passport_node::protocol::Offer {
+            text: hostile.into(),
+            details: Default::default(),
+        }),
+        reply_to: Vec::new(),
+    };
+    let now = passport_node::node::system_now();
+    let bytes = shop.request(page.node.id(), spec, now).unwrap();
+    page.node.receive(&bytes, now).unwrap();
+
+    let session = page.session().await;
+    let inbox = page.get("/", &session).await;
+    for (header, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(inbox.headers()[header], value, "{header}");
+    }
+    let csp = inbox.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
+    let html = inbox.text().await.unwrap();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"));
+    // The only script is the page's own.
+    assert_eq!(html.matches("<script").count(), 1);
+}
