@@ -130,17 +130,3 @@ pub(crate) fn list(value: &Value) -> String {
         })
         .unwrap_or_default()
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_show_the_two_largest_units() {
-        assert_eq!(span(0), "0s");
-        assert_eq!(span(45), "45s");
-        assert_eq!(span(3_600 + 600 + 5), "1h 10m");
-        assert_eq!(span(30 * 86_400), "30d");
-        assert_eq!(span(2 * 86_400 + 4 * 3_600 + 59), "2d 4h");
-    }
-}

@@ -61,6 +61,7 @@ mod tests {
         assert_eq!(span(3 * 3_600 + 10 * 60 + 5), "3h 10m");
         assert_eq!(span(2 * 86_400 + 4 * 3_600), "2d 4h");
         assert_eq!(span(86_400 + 30), "1d");
+        assert_eq!(span(30 * 86_400), "30d");
     }
 
     #[test]

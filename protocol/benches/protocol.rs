@@ -9,9 +9,8 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use passport_protocol::{
     Body, Claims, Decision, Grant, GrantId, Message, MessageId, MessageKind, Outcome,
-    ProtocolError, Sealed, SeenIds, Terms, Timestamp, decode_payload, decode_trusted, hpke_info,
+    ProtocolError, Sealed, SeenIds, Terms, Timestamp, decode_payload, decode_trusted,
     samples::{self, SampleParties},
-    seal::{open_with_info, seal_with_info},
     verify,
 };
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
@@ -156,35 +155,10 @@ fn request_to_grant(c: &mut Criterion) {
     let request = samples::sample_message(MessageKind::Request, &parties, now, &mut rng).unwrap();
 
     // The floor: the same primitives on inputs of the same sizes, nothing else.
-    let request_len = request.sign(&parties.merchant).unwrap().len();
-    let grant = samples::sample_message(MessageKind::Decision, &parties, now, &mut rng).unwrap();
-    let grant_len = grant.sign(&parties.person).unwrap().len();
-    let public = parties.merchant_seal.public_key();
-    let sample_seal = Sealed::seal(
-        &samples::sample_values(),
-        &public,
-        &GrantId::from_bytes([1; 16]),
-        &parties.merchant.id(),
-        &mut rng,
-    )
-    .unwrap();
-    let plaintext_len = sample_seal.ciphertext.len() - 16; // less the AEAD tag
-    let request_tbs = vec![0x42; request_len];
-    let grant_tbs = vec![0x43; grant_len];
-    let plaintext = vec![0x44; plaintext_len];
-    let info = hpke_info(&GrantId::from_bytes([1; 16]), &parties.merchant.id());
-
+    let floor = samples::CryptoFloor::new(&mut rng).unwrap();
     let mut group = c.benchmark_group("request_to_grant");
     group.bench_function("crypto_floor", |b| {
-        b.iter(|| {
-            let s = parties.merchant.sign(black_box(&request_tbs));
-            assert!(parties.merchant.id().verify_signature(&request_tbs, &s));
-            let (enc, ct) =
-                seal_with_info(&public, &info, &[], black_box(&plaintext), &mut rng).unwrap();
-            let s = parties.person.sign(black_box(&grant_tbs));
-            assert!(parties.person.id().verify_signature(&grant_tbs, &s));
-            black_box(open_with_info(&parties.merchant_seal, &enc, &info, &[], &ct).unwrap());
-        })
+        b.iter(|| floor.round_trip(&mut rng).unwrap())
     });
     group.bench_function("protocol", |b| {
         b.iter(|| round_trip(&parties, &request, &mut rng))

@@ -241,3 +241,72 @@ pub fn sample_record(parties: &SampleParties, now: Timestamp) -> PeerRecord {
         expires_at: now.plus_secs(86_400),
     }
 }
+
+/// The crypto floor of one request→grant round trip: the Ed25519 and HPKE work a
+/// request and its grant need (sign and verify the request, seal the values, sign
+/// and verify the grant, open the values), on inputs of the sizes the samples have,
+/// with no encoding, checks or storage. Benchmarks compare real round trips to it.
+pub struct CryptoFloor {
+    parties: SampleParties,
+    request_tbs: Vec<u8>,
+    grant_tbs: Vec<u8>,
+    plaintext: Vec<u8>,
+    info: Vec<u8>,
+}
+
+impl CryptoFloor {
+    /// Inputs sized like the sample request, grant and sealed values.
+    pub fn new(rng: &mut impl CryptoRng) -> Result<Self, ProtocolError> {
+        let parties = SampleParties::fixed();
+        let request = sample_message(MessageKind::Request, &parties, SAMPLE_NOW, rng)?;
+        let request_len = request.sign(&parties.merchant)?.len();
+        let grant = sample_message(MessageKind::Decision, &parties, SAMPLE_NOW, rng)?;
+        let grant_len = grant.sign(&parties.person)?.len();
+        let grant_id = GrantId::from_bytes([1; 16]);
+        let sealed = Sealed::seal(
+            &sample_values(),
+            &parties.merchant_seal.public_key(),
+            &grant_id,
+            &parties.merchant.id(),
+            rng,
+        )?;
+        let plaintext_len = sealed.ciphertext.len().saturating_sub(16); // less the AEAD tag
+        Ok(Self {
+            info: crate::seal::hpke_info(&grant_id, &parties.merchant.id()),
+            parties,
+            request_tbs: vec![0x42; request_len],
+            grant_tbs: vec![0x43; grant_len],
+            plaintext: vec![0x44; plaintext_len],
+        })
+    }
+
+    /// One round trip's cryptography. Errors only if a primitive fails.
+    pub fn round_trip(&self, rng: &mut impl CryptoRng) -> Result<(), ProtocolError> {
+        let parties = &self.parties;
+        let signature = parties.merchant.sign(&self.request_tbs);
+        if !parties
+            .merchant
+            .id()
+            .verify_signature(&self.request_tbs, &signature)
+        {
+            return Err(ProtocolError::BadSignature {
+                signer: parties.merchant.id(),
+            });
+        }
+        let public = parties.merchant_seal.public_key();
+        let (enc, ciphertext) =
+            crate::seal::seal_with_info(&public, &self.info, &[], &self.plaintext, rng)?;
+        let signature = parties.person.sign(&self.grant_tbs);
+        if !parties
+            .person
+            .id()
+            .verify_signature(&self.grant_tbs, &signature)
+        {
+            return Err(ProtocolError::BadSignature {
+                signer: parties.person.id(),
+            });
+        }
+        crate::seal::open_with_info(&parties.merchant_seal, &enc, &self.info, &[], &ciphertext)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,266 @@
+//! `cargo bench -p passport-node --bench load`: one merchant node asks 100 person
+//! nodes (real swarms on loopback TCP, real sled stores, standing policies that
+//! grant at once) for fields, many requests in flight, and measures grants per
+//! second, request→grant latency (p50, p99), CPU and memory. In the same run it
+//! measures the crypto floor (the signing, verifying, sealing and opening one round
+//! trip needs, on its own) and prints the ratio of the two.
+//!
+//! Settings by environment: `PASSPORT_LOAD_PERSONS` (100), `PASSPORT_LOAD_REQUESTS`
+//! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64).
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout
+)]
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures::StreamExt as _;
+use libp2p::{Multiaddr, identity};
+use passport_node::{
+    Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
+    consent::{Effect, FieldScope, Policy},
+    net::{self, Client, NetConfig, Response},
+    node::system_now,
+};
+use passport_protocol::{FieldRequest, FieldValue, PeerRecord, samples::CryptoFloor};
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// CPU seconds this process has used (user + system), from /proc.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak and current resident memory, in MiB, from /proc.
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
+    };
+    (kib("VmHWM:"), kib("VmRSS:"))
+}
+
+fn net_config(bootstrap: Vec<Multiaddr>) -> NetConfig {
+    NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap,
+        mdns: false,
+        // One merchant sending thousands of requests is this benchmark's load, not
+        // an abuse: per-peer limits would measure the throttle instead.
+        peer_burst: 1_000_000,
+        peer_rate_per_sec: 1_000_000,
+        request_timeout: Duration::from_secs(30),
+        ..NetConfig::default()
+    }
+}
+
+async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
+    let (client, event_loop) = net::new(
+        node,
+        identity::Keypair::generate_ed25519(),
+        net_config(bootstrap),
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    while client.listen_addrs().await.unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    client
+}
+
+fn open(dir: &std::path::Path) -> Node {
+    let home = Home::new(dir);
+    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
+        .unwrap();
+    Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
+}
+
+fn person(dir: &std::path::Path) -> Node {
+    let node = open(dir);
+    let now = system_now();
+    node.set_field(
+        "name.given".parse().unwrap(),
+        FieldValue::Text("Ada".into()),
+        now,
+    )
+    .unwrap();
+    let policy = Policy {
+        id: 0,
+        effect: Effect::Allow,
+        merchant: None,
+        purpose: None,
+        fields: FieldScope::any_normal(),
+        max_duration_secs: None,
+        created_at: now,
+    };
+    node.add_policy(policy, now).unwrap();
+    node
+}
+
+fn spec() -> RequestSpec {
+    RequestSpec {
+        requester_name: "Load".into(),
+        fields: vec![FieldRequest {
+            name: "name.given".parse().unwrap(),
+            required: true,
+            reason: String::new(),
+        }],
+        purpose: "delivery".into(),
+        duration_secs: 86_400,
+        retention_secs: 0,
+        offer: None,
+        reply_to: Vec::new(),
+    }
+}
+
+/// One request→grant: sign and store the request, send it, verify and store the
+/// grant. Returns the latency.
+async fn round_trip(merchant: &Node, client: &Client, record: &PeerRecord) -> Duration {
+    let started = Instant::now();
+    let (shop, person) = (merchant.clone(), record.id);
+    let bytes = tokio::task::spawn_blocking(move || shop.request(person, spec(), system_now()))
+        .await
+        .unwrap()
+        .unwrap();
+    let Response::Message(decision) = client.send_to_record(record, bytes).await.unwrap() else {
+        panic!("a standing policy grants at once")
+    };
+    let shop = merchant.clone();
+    tokio::task::spawn_blocking(move || shop.receive(&decision, system_now()))
+        .await
+        .unwrap()
+        .unwrap();
+    started.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let persons = setting("PASSPORT_LOAD_PERSONS", 100);
+    let requests = setting("PASSPORT_LOAD_REQUESTS", 4_000);
+    let in_flight = setting("PASSPORT_LOAD_IN_FLIGHT", 64);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = tempfile::tempdir().unwrap();
+
+    println!("starting {persons} person nodes and a merchant on loopback (sled stores)...");
+    let first = person(&dir.path().join("p0"));
+    let first_net = start(first.clone(), Vec::new()).await;
+    let status = first_net.status().await.unwrap();
+    let bootstrap: Multiaddr = format!("{}/p2p/{}", status.listen_addrs[0], status.peer_id)
+        .parse()
+        .unwrap();
+    let mut people = vec![(first, first_net)];
+    for i in 1..persons {
+        let node = person(&dir.path().join(format!("p{i}")));
+        let client = start(node.clone(), vec![bootstrap.clone()]).await;
+        people.push((node, client));
+    }
+    for (_, client) in &people {
+        while client.publish().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let merchant = open(&dir.path().join("merchant"));
+    let merchant_net = start(merchant.clone(), vec![bootstrap]).await;
+    let mut records = Vec::new();
+    for (node, _) in &people {
+        let record = loop {
+            match merchant_net.lookup(node.id()).await {
+                Ok(record) => break record,
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        records.push(record);
+    }
+    // Warm up: a connection to every person.
+    for record in &records {
+        round_trip(&merchant, &merchant_net, record).await;
+    }
+
+    let (cpu_before, started) = (cpu_seconds(), Instant::now());
+    let records = Arc::new(records);
+    let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
+        .map(|i| {
+            let (merchant, client, records) =
+                (merchant.clone(), merchant_net.clone(), records.clone());
+            async move { round_trip(&merchant, &client, &records[i % records.len()]).await }
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    let (peak, resident) = memory_mib();
+    latencies.sort();
+    let rate = requests as f64 / elapsed;
+
+    // The floor, in the same run, on one thread and then scaled to every core.
+    let mut rng = rand::rng();
+    let floor = CryptoFloor::new(&mut rng).unwrap();
+    let floor_started = Instant::now();
+    let mut floor_trips = 0u32;
+    while floor_started.elapsed() < Duration::from_secs(2) {
+        floor.round_trip(&mut rng).unwrap();
+        floor_trips += 1;
+    }
+    let floor_each = floor_started.elapsed().as_secs_f64() / f64::from(floor_trips);
+    let floor_rate = cores as f64 / floor_each;
+
+    println!(
+        "load: {requests} request→grant round trips, {persons} persons, {in_flight} in flight, {cores} cores"
+    );
+    println!(
+        "  {rate:8.0} grants/s   p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+    println!(
+        "  CPU {cpu:.1} s over {elapsed:.1} s ({:.0} % of {cores} cores), {:.0} µs CPU per grant",
+        cpu / elapsed / cores as f64 * 100.0,
+        cpu / requests as f64 * 1e6
+    );
+    println!(
+        "  memory: {resident:.0} MiB resident now, {peak:.0} MiB peak ({persons} persons + 1 merchant in this process)"
+    );
+    println!(
+        "  crypto floor: {:.0} µs per round trip on one core, {floor_rate:.0} round trips/s on {cores}",
+        floor_each * 1e6
+    );
+    println!(
+        "  ratio: {:.1} % of the crypto floor ({:.1}x the floor's CPU per grant)",
+        rate / floor_rate * 100.0,
+        (cpu / requests as f64) / floor_each
+    );
+}
