@@ -6,7 +6,8 @@
 //! trip needs, on its own) and prints the ratio of the two.
 //!
 //! Settings by environment: `PASSPORT_LOAD_PERSONS` (100), `PASSPORT_LOAD_REQUESTS`
-//! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64).
+//! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64), `PASSPORT_LOAD_MERCHANT_MEMORY` (unset: the
+//! merchant's store is sled too).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -191,7 +192,13 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let merchant = open(&dir.path().join("merchant"));
+    // PASSPORT_LOAD_MERCHANT_MEMORY=1 keeps the merchant's store in memory: it tells
+    // how much of the cost is the merchant's own durable writes.
+    let merchant = if std::env::var_os("PASSPORT_LOAD_MERCHANT_MEMORY").is_some() {
+        Node::in_memory(NodeConfig::default()).unwrap()
+    } else {
+        open(&dir.path().join("merchant"))
+    };
     let merchant_net = start(merchant.clone(), vec![bootstrap]).await;
     let mut records = Vec::new();
     for (node, _) in &people {
