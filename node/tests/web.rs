@@ -286,6 +286,18 @@ async fn every_form_needs_the_session_and_its_token() {
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     assert_eq!(saved.headers()["location"], "/fields");
+    // Neither the page's live stream nor its live refresh takes the message meant for
+    // the page the browser is about to show.
+    drop(page.get("/events", &session).await);
+    let refresh = page
+        .http
+        .get(format!("{}/fields", page.base))
+        .header("cookie", &session)
+        .header("x-passport-live", "1")
+        .send()
+        .await
+        .unwrap();
+    assert!(!refresh.text().await.unwrap().contains("Saved phone.mobile."));
     let next = page.get("/fields", &session).await.text().await.unwrap();
     assert!(next.contains("Saved phone.mobile."), "{next}");
     assert!(

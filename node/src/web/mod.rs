@@ -187,9 +187,13 @@ impl FromRequestParts<ApiState> for Authed {
                 session: id.to_string(),
                 csrf: session.csrf.clone(),
                 expires: session.expires,
-                // The page's own live refresh leaves the message for the navigation
-                // it may be racing with.
-                flash: if parts.method == Method::GET && !parts.headers.contains_key(LIVE_HEADER) {
+                // Only a page shown to the person takes the one-time message: not the
+                // page's own live refresh (which may race with the navigation it is
+                // meant for), nor its event stream.
+                flash: if parts.method == Method::GET
+                    && !parts.headers.contains_key(LIVE_HEADER)
+                    && parts.uri.path() != "/events"
+                {
                     session.flash.take()
                 } else {
                     None
