@@ -297,7 +297,13 @@ async fn every_form_needs_the_session_and_its_token() {
         .send()
         .await
         .unwrap();
-    assert!(!refresh.text().await.unwrap().contains("Saved phone.mobile."));
+    assert!(
+        !refresh
+            .text()
+            .await
+            .unwrap()
+            .contains("Saved phone.mobile.")
+    );
     let next = page.get("/fields", &session).await.text().await.unwrap();
     assert!(next.contains("Saved phone.mobile."), "{next}");
     assert!(
