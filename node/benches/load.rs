@@ -6,8 +6,8 @@
 //! trip needs, on its own) and prints the ratio of the two.
 //!
 //! Settings by environment: `PASSPORT_LOAD_PERSONS` (100), `PASSPORT_LOAD_REQUESTS`
-//! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64), `PASSPORT_LOAD_MERCHANT_MEMORY` (unset: the
-//! merchant's store is sled too).
+//! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64); `PASSPORT_LOAD_MERCHANT_MEMORY` and
+//! `PASSPORT_LOAD_PERSONS_MEMORY` (unset: sled stores) put those stores in memory.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -105,7 +105,13 @@ fn open(dir: &std::path::Path) -> Node {
 }
 
 fn person(dir: &std::path::Path) -> Node {
-    let node = open(dir);
+    // PASSPORT_LOAD_PERSONS_MEMORY=1 keeps the persons' stores in memory: it tells
+    // how much of the cost is their durable writes.
+    let node = if std::env::var_os("PASSPORT_LOAD_PERSONS_MEMORY").is_some() {
+        Node::in_memory(NodeConfig::default()).unwrap()
+    } else {
+        open(dir)
+    };
     let now = system_now();
     node.set_field(
         "name.given".parse().unwrap(),
