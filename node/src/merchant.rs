@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::AuditEvent,
     error::NodeError,
-    node::{Node, Outgoing, Reply, Tx, ended, expired},
+    node::{Node, Outgoing, Reply, Tx, ended},
 };
 
 const SENT_PREFIX: &[u8] = b"q/";
@@ -483,7 +483,7 @@ impl Tx<'_> {
     pub(crate) fn erase_expired_grants(&mut self) -> Result<Vec<Outgoing>, NodeError> {
         let mut due: std::collections::BTreeMap<PassportId, Vec<GrantId>> = Default::default();
         for (_, grant) in self.scan::<ReceivedGrant>(RECEIVED_PREFIX)? {
-            if grant.erased_at.is_none() && expired(grant.erase_by(), self.now) {
+            if grant.erased_at.is_none() && ended(grant.erase_by(), self.now) {
                 due.entry(grant.person).or_default().push(grant.grant_id);
             }
         }

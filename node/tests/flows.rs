@@ -435,6 +435,15 @@ fn the_sweeper_erases_expired_grants_by_itself() {
 }
 
 #[test]
+fn the_sweeper_erases_at_the_deadline_by_the_merchants_own_clock() {
+    let (_person, merchant, _grant_id) = granted();
+    let erase_by = merchant.received().unwrap()[0].erase_by();
+    assert!(merchant.sweep(erase_by.minus_secs(1)).unwrap().is_empty());
+    // No leeway: the deadline is the merchant's own obligation, not a message's time.
+    assert_eq!(merchant.sweep(erase_by).unwrap().len(), 1);
+}
+
+#[test]
 fn a_merchant_cannot_fetch_another_merchants_grant() {
     let (person, _merchant, grant_id) = granted();
     // A hostile party signs a Fetch for a grant id it learned but does not hold.
