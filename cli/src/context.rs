@@ -146,12 +146,14 @@ impl Context {
             .connect_timeout(Duration::from_secs(2))
             .build()?;
         let base = format!("http://{}", addr.trim());
-        // The file may be stale, and its port taken by another program since: ask the
-        // server to prove it knows the token before sending it.
+        // The file may be stale: nothing answers (a node that was killed), or another
+        // program took the port since. Ask the server to prove it knows the token
+        // before sending it, and do not wait on a server that never answers.
         let nonce = passport_node::home::random_token();
         let proof = async {
             let answer: Value = http
                 .get(format!("{base}/v1/hello?nonce={nonce}"))
+                .timeout(Duration::from_secs(5))
                 .send()
                 .await
                 .ok()?
@@ -170,12 +172,7 @@ impl Context {
             }
             return Ok(None);
         }
-        let conn = Conn::Remote { base, token, http };
-        // A file left by a node that was killed: nothing answers.
-        match conn.call(Method::GET, "/v1/status", None).await {
-            Ok(_) => Ok(Some(conn)),
-            Err(_) => Ok(None),
-        }
+        Ok(Some(Conn::Remote { base, token, http }))
     }
 
     pub(crate) fn api_addr_path(&self) -> PathBuf {
