@@ -44,9 +44,8 @@ pub struct ApiState {
     pub(crate) client: Option<Client>,
     metrics: Metrics,
     pub(crate) token: Arc<str>,
+    /// The `Host` values accepted; the first is the bound address.
     hosts: Arc<[String]>,
-    /// Where the consent page is, as the node prints it.
-    pub(crate) page_url: Arc<str>,
     /// Set when the page may be logged into with the passphrase (the token always
     /// works).
     pub(crate) home: Option<Home>,
@@ -72,12 +71,22 @@ impl ApiState {
                 format!("[::1]:{port}"),
             ]);
         }
+        Self::from_parts(node, Some(client), metrics, &token, hosts, port)
+    }
+
+    fn from_parts(
+        node: Node,
+        client: Option<Client>,
+        metrics: Metrics,
+        token: &str,
+        hosts: Vec<String>,
+        port: u16,
+    ) -> Self {
         Self {
             node,
-            client: Some(client),
+            client,
             metrics,
             token: token.into(),
-            page_url: format!("http://{addr}/").into(),
             hosts: hosts.into(),
             home: None,
             web: Arc::new(Web::new(port)),
@@ -88,14 +97,6 @@ impl ApiState {
     /// another device (`[api] hosts`). The first becomes the page's address when
     /// the server listens on every interface.
     pub fn with_hosts(mut self, extra: &[String]) -> Self {
-        if let Some(first) = extra.first()
-            && self.hosts.first().is_some_and(|h| {
-                h.parse::<SocketAddr>()
-                    .is_ok_and(|a| a.ip().is_unspecified())
-            })
-        {
-            self.page_url = format!("http://{first}/").into();
-        }
         let mut hosts = self.hosts.to_vec();
         hosts.extend(extra.iter().cloned());
         self.hosts = hosts.into();
@@ -109,9 +110,19 @@ impl ApiState {
         self
     }
 
-    /// The consent page's address, e.g. `http://127.0.0.1:7117/`.
-    pub fn page_url(&self) -> &str {
-        &self.page_url
+    /// The consent page's address, e.g. `http://127.0.0.1:7117/`: the bound address,
+    /// or, when that is every interface, the first name in `[api] hosts`.
+    pub fn page_url(&self) -> String {
+        let everywhere = self
+            .hosts
+            .first()
+            .and_then(|h| h.parse::<SocketAddr>().ok())
+            .is_some_and(|a| a.ip().is_unspecified());
+        let host = self
+            .hosts
+            .get(usize::from(everywhere))
+            .or(self.hosts.first());
+        format!("http://{}/", host.map_or("", String::as_str))
     }
 
     /// Whether `host` (a `Host` header's value) names this server.
@@ -144,16 +155,14 @@ impl LocalApi {
     /// The API over `node`, without a network.
     pub fn new(node: Node) -> Self {
         let token = crate::home::random_token();
-        let state = ApiState {
+        let state = ApiState::from_parts(
             node,
-            client: None,
-            metrics: Metrics::default(),
-            token: token.as_str().into(),
-            hosts: vec![LOCAL_HOST.to_string()].into(),
-            page_url: format!("http://{LOCAL_HOST}/").into(),
-            home: None,
-            web: Arc::new(Web::new(0)),
-        };
+            None,
+            Metrics::default(),
+            &token,
+            vec![LOCAL_HOST.to_string()],
+            0,
+        );
         Self {
             router: router(state),
             token,
@@ -455,7 +464,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult {
     let net = state.net()?.status().await?;
     Ok(Json(json!({
         "id": state.node.id(),
-        "page": &*state.page_url,
+        "page": state.page_url(),
         "peer_id": net.peer_id.to_string(),
         "listen_addrs": net.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "external_addrs": net.external_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -867,4 +876,42 @@ async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
         state.metrics.render(&status),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NodeConfig;
+
+    #[test]
+    fn the_page_is_named_by_the_bound_address_or_else_the_first_configured_host() {
+        let node = Node::in_memory(NodeConfig::default()).unwrap();
+        let state = |hosts: &[&str]| {
+            ApiState::from_parts(
+                node.clone(),
+                None,
+                Metrics::default(),
+                "token",
+                hosts.iter().map(|h| h.to_string()).collect(),
+                7117,
+            )
+        };
+        let lan = vec!["192.168.1.20:7117".to_string()];
+        assert_eq!(
+            state(&["127.0.0.1:7117", "localhost:7117"])
+                .with_hosts(&lan)
+                .page_url(),
+            "http://127.0.0.1:7117/"
+        );
+        assert_eq!(
+            state(&["0.0.0.0:7117"]).with_hosts(&lan).page_url(),
+            "http://192.168.1.20:7117/"
+        );
+        assert_eq!(state(&["0.0.0.0:7117"]).page_url(), "http://0.0.0.0:7117/");
+        assert!(
+            state(&["0.0.0.0:7117"])
+                .with_hosts(&lan)
+                .accepts_host("192.168.1.20:7117")
+        );
+    }
 }

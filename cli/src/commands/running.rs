@@ -76,7 +76,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     if passphrase {
         state = state.with_passphrase_login(ctx.home.clone());
     }
-    let page = state.page_url().to_string();
+    let page = state.page_url();
     write_atomically(&ctx.api_addr_path(), &api_addr.to_string())?;
 
     let status = daemon.client.status().await?;

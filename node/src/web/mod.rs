@@ -794,7 +794,7 @@ async fn status(State(state): State<ApiState>, authed: Authed) -> Response {
     html(pages::status(
         &authed.chrome(&state, inbox),
         net.as_ref(),
-        &state.page_url,
+        &state.page_url(),
     ))
 }
 
