@@ -202,6 +202,11 @@ impl Node {
         Ok(items)
     }
 
+    /// How many requests wait, without decoding them: for a count on every page.
+    pub fn inbox_len(&self) -> Result<usize, NodeError> {
+        Ok(self.storage().scan_prefix(INBOX_PREFIX)?.len())
+    }
+
     /// What this person knows of a merchant that has asked it for something.
     pub fn merchant(&self, id: &PassportId) -> Result<Option<MerchantRecord>, NodeError> {
         self.get::<MerchantRecord>(&merchant_key(id))

@@ -496,10 +496,14 @@ fn inbox_is_bounded_per_merchant_and_drops_expired_requests_with_an_audit_entry(
         .request(person.id(), spec(&[("name.given", true)]), T0)
         .unwrap();
     assert!(matches!(person.receive(&r, T0).unwrap(), Reply::Pending(_)));
+    // The count every page shows agrees with the inbox, without decoding it.
+    assert_eq!(person.inbox_len().unwrap(), per_merchant + 1);
+    assert_eq!(person.inbox().unwrap().len(), per_merchant + 1);
 
     let after = T0.plus_secs(merchant.config().request_lifetime_secs + 3600);
     person.sweep(after).unwrap();
     assert!(person.inbox().unwrap().is_empty());
+    assert_eq!(person.inbox_len().unwrap(), 0);
     let expired = person
         .audit_entries()
         .unwrap()

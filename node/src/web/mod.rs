@@ -37,7 +37,7 @@ use std::{
 
 use axum::{
     Form, Router,
-    extract::{DefaultBodyLimit, FromRequestParts, Path, State},
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware,
     response::{
@@ -143,6 +143,22 @@ impl Web {
         id
     }
 
+    /// The CSRF token and end of session `id`, if it is live; an ended one is
+    /// dropped.
+    fn session(&self, id: &str) -> Option<(String, Instant)> {
+        let mut sessions = self.sessions();
+        let session = sessions.get(id)?;
+        if session.expires <= Instant::now() {
+            sessions.remove(id);
+            return None;
+        }
+        Some((session.csrf.clone(), session.expires))
+    }
+
+    fn take_flash(&self, session: &str) -> Option<Flash> {
+        self.sessions().get_mut(session)?.flash.take()
+    }
+
     fn flash(&self, session: &str, ok: bool, text: impl Into<String>) {
         if let Some(s) = self.sessions().get_mut(session) {
             s.flash = Some(Flash {
@@ -158,7 +174,9 @@ pub(crate) struct Authed {
     session: String,
     csrf: String,
     expires: Instant,
-    flash: Option<Flash>,
+    /// Not the page's own live refresh, which leaves the one-time message for the
+    /// navigation it may be racing with.
+    shown: bool,
     /// The store's change counter before the page read anything: the page's live
     /// stream starts from it, so a change made while the page loads is not missed.
     changes: u64,
@@ -176,28 +194,13 @@ impl FromRequestParts<ApiState> for Authed {
             ));
         }
         let found = cookie(&parts.headers, &web.session_cookie).and_then(|id| {
-            let mut sessions = web.sessions();
-            let session = sessions.get_mut(id)?;
-            if session.expires <= Instant::now() {
-                sessions.remove(id);
-                return None;
-            }
+            let (csrf, expires) = web.session(id)?;
             Some(Self {
                 changes: *state.node.changes().borrow(),
                 session: id.to_string(),
-                csrf: session.csrf.clone(),
-                expires: session.expires,
-                // Only a page shown to the person takes the one-time message: not the
-                // page's own live refresh (which may race with the navigation it is
-                // meant for), nor its event stream.
-                flash: if parts.method == Method::GET
-                    && !parts.headers.contains_key(LIVE_HEADER)
-                    && parts.uri.path() != "/events"
-                {
-                    session.flash.take()
-                } else {
-                    None
-                },
+                csrf,
+                expires,
+                shown: !parts.headers.contains_key(LIVE_HEADER),
             })
         });
         match found {
@@ -225,13 +228,42 @@ impl Authed {
         }
     }
 
+    /// What every page shows around its content. Rendering a page shown to the
+    /// person takes the session's one-time message.
     fn chrome(&self, state: &ApiState, inbox: usize) -> pages::Chrome {
         pages::Chrome {
             id: state.node.id(),
             csrf: self.csrf.clone(),
             changes: self.changes,
             inbox,
-            flash: self.flash.clone(),
+            flash: self
+                .shown
+                .then(|| state.web.take_flash(&self.session))
+                .flatten(),
+        }
+    }
+}
+
+/// A logged-in visitor's form, already checked against the session's CSRF token:
+/// every action takes one, so none can forget the check.
+pub(crate) struct Posted {
+    authed: Authed,
+    form: Vec<(String, String)>,
+}
+
+impl FromRequest<ApiState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let authed = Authed::from_request_parts(&mut parts, state).await?;
+        let Form(form) =
+            Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        match authed.refusal(&form) {
+            Some(refused) => Err(refused),
+            None => Ok(Self { authed, form }),
         }
     }
 }
@@ -370,13 +402,8 @@ fn set_cookie(name: &str, value: &str, path: &str, max_age: u64) -> (header::Hea
 }
 
 async fn login_form(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if cookie(&headers, &state.web.session_cookie).is_some_and(|id| {
-        state
-            .web
-            .sessions()
-            .get(id)
-            .is_some_and(|s| s.expires > Instant::now())
-    }) {
+    if cookie(&headers, &state.web.session_cookie).is_some_and(|id| state.web.session(id).is_some())
+    {
         return Redirect::to("/").into_response();
     }
     login_page(&state, StatusCode::OK, None)
@@ -476,28 +503,13 @@ async fn login(
     }
 }
 
-async fn logout(
-    State(state): State<ApiState>,
-    authed: Authed,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(refused) = authed.refusal(&form) {
-        return refused;
-    }
-    state.web.sessions().remove(&authed.session);
+async fn logout(State(state): State<ApiState>, posted: Posted) -> Response {
+    state.web.sessions().remove(&posted.authed.session);
     (
         [set_cookie(&state.web.session_cookie, "", "/", 0)],
         Redirect::to("/login"),
     )
         .into_response()
-}
-
-/// What every page needs besides its own content.
-async fn inbox_len(state: &ApiState) -> Result<usize, Response> {
-    let node = state.node.clone();
-    blocking(move || node.inbox().map(|i| i.len()))
-        .await
-        .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
 }
 
 fn failed(e: impl std::fmt::Display) -> Response {
@@ -525,17 +537,9 @@ async fn inbox(State(state): State<ApiState>, authed: Authed) -> Response {
     }
 }
 
-async fn decide(
-    State(state): State<ApiState>,
-    authed: Authed,
-    Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(refused) = authed.refusal(&form) {
-        return refused;
-    }
-    let result = decide_inner(&state, &id, &form).await;
-    done(&state, &authed, "/", result)
+async fn decide(State(state): State<ApiState>, Path(id): Path<String>, posted: Posted) -> Response {
+    let result = decide_inner(&state, &id, &posted.form).await;
+    done(&state, &posted.authed, "/", result)
 }
 
 async fn decide_inner(
@@ -620,10 +624,6 @@ async fn decide_inner(
 }
 
 async fn grants(State(state): State<ApiState>, authed: Authed) -> Response {
-    let inbox = match inbox_len(&state).await {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
     let node = state.node.clone();
     let loaded = blocking(move || {
         let grants = node.grants()?;
@@ -633,11 +633,11 @@ async fn grants(State(state): State<ApiState>, authed: Authed) -> Response {
                 names.insert(g.merchant, m.name().to_string());
             }
         }
-        Ok((grants, names))
+        Ok((node.inbox_len()?, grants, names))
     })
     .await;
     match loaded {
-        Ok((grants, names)) => html(pages::grants(
+        Ok((inbox, grants, names)) => html(pages::grants(
             &authed.chrome(&state, inbox),
             &grants,
             &names,
@@ -647,15 +647,7 @@ async fn grants(State(state): State<ApiState>, authed: Authed) -> Response {
     }
 }
 
-async fn revoke(
-    State(state): State<ApiState>,
-    authed: Authed,
-    Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(refused) = authed.refusal(&form) {
-        return refused;
-    }
+async fn revoke(State(state): State<ApiState>, Path(id): Path<String>, posted: Posted) -> Response {
     let result = async {
         let id: GrantId = id
             .parse()
@@ -668,17 +660,20 @@ async fn revoke(
         Ok("Revoked. The merchant is told to erase what it holds; its signed deletion receipt will appear in the audit log.".to_string())
     }
     .await;
-    done(&state, &authed, "/grants", result)
+    done(&state, &posted.authed, "/grants", result)
 }
 
 async fn audit(State(state): State<ApiState>, authed: Authed) -> Response {
-    let inbox = match inbox_len(&state).await {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
     let node = state.node.clone();
-    match blocking(move || Ok((node.audit_entries()?, node.verify_audit()?))).await {
-        Ok((entries, report)) => html(pages::audit(
+    let loaded = blocking(move || {
+        Ok((
+            node.inbox_len()?,
+            node.audit_entries()?,
+            node.verify_audit()?,
+        ))
+    });
+    match loaded.await {
+        Ok((inbox, entries, report)) => html(pages::audit(
             &authed.chrome(&state, inbox),
             &entries,
             &report,
@@ -688,13 +683,9 @@ async fn audit(State(state): State<ApiState>, authed: Authed) -> Response {
 }
 
 async fn fields(State(state): State<ApiState>, authed: Authed) -> Response {
-    let inbox = match inbox_len(&state).await {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
     let node = state.node.clone();
-    match blocking(move || node.fields()).await {
-        Ok(fields) => html(pages::fields(&authed.chrome(&state, inbox), &fields)),
+    match blocking(move || Ok((node.inbox_len()?, node.fields()?))).await {
+        Ok((inbox, fields)) => html(pages::fields(&authed.chrome(&state, inbox), &fields)),
         Err(e) => failed(e),
     }
 }
@@ -727,21 +718,15 @@ fn field_value(form: &[(String, String)]) -> Result<FieldValue, String> {
     }
 }
 
-async fn set_field(
-    State(state): State<ApiState>,
-    authed: Authed,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    if let Some(refused) = authed.refusal(&form) {
-        return refused;
-    }
+async fn set_field(State(state): State<ApiState>, posted: Posted) -> Response {
+    let form = &posted.form;
     let result = async {
-        let name: FieldName = value(&form, "name")
+        let name: FieldName = value(form, "name")
             .unwrap_or_default()
             .trim()
             .parse()
             .map_err(|e| format!("That field name is not valid: {e}"))?;
-        let field = field_value(&form)?;
+        let field = field_value(form)?;
         let node = state.node.clone();
         let shown = name.clone();
         let updates = blocking(move || node.set_field(name, field, now()))
@@ -754,18 +739,14 @@ async fn set_field(
         })
     }
     .await;
-    done(&state, &authed, "/fields", result)
+    done(&state, &posted.authed, "/fields", result)
 }
 
 async fn delete_field(
     State(state): State<ApiState>,
-    authed: Authed,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    posted: Posted,
 ) -> Response {
-    if let Some(refused) = authed.refusal(&form) {
-        return refused;
-    }
     let result = async {
         let name: FieldName = name
             .parse()
@@ -779,13 +760,14 @@ async fn delete_field(
         Ok(format!("Removed {shown}."))
     }
     .await;
-    done(&state, &authed, "/fields", result)
+    done(&state, &posted.authed, "/fields", result)
 }
 
 async fn status(State(state): State<ApiState>, authed: Authed) -> Response {
-    let inbox = match inbox_len(&state).await {
+    let node = state.node.clone();
+    let inbox = match blocking(move || node.inbox_len()).await {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return failed(e),
     };
     let net = match &state.client {
         Some(client) => client.status().await.ok(),
