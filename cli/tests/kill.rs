@@ -25,9 +25,7 @@ use libp2p::identity;
 use passport_node::{
     Home, Node, NodeConfig, RequestSpec, Unlock,
     net::{self, Client, NetConfig, Response},
-    protocol::{
-        Body, FieldRequest, GrantId, MessageId, Outcome, PassportId, PeerRecord, decode_trusted,
-    },
+    protocol::{Body, GrantId, MessageId, Outcome, PassportId, PeerRecord, decode_trusted},
 };
 use rand::RngExt as _;
 use serde_json::{Value, json};
@@ -90,19 +88,7 @@ async fn merchant(bootstrap: libp2p::Multiaddr) -> (Node, Client) {
 }
 
 fn spec(field: &str) -> RequestSpec {
-    RequestSpec {
-        requester_name: "Shop".into(),
-        fields: vec![FieldRequest {
-            name: field.parse().unwrap(),
-            required: true,
-            reason: String::new(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: Vec::new(),
-    }
+    RequestSpec::new("Shop", [field.parse().unwrap()], "delivery", 86_400)
 }
 
 /// Sends requests for `field` as fast as answers come; records every grant sent.

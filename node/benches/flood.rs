@@ -11,10 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
     Node, NodeConfig, RequestSpec,
-    consent::{Effect, FieldScope, Policy},
+    consent::Policy,
     net::{self, Client, NetConfig, Response},
 };
-use passport_protocol::{FieldRequest, FieldValue, Timestamp};
+use passport_protocol::{FieldValue, Timestamp};
 
 fn now() -> Timestamp {
     Timestamp::from_secs(
@@ -62,19 +62,7 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
 }
 
 fn spec() -> RequestSpec {
-    RequestSpec {
-        requester_name: "Shop".into(),
-        fields: vec![FieldRequest {
-            name: "name.given".parse().unwrap(),
-            required: true,
-            reason: String::new(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: vec![],
-    }
+    RequestSpec::new("Shop", ["name.given".parse().unwrap()], "delivery", 86_400)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -117,16 +105,9 @@ async fn main() {
         )
         .unwrap();
     let polite_node = memory_node();
-    let trust = Policy {
-        id: 0,
-        effect: Effect::Allow,
-        merchant: Some(polite_node.id()),
-        purpose: None,
-        fields: FieldScope::any_normal(),
-        max_duration_secs: None,
-        created_at: now(),
-    };
-    person_node.add_policy(trust, now()).unwrap();
+    person_node
+        .add_policy(Policy::allow_normal_fields(Some(polite_node.id())), now())
+        .unwrap();
     let person = start(person_node.clone(), vec![boot_addr.clone()]).await;
     while person.publish().await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -6,10 +6,9 @@
 use std::time::Instant;
 
 use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Reply, RequestSpec, Unlock,
-    consent::{Effect, FieldScope, Policy},
+    Home, KdfParams, Node, NodeConfig, Reply, RequestSpec, Unlock, consent::Policy,
 };
-use passport_protocol::{FieldRequest, FieldValue, Timestamp};
+use passport_protocol::{FieldValue, Timestamp};
 
 const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
@@ -24,16 +23,8 @@ fn person(dir: &std::path::Path) -> Node {
         T0,
     )
     .unwrap();
-    let policy = Policy {
-        id: 0,
-        effect: Effect::Allow,
-        merchant: None,
-        purpose: None,
-        fields: FieldScope::any_normal(),
-        max_duration_secs: None,
-        created_at: T0,
-    };
-    node.add_policy(policy, T0).unwrap();
+    node.add_policy(Policy::allow_normal_fields(None), T0)
+        .unwrap();
     node
 }
 
@@ -41,19 +32,8 @@ fn requests(person: &Node, n: usize) -> Vec<Vec<u8>> {
     let merchant = Node::in_memory(NodeConfig::default()).unwrap();
     (0..n)
         .map(|_| {
-            let spec = RequestSpec {
-                requester_name: "Bench".into(),
-                fields: vec![FieldRequest {
-                    name: "name.given".parse().unwrap(),
-                    required: true,
-                    reason: String::new(),
-                }],
-                purpose: "delivery".into(),
-                duration_secs: 86_400,
-                retention_secs: 0,
-                offer: None,
-                reply_to: vec![],
-            };
+            let spec =
+                RequestSpec::new("Bench", ["name.given".parse().unwrap()], "delivery", 86_400);
             merchant.request(person.id(), spec, T0).unwrap()
         })
         .collect()

@@ -24,11 +24,11 @@ use futures::StreamExt as _;
 use libp2p::{Multiaddr, identity};
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
-    consent::{Effect, FieldScope, Policy},
+    consent::Policy,
     net::{self, Client, NetConfig, Response},
     node::system_now,
 };
-use passport_protocol::{FieldRequest, FieldValue, PeerRecord, samples::CryptoFloor};
+use passport_protocol::{FieldValue, PeerRecord, samples::CryptoFloor};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -119,33 +119,13 @@ fn person(dir: &std::path::Path) -> Node {
         now,
     )
     .unwrap();
-    let policy = Policy {
-        id: 0,
-        effect: Effect::Allow,
-        merchant: None,
-        purpose: None,
-        fields: FieldScope::any_normal(),
-        max_duration_secs: None,
-        created_at: now,
-    };
-    node.add_policy(policy, now).unwrap();
+    node.add_policy(Policy::allow_normal_fields(None), now)
+        .unwrap();
     node
 }
 
 fn spec() -> RequestSpec {
-    RequestSpec {
-        requester_name: "Load".into(),
-        fields: vec![FieldRequest {
-            name: "name.given".parse().unwrap(),
-            required: true,
-            reason: String::new(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: Vec::new(),
-    }
+    RequestSpec::new("Load", ["name.given".parse().unwrap()], "delivery", 86_400)
 }
 
 /// One request→grant: sign and store the request, send it, verify and store the

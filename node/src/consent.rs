@@ -80,6 +80,20 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// Allows every normal field, for any purpose and as long as asked, to
+    /// `merchant` (or to any merchant if `None`). Sensitive fields are still asked.
+    pub fn allow_normal_fields(merchant: Option<PassportId>) -> Self {
+        Self {
+            id: 0,
+            effect: Effect::Allow,
+            merchant,
+            purpose: None,
+            fields: FieldScope::any_normal(),
+            max_duration_secs: None,
+            created_at: Timestamp::default(),
+        }
+    }
+
     fn applies_to(&self, merchant: &PassportId, purpose: &str) -> bool {
         self.merchant.is_none_or(|m| m == *merchant)
             && self

@@ -44,6 +44,34 @@ pub struct RequestSpec {
     pub reply_to: Vec<String>,
 }
 
+impl RequestSpec {
+    /// A request from `requester_name` for `fields`, each required and without a
+    /// stated reason, for `purpose`, for `duration_secs`; no retention, no offer.
+    pub fn new(
+        requester_name: &str,
+        fields: impl IntoIterator<Item = FieldName>,
+        purpose: &str,
+        duration_secs: u64,
+    ) -> Self {
+        Self {
+            requester_name: requester_name.into(),
+            fields: fields
+                .into_iter()
+                .map(|name| FieldRequest {
+                    name,
+                    required: true,
+                    reason: String::new(),
+                })
+                .collect(),
+            purpose: purpose.into(),
+            duration_secs,
+            retention_secs: 0,
+            offer: None,
+            reply_to: Vec::new(),
+        }
+    }
+}
+
 /// Where a sent request stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     audit::AuditEvent,
-    consent::{self, AskReason, Effect, Evaluation, FieldScope, Policy},
+    consent::{self, AskReason, Evaluation, FieldScope, Policy},
     error::NodeError,
     node::{Node, Outgoing, Reply, Tx, ended, expired},
     vault::{self, FieldRecord, Sensitivity},
@@ -323,16 +323,11 @@ impl Node {
                     }
                 }
                 tx.add_policy(Policy {
-                    id: 0,
-                    effect: Effect::Allow,
-                    merchant: Some(pending.merchant),
-                    purpose: None,
                     fields: FieldScope {
                         any_normal: true,
                         named,
                     },
-                    max_duration_secs: None,
-                    created_at: now,
+                    ..Policy::allow_normal_fields(Some(pending.merchant))
                 })?;
             }
             let partial =

@@ -8,10 +8,10 @@ use std::time::Duration;
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
     Node, NodeConfig, RequestSpec,
-    consent::{Effect, FieldScope, Policy},
+    consent::Policy,
     net::{self, Client, NetConfig, NetError, Response},
 };
-use passport_protocol::{FieldRequest, FieldValue, IdentityKey, PassportId, PeerRecord, Timestamp};
+use passport_protocol::{FieldValue, IdentityKey, PassportId, PeerRecord, Timestamp};
 
 fn now() -> Timestamp {
     Timestamp::from_secs(
@@ -54,17 +54,24 @@ fn start_with(node: Node, config: NetConfig) -> Client {
     client
 }
 
-/// A standing policy: `merchant` may have every normal field, for any purpose.
-fn allow_normal_fields_to(merchant: PassportId) -> Policy {
-    Policy {
-        id: 0,
-        effect: Effect::Allow,
-        merchant: Some(merchant),
-        purpose: None,
-        fields: FieldScope::any_normal(),
-        max_duration_secs: None,
-        created_at: now(),
-    }
+/// Gives `node` the field `name.given` = "Ada".
+fn name_ada(node: &Node) {
+    node.set_field(
+        "name.given".parse().unwrap(),
+        FieldValue::Text("Ada".into()),
+        now(),
+    )
+    .unwrap();
+}
+
+/// A person named Ada whose standing policy lets `merchant` have every normal field.
+fn ada_trusting(merchant: &Node) -> Node {
+    let person = memory_node();
+    name_ada(&person);
+    person
+        .add_policy(Policy::allow_normal_fields(Some(merchant.id())), now())
+        .unwrap();
+    person
 }
 
 /// The first listen address with `/p2p/<peer>` appended, once the node listens.
@@ -106,18 +113,8 @@ async fn a_merchant_finds_a_person_by_id_and_gets_a_grant_in_one_exchange() {
     let bootstrap = start(memory_node(), vec![]).await;
     let boot_addr = dial_address(&bootstrap).await;
 
-    let person_node = memory_node();
-    person_node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
     let merchant_node = memory_node();
-    person_node
-        .add_policy(allow_normal_fields_to(merchant_node.id()), now())
-        .unwrap();
+    let person_node = ada_trusting(&merchant_node);
 
     let person = start(person_node.clone(), vec![boot_addr.clone()]).await;
     let merchant = start(merchant_node.clone(), vec![boot_addr]).await;
@@ -135,21 +132,8 @@ async fn a_merchant_finds_a_person_by_id_and_gets_a_grant_in_one_exchange() {
         person.peer_id()
     );
 
-    let spec = RequestSpec {
-        requester_name: "Brand X".into(),
-        fields: vec![FieldRequest {
-            name: "name.given".parse().unwrap(),
-            required: true,
-            reason: "parcel".into(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: vec![],
-    };
     let request = merchant_node
-        .request(person_node.id(), spec, now())
+        .request(person_node.id(), spec(&["name.given"]), now())
         .unwrap();
     let Response::Message(grant) = merchant.send_to(person_node.id(), request).await.unwrap()
     else {
@@ -214,22 +198,12 @@ async fn peer(node: Node, boot: &Multiaddr, config: NetConfig) -> Peer {
 }
 
 fn spec(fields: &[&str]) -> RequestSpec {
-    RequestSpec {
-        requester_name: "Brand X".into(),
-        fields: fields
-            .iter()
-            .map(|n| FieldRequest {
-                name: n.parse().unwrap(),
-                required: true,
-                reason: "delivery".into(),
-            })
-            .collect(),
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: vec![],
-    }
+    RequestSpec::new(
+        "Brand X",
+        fields.iter().map(|n| n.parse().unwrap()),
+        "delivery",
+        86_400,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,14 +428,7 @@ async fn a_decision_for_an_offline_merchant_is_retried_until_it_arrives() {
         },
     )
     .await;
-    person
-        .node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
+    name_ada(&person.node);
     let merchant_node = memory_node();
     // The merchant sends its request through a short-lived client, then goes offline.
     let request_id = {
@@ -554,14 +521,7 @@ async fn a_flooding_peer_is_throttled_while_others_are_served() {
         ..loopback()
     };
     let person = peer(memory_node(), &boot, strict).await;
-    person
-        .node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
+    name_ada(&person.node);
     let flooder = peer(memory_node(), &boot, loopback()).await;
     let mut throttled = 0;
     for _ in 0..10 {
@@ -607,14 +567,7 @@ async fn everything_works_over_quic_alone() {
     let boot = dial_address(&boot_client).await;
     assert!(boot.to_string().contains("/quic-v1"), "{boot}");
     let person = peer(memory_node(), &boot, quic()).await;
-    person
-        .node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
+    name_ada(&person.node);
     let merchant = peer(memory_node(), &boot, quic()).await;
     let record = lookup_eventually(&merchant.client, person.node.id())
         .await
@@ -670,14 +623,7 @@ async fn status_reports_the_network_and_shutdown_is_graceful() {
     let bootstrap = start(memory_node(), vec![]).await;
     let boot = dial_address(&bootstrap).await;
     let person = peer(memory_node(), &boot, loopback()).await;
-    person
-        .node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
+    name_ada(&person.node);
     let merchant = peer(memory_node(), &boot, loopback()).await;
     lookup_eventually(&merchant.client, person.node.id())
         .await
@@ -860,18 +806,8 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
     );
     let relay_addr = dial_address(&relay).await;
 
-    let person_node = memory_node();
-    person_node
-        .set_field(
-            "name.given".parse().unwrap(),
-            FieldValue::Text("Ada".into()),
-            now(),
-        )
-        .unwrap();
     let merchant_node = memory_node();
-    person_node
-        .add_policy(allow_normal_fields_to(merchant_node.id()), now())
-        .unwrap();
+    let person_node = ada_trusting(&merchant_node);
 
     // No listen address at all: nothing can dial the person directly, as behind a
     // NAT. Its outgoing connections come from ephemeral ports nobody can dial back.
@@ -989,14 +925,7 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
         )
         .await
         .unwrap();
-        person
-            .node
-            .set_field(
-                "name.given".parse().unwrap(),
-                FieldValue::Text("Ada".into()),
-                now(),
-            )
-            .unwrap();
+        name_ada(&person.node);
         let record = lookup_eventually(&merchant.client, person.node.id())
             .await
             .unwrap();

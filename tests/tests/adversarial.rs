@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use ciborium::Value;
 use libp2p::{Multiaddr, identity};
 use passport_node::{
-    Keys, Node, NodeConfig,
+    Keys, Node, NodeConfig, RequestSpec,
     crypt::DataKey,
     net::{self, Client, NetConfig, NetError, Response},
     person::Approval,
@@ -308,19 +308,12 @@ async fn thousands_of_bad_messages_are_refused_with_their_reason_while_others_ar
     // An honest request, answered "pending", between the attacks.
     let mut honest_requests = 0;
     let mut honest_request = async || {
-        let spec = passport_node::RequestSpec {
-            requester_name: "Honest shop".into(),
-            fields: vec![passport_protocol::FieldRequest {
-                name: "name.given".parse().unwrap(),
-                required: true,
-                reason: String::new(),
-            }],
-            purpose: "delivery".into(),
-            duration_secs: 86_400,
-            retention_secs: 0,
-            offer: None,
-            reply_to: Vec::new(),
-        };
+        let spec = RequestSpec::new(
+            "Honest shop",
+            ["name.given".parse().unwrap()],
+            "delivery",
+            86_400,
+        );
         let bytes = honest.request(person.id(), spec, now()).unwrap();
         let answer = honest_net.send_to(person.id(), bytes).await.unwrap();
         assert!(matches!(answer, Response::Pending(_)), "{answer:?}");
@@ -435,19 +428,12 @@ async fn grants_open_only_for_their_merchant_and_fetches_end_with_revocation_or_
 
     // The shop gets two grants: 30 days and 2 seconds.
     let grant = async |duration_secs: u64| {
-        let spec = passport_node::RequestSpec {
-            requester_name: "Shop".into(),
-            fields: vec![passport_protocol::FieldRequest {
-                name: "name.given".parse().unwrap(),
-                required: true,
-                reason: String::new(),
-            }],
-            purpose: "delivery".into(),
-            duration_secs: 30 * 86_400,
-            retention_secs: 0,
-            offer: None,
-            reply_to: Vec::new(),
-        };
+        let spec = RequestSpec::new(
+            "Shop",
+            ["name.given".parse().unwrap()],
+            "delivery",
+            30 * 86_400,
+        );
         let held: Vec<_> = shop
             .received()
             .unwrap()

@@ -14,10 +14,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Unlock,
-    consent::{Effect, FieldScope, Policy},
-};
+use passport_node::{Home, KdfParams, Node, NodeConfig, Unlock, consent::Policy};
 use passport_protocol::{FieldValue, GrantId, Timestamp};
 use rand::RngExt as _;
 
@@ -48,16 +45,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             now(),
         )
         .unwrap();
-        let policy = Policy {
-            id: 0,
-            effect: Effect::Allow,
-            merchant: None,
-            purpose: None,
-            fields: FieldScope::any_normal(),
-            max_duration_secs: None,
-            created_at: now(),
-        };
-        node.add_policy(policy, now()).unwrap();
+        node.add_policy(Policy::allow_normal_fields(None), now())
+            .unwrap();
     }
 
     let mut rng = rand::rng();

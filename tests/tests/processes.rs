@@ -13,10 +13,10 @@ use std::{
 use libp2p::{Multiaddr, identity};
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
-    consent::{Effect, FieldScope, Policy},
+    consent::Policy,
     net::{self, NetConfig, Response},
 };
-use passport_protocol::{FieldRequest, FieldValue, Timestamp};
+use passport_protocol::{FieldValue, Timestamp};
 
 fn now() -> Timestamp {
     Timestamp::from_secs(
@@ -85,13 +85,8 @@ async fn a_merchant_gets_a_grant_from_a_person_daemon_in_another_process() {
             )
             .unwrap();
         let policy = Policy {
-            id: 0,
-            effect: Effect::Allow,
-            merchant: None,
             purpose: Some("delivery".into()),
-            fields: FieldScope::any_normal(),
-            max_duration_secs: None,
-            created_at: now(),
+            ..Policy::allow_normal_fields(None)
         };
         person.add_policy(policy, now()).unwrap();
     }
@@ -115,19 +110,12 @@ async fn a_merchant_gets_a_grant_from_a_person_daemon_in_another_process() {
     .unwrap();
     tokio::spawn(event_loop.run());
 
-    let spec = RequestSpec {
-        requester_name: "Brand X".into(),
-        fields: vec![FieldRequest {
-            name: "name.given".parse().unwrap(),
-            required: true,
-            reason: "parcel".into(),
-        }],
-        purpose: "delivery".into(),
-        duration_secs: 86_400,
-        retention_secs: 0,
-        offer: None,
-        reply_to: vec![],
-    };
+    let spec = RequestSpec::new(
+        "Brand X",
+        ["name.given".parse().unwrap()],
+        "delivery",
+        86_400,
+    );
     // The person's daemon publishes in the background: retry until it is found.
     let mut answer = None;
     for _ in 0..50 {

@@ -7,7 +7,7 @@
 use std::{io::Write as _, process::ExitCode, time::SystemTime};
 
 use passport_node::{Home, Node, NodeConfig, Reply, RequestSpec, Unlock};
-use passport_protocol::{Body, FieldRequest, Outcome, Timestamp, verify_offline};
+use passport_protocol::{Body, Outcome, Timestamp, verify_offline};
 
 fn now() -> Timestamp {
     let secs = SystemTime::now()
@@ -36,19 +36,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     stdout.flush()?;
     let mut issued = Vec::new();
     for n in 0u64.. {
-        let spec = RequestSpec {
-            requester_name: "Crash Test Shop".into(),
-            fields: vec![FieldRequest {
-                name: "name.given".parse()?,
-                required: true,
-                reason: "test".into(),
-            }],
-            purpose: "delivery".into(),
-            duration_secs: 86_400,
-            retention_secs: 0,
-            offer: None,
-            reply_to: vec![],
-        };
+        let spec = RequestSpec::new(
+            "Crash Test Shop",
+            ["name.given".parse()?],
+            "delivery",
+            86_400,
+        );
         let request = merchant.request(person.id(), spec, now())?;
         let Reply::Message(grant) = person.receive(&request, now())? else {
             return Err("the standing policy did not grant".into());
