@@ -55,9 +55,7 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
     let (client, event_loop) =
         net::new(node, identity::Keypair::generate_ed25519(), config).unwrap();
     tokio::spawn(event_loop.run());
-    while client.listen_addrs().await.unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    client.until_listening().await.unwrap();
     client
 }
 

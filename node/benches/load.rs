@@ -91,9 +91,7 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
     )
     .unwrap();
     tokio::spawn(event_loop.run());
-    while client.listen_addrs().await.unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    client.until_listening().await.unwrap();
     client
 }
 

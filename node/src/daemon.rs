@@ -42,12 +42,7 @@ impl Daemon {
         let (client, event_loop) =
             net::with_metrics(node.clone(), keypair, config, metrics.clone())?;
         let event_loop = tokio::spawn(event_loop.run());
-        for _ in 0..500 {
-            if !client.listen_addrs().await?.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        client.until_listening().await?;
         let publisher = client.clone();
         tokio::spawn(async move {
             let mut wait = Duration::from_millis(200);

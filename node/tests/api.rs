@@ -39,9 +39,7 @@ async fn start_net_with(node: Node, bootstrap: Vec<Multiaddr>, metrics: Metrics)
     let (client, event_loop) =
         net::with_metrics(node, identity::Keypair::generate_ed25519(), config, metrics).unwrap();
     tokio::spawn(event_loop.run());
-    while client.listen_addrs().await.unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    client.until_listening().await.unwrap();
     client
 }
 

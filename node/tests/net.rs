@@ -76,13 +76,10 @@ fn ada_trusting(merchant: &Node) -> Node {
 
 /// The first listen address with `/p2p/<peer>` appended, once the node listens.
 async fn dial_address(client: &Client) -> Multiaddr {
-    for _ in 0..100 {
-        if let Some(addr) = client.listen_addrs().await.unwrap().into_iter().next() {
-            return addr.with(Protocol::P2p(client.peer_id()));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the node never started listening");
+    let Some(addr) = client.until_listening().await.unwrap().into_iter().next() else {
+        panic!("the node never started listening");
+    };
+    addr.with(Protocol::P2p(client.peer_id()))
 }
 
 /// Publishes until it sticks (the bootstrap connection may still be opening).

@@ -496,6 +496,23 @@ impl Client {
         self.call(|reply| Command::ListenAddrs { reply }).await
     }
 
+    /// The addresses this node listens on, once it listens on any (its listeners
+    /// open just after the event loop starts). Gives up after 5 s, and at once for a
+    /// node configured with no listen address.
+    pub async fn until_listening(&self) -> Result<Vec<Multiaddr>, NetError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let addrs = self.listen_addrs().await?;
+            if !addrs.is_empty()
+                || self.config.listen.is_empty()
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Ok(addrs);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// The peers connected now, each with the addresses of its connections.
     pub async fn peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>, NetError> {
         self.call(|reply| Command::Peers { reply }).await
