@@ -51,8 +51,13 @@ impl fmt::Debug for IdentityKey {
 
 /// An X25519 secret key for opening data sealed to this node (HPKE, RFC 9180).
 /// Its public half, [`SealingPublicKey`], is published so others can seal to it.
+/// Its public half is computed once, when the key is made: every request a merchant
+/// sends names it.
 #[derive(Clone)]
-pub struct SealingKey(<X25519Kem as hpke::kem::Kem>::PrivateKey);
+pub struct SealingKey {
+    secret: <X25519Kem as hpke::kem::Kem>::PrivateKey,
+    public: SealingPublicKey,
+}
 
 impl SealingKey {
     /// A new random sealing key.
@@ -64,7 +69,16 @@ impl SealingKey {
 
     /// The key RFC 9180's `DeriveKeyPair` makes from input keying material.
     pub fn derive(ikm: &[u8]) -> Self {
-        Self(X25519Kem::derive_keypair(ikm).0)
+        Self::from_secret(X25519Kem::derive_keypair(ikm).0)
+    }
+
+    fn from_secret(secret: <X25519Kem as hpke::kem::Kem>::PrivateKey) -> Self {
+        let mut public = [0u8; 32];
+        public.copy_from_slice(&X25519Kem::sk_to_pk(&secret).to_bytes());
+        Self {
+            secret,
+            public: SealingPublicKey(public),
+        }
     }
 
     /// The key with this 32-byte X25519 secret (clamped as RFC 7748 requires).
@@ -72,7 +86,7 @@ impl SealingKey {
         // `from_bytes` only fails for a wrong length, which the array type rules out;
         // fall back to deriving so there is no panic path at all.
         match <X25519Kem as hpke::kem::Kem>::PrivateKey::from_bytes(secret) {
-            Ok(key) => Self(key),
+            Ok(key) => Self::from_secret(key),
             Err(_) => Self::derive(secret),
         }
     }
@@ -80,20 +94,17 @@ impl SealingKey {
     /// The 32-byte secret, for storing encrypted. Zeroized when dropped.
     pub fn to_secret_bytes(&self) -> Zeroizing<[u8; 32]> {
         let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&self.0.to_bytes());
+        out.copy_from_slice(&self.secret.to_bytes());
         out
     }
 
     /// The public half, to publish.
     pub fn public_key(&self) -> SealingPublicKey {
-        let public = X25519Kem::sk_to_pk(&self.0);
-        let mut bytes = [0u8; 32];
-        bytes.copy_from_slice(&public.to_bytes());
-        SealingPublicKey(bytes)
+        self.public
     }
 
     pub(crate) fn hpke_key(&self) -> &<X25519Kem as hpke::kem::Kem>::PrivateKey {
-        &self.0
+        &self.secret
     }
 }
 

@@ -282,30 +282,20 @@ impl CryptoFloor {
 
     /// One round trip's cryptography. Errors only if a primitive fails.
     pub fn round_trip(&self, rng: &mut impl CryptoRng) -> Result<(), ProtocolError> {
+        let sign_and_verify = |key: &IdentityKey, tbs: &[u8]| {
+            let signer = key.id();
+            if signer.verify_signature(tbs, &key.sign(tbs)) {
+                Ok(())
+            } else {
+                Err(ProtocolError::BadSignature { signer })
+            }
+        };
         let parties = &self.parties;
-        let signature = parties.merchant.sign(&self.request_tbs);
-        if !parties
-            .merchant
-            .id()
-            .verify_signature(&self.request_tbs, &signature)
-        {
-            return Err(ProtocolError::BadSignature {
-                signer: parties.merchant.id(),
-            });
-        }
-        let public = parties.merchant_seal.public_key();
+        sign_and_verify(&parties.merchant, &self.request_tbs)?;
+        let seal_to = parties.merchant_seal.public_key();
         let (enc, ciphertext) =
-            crate::seal::seal_with_info(&public, &self.info, &[], &self.plaintext, rng)?;
-        let signature = parties.person.sign(&self.grant_tbs);
-        if !parties
-            .person
-            .id()
-            .verify_signature(&self.grant_tbs, &signature)
-        {
-            return Err(ProtocolError::BadSignature {
-                signer: parties.person.id(),
-            });
-        }
+            crate::seal::seal_with_info(&seal_to, &self.info, &[], &self.plaintext, rng)?;
+        sign_and_verify(&parties.person, &self.grant_tbs)?;
         crate::seal::open_with_info(&parties.merchant_seal, &enc, &self.info, &[], &ciphertext)?;
         Ok(())
     }
