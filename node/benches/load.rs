@@ -27,6 +27,7 @@ use passport_node::{
     consent::Policy,
     net::{self, Client, NetConfig, Response},
     node::system_now,
+    storage::FlushStats,
 };
 use passport_protocol::{FieldValue, PeerRecord, samples::CryptoFloor};
 
@@ -126,24 +127,42 @@ fn spec() -> RequestSpec {
     RequestSpec::new("Load", ["name.given".parse().unwrap()], "delivery", 86_400)
 }
 
-/// One request→grant: sign and store the request, send it, verify and store the
-/// grant. Returns the latency.
+/// One request→grant, as the merchant's API makes it: sign and store the request,
+/// send it, verify and store the grant (which makes the request durable too).
+/// Returns the latency.
 async fn round_trip(merchant: &Node, client: &Client, record: &PeerRecord) -> Duration {
     let started = Instant::now();
     let (shop, person) = (merchant.clone(), record.id);
-    let bytes = tokio::task::spawn_blocking(move || shop.request(person, spec(), system_now()))
-        .await
-        .unwrap()
-        .unwrap();
-    let Response::Message(decision) = client.send_to_record(record, bytes).await.unwrap() else {
+    let prepared =
+        tokio::task::spawn_blocking(move || shop.prepare_request(person, spec(), system_now()))
+            .await
+            .unwrap()
+            .unwrap();
+    let Response::Message(decision) = client.send_to_record(record, prepared.bytes).await.unwrap()
+    else {
         panic!("a standing policy grants at once")
     };
     let shop = merchant.clone();
-    tokio::task::spawn_blocking(move || shop.receive(&decision, system_now()))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        shop.receive(&decision, system_now())?;
+        shop.settle(prepared.unsettled)
+    })
+    .await
+    .unwrap()
+    .unwrap();
     started.elapsed()
+}
+
+/// The merchant's flushes, and the persons' summed.
+fn flush_stats(merchant: &Node, people: &[(Node, Client)]) -> (FlushStats, FlushStats) {
+    let persons = people.iter().fold(FlushStats::default(), |sum, (node, _)| {
+        let stats = node.flush_stats();
+        FlushStats {
+            flushes: sum.flushes + stats.flushes,
+            flushing_for: sum.flushing_for + stats.flushing_for,
+        }
+    });
+    (merchant.flush_stats(), persons)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -199,6 +218,15 @@ async fn main() {
         round_trip(&merchant, &merchant_net, record).await;
     }
 
+    // What the 101 nodes cost with no requests at all (pings, DHT upkeep): the
+    // background the per-grant CPU below includes.
+    let idle_secs = setting("PASSPORT_LOAD_IDLE_SECS", 3).max(1);
+    println!("idle for {idle_secs} s...");
+    let idle_cpu_before = cpu_seconds();
+    tokio::time::sleep(Duration::from_secs(idle_secs as u64)).await;
+    let idle_share = (cpu_seconds() - idle_cpu_before) / idle_secs as f64;
+    println!("measuring {requests} round trips, {in_flight} in flight...");
+    let flushes_before = flush_stats(&merchant, &people);
     let (cpu_before, started) = (cpu_seconds(), Instant::now());
     let records = Arc::new(records);
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
@@ -212,6 +240,7 @@ async fn main() {
         .await;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
+    let flushes_after = flush_stats(&merchant, &people);
     let (peak, resident) = memory_mib();
     latencies.sort();
     let rate = requests as f64 / elapsed;
@@ -241,6 +270,23 @@ async fn main() {
         "  CPU {cpu:.1} s over {elapsed:.1} s ({:.0} % of {cores} cores), {:.0} µs CPU per grant",
         cpu / elapsed / cores as f64 * 100.0,
         cpu / requests as f64 * 1e6
+    );
+    for (side, before, after) in [
+        ("merchant", flushes_before.0, flushes_after.0),
+        ("persons ", flushes_before.1, flushes_after.1),
+    ] {
+        let flushes = after.flushes - before.flushes;
+        let busy = (after.flushing_for - before.flushing_for).as_secs_f64();
+        println!(
+            "  {side} flushes: {:.2} per grant, {:.2} ms each on average",
+            flushes as f64 / requests as f64,
+            busy / flushes.max(1) as f64 * 1e3,
+        );
+    }
+    println!(
+        "  idle beforehand: {:.0} % of one core ({:.0} µs of each grant's CPU)",
+        idle_share * 100.0,
+        idle_share * elapsed / requests as f64 * 1e6,
     );
     println!(
         "  memory: {resident:.0} MiB resident now, {peak:.0} MiB peak ({persons} persons + 1 merchant in this process)"

@@ -761,6 +761,20 @@ fn yes() -> bool {
     true
 }
 
+/// Sends a request and stores the decision that comes straight back, if any.
+async fn send_prepared(
+    state: &ApiState,
+    to: PassportId,
+    bytes: Vec<u8>,
+) -> Result<net::Response, ApiError> {
+    let response = state.net()?.send_to(to, bytes).await?;
+    if let net::Response::Message(decision) = &response {
+        let (node, decision) = (state.node.clone(), decision.clone());
+        blocking(move || node.receive(&decision, now())).await?;
+    }
+    Ok(response)
+}
+
 async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBody>) -> ApiResult {
     let to: PassportId = parse(&body.to, "to")?;
     let wait_secs = body.wait_secs.min(MAX_WAIT_SECS);
@@ -782,11 +796,15 @@ async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBod
         reply_to: Vec::new(),
     };
     let node = state.node.clone();
-    let (bytes, request_id) = blocking(move || node.request_with_id(to, spec, now())).await?;
-    match state.net()?.send_to(to, bytes).await? {
-        net::Response::Message(decision) => {
-            let node = state.node.clone();
-            blocking(move || node.receive(&decision, now())).await?;
+    let prepared = blocking(move || node.prepare_request(to, spec, now())).await?;
+    let request_id = prepared.request_id;
+    // The request's record becomes durable with the answer's when one comes back
+    // (one flush instead of two); in every case it is durable before we reply.
+    let sent = send_prepared(&state, to, prepared.bytes).await;
+    let node = state.node.clone();
+    blocking(move || node.settle(prepared.unsettled)).await?;
+    match sent? {
+        net::Response::Message(_) => {
             let sent = blocking({
                 let node = state.node.clone();
                 move || node.sent_request(&request_id)

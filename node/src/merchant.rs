@@ -12,6 +12,7 @@ use crate::{
     audit::AuditEvent,
     error::NodeError,
     node::{Node, Outgoing, Reply, Tx, ended},
+    storage::Ticket,
 };
 
 const SENT_PREFIX: &[u8] = b"q/";
@@ -142,6 +143,22 @@ impl ReceivedGrant {
     }
 }
 
+/// A request recorded by [`Node::prepare_request`], perhaps not yet durable.
+#[derive(Debug)]
+pub struct PreparedRequest {
+    /// The signed request, to send.
+    pub bytes: Vec<u8>,
+    /// Its id.
+    pub request_id: MessageId,
+    /// What to hand [`Node::settle`].
+    pub unsettled: Unsettled,
+}
+
+/// Writes applied but perhaps not yet durable; [`Node::settle`] waits for them.
+#[derive(Debug)]
+#[must_use = "writes are not durable until settled"]
+pub struct Unsettled(Option<Ticket>);
+
 impl Node {
     /// Makes and records a request to `person`. Returns the bytes to send.
     pub fn request(
@@ -162,7 +179,28 @@ impl Node {
         spec: RequestSpec,
         now: Timestamp,
     ) -> Result<(Vec<u8>, MessageId), NodeError> {
-        self.tx(now, |tx| {
+        let prepared = self.prepare_request(person, spec, now)?;
+        self.settle(prepared.unsettled)?;
+        Ok((prepared.bytes, prepared.request_id))
+    }
+
+    /// Makes and records a request to `person` without waiting for the record to be
+    /// durable, so that the wait can share a flush with the answer's: send the
+    /// bytes, store the answer if one comes back, then [`Node::settle`], which
+    /// returns at once when storing the answer already made the request durable.
+    /// Report the request as sent to no one before that.
+    ///
+    /// If the node dies before the record is durable, the person may hold a
+    /// decision on a request this node no longer knows; nothing this node
+    /// acknowledged is lost, which is the same as dying before the answer is
+    /// stored.
+    pub fn prepare_request(
+        &self,
+        person: PassportId,
+        spec: RequestSpec,
+        now: Timestamp,
+    ) -> Result<PreparedRequest, NodeError> {
+        let ((bytes, request_id), ticket) = self.tx_deferred(now, |tx| {
             let fields: Vec<FieldName> = spec.fields.iter().map(|f| f.name.clone()).collect();
             let lifetime = tx.node.config().request_lifetime_secs;
             let body = Body::Request(Request {
@@ -196,7 +234,17 @@ impl Node {
                 Some(bytes.clone()),
             );
             Ok((bytes, request_id))
+        })?;
+        Ok(PreparedRequest {
+            bytes,
+            request_id,
+            unsettled: Unsettled(ticket),
         })
+    }
+
+    /// Returns once the writes behind `unsettled` are durable.
+    pub fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
+        self.settle_ticket(unsettled.0)
     }
 
     /// A sent request and its status.

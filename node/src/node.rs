@@ -22,7 +22,7 @@ use crate::{
     audit::{self, AuditEntry, AuditEvent, AuditReport, Head},
     error::NodeError,
     home::{Home, Keys, Unlock},
-    storage::{Batch, Durable, SledStorage, Storage},
+    storage::{Batch, Durable, SledStorage, Storage, Ticket},
     vault::{self, FieldRecord, MAX_TAG_BYTES, MAX_TAGS, Sensitivity},
 };
 
@@ -301,6 +301,11 @@ impl Node {
         self.inner.durable.flushes()
     }
 
+    /// How many flushes the store has performed and how long they took in all.
+    pub fn flush_stats(&self) -> crate::storage::FlushStats {
+        self.inner.durable.flush_stats()
+    }
+
     pub(crate) fn keys(&self) -> &Keys {
         &self.inner.keys
     }
@@ -315,6 +320,19 @@ impl Node {
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, NodeError>,
     ) -> Result<T, NodeError> {
+        let (out, ticket) = self.tx_deferred(now, f)?;
+        self.settle_ticket(ticket)?;
+        Ok(out)
+    }
+
+    /// [`Node::tx`] without waiting for the writes to be durable: they are visible
+    /// at once, and durable once [`Node::settle_ticket`] returns for the ticket, or
+    /// once any later transaction has been.
+    pub(crate) fn tx_deferred<T>(
+        &self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<T, NodeError>,
+    ) -> Result<(T, Option<Ticket>), NodeError> {
         let mut guard = self
             .inner
             .state
@@ -340,11 +358,17 @@ impl Node {
         state.head = head;
         state.seen_count = seen_count;
         drop(guard);
+        Ok((out, ticket))
+    }
+
+    /// Returns once the writes behind `ticket` (and all before them) are durable,
+    /// then tells watchers of [`Node::changes`].
+    pub(crate) fn settle_ticket(&self, ticket: Option<Ticket>) -> Result<(), NodeError> {
         if let Some(ticket) = ticket {
             self.inner.durable.wait(ticket)?;
             self.inner.changes.send_modify(|count| *count += 1);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Verifies a received message and acts on it: the one entry point for bytes

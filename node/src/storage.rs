@@ -9,6 +9,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Condvar, Mutex, PoisonError},
+    time::{Duration, Instant},
 };
 
 use crate::error::NodeError;
@@ -179,6 +180,17 @@ struct CommitState {
     flushing: bool,
     /// Flushes performed (for tests and metrics).
     flushes: u64,
+    /// Time spent in those flushes, summed.
+    flushing_for: Duration,
+}
+
+/// What a store's flushes have cost so far; see [`Durable::flush_stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlushStats {
+    /// Flushes performed (each an fsync on sled).
+    pub flushes: u64,
+    /// Time spent flushing, summed over those flushes.
+    pub flushing_for: Duration,
 }
 
 /// A batch applied but perhaps not yet durable; see [`Durable::wait`].
@@ -243,10 +255,13 @@ impl Durable {
             state.flushing = true;
             let target = state.applied;
             drop(state);
+            let started = Instant::now();
             let result = self.storage.flush();
+            let took = started.elapsed();
             state = lock.lock().unwrap_or_else(PoisonError::into_inner);
             state.flushing = false;
             state.flushes += 1;
+            state.flushing_for += took;
             if result.is_ok() {
                 state.durable = state.durable.max(target);
             }
@@ -257,11 +272,16 @@ impl Durable {
 
     /// How many flushes were performed (each an fsync on sled).
     pub fn flushes(&self) -> u64 {
-        self.state
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .flushes
+        self.flush_stats().flushes
+    }
+
+    /// How many flushes were performed and how long they took in all.
+    pub fn flush_stats(&self) -> FlushStats {
+        let state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
+        FlushStats {
+            flushes: state.flushes,
+            flushing_for: state.flushing_for,
+        }
     }
 }
 
@@ -283,7 +303,7 @@ mod tests {
             self.0.apply(batch)
         }
         fn flush(&self) -> Result<(), NodeError> {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(20));
             Ok(())
         }
     }

@@ -69,6 +69,11 @@ pub struct NetConfig {
     pub record_lifetime: Duration,
     /// How long an idle connection is kept. Default 60 s (libp2p's own is 10 s).
     pub idle_connection_timeout: Duration,
+    /// How often each connection is pinged (round-trip time, liveness). Default 60 s
+    /// (libp2p's own is 15 s): pings on every connection were most of what 100
+    /// idle nodes cost, and a phone or a merchant with thousands of connections
+    /// should not wake for them every 15 s.
+    pub ping_interval: Duration,
     /// Capacity of the command channel from clients. Default 64.
     pub command_capacity: usize,
     /// First wait before retrying an undelivered message. Default 1 s; doubles.
@@ -147,6 +152,7 @@ impl Default for NetConfig {
             lookup_timeout: Duration::from_secs(20),
             record_lifetime: Duration::from_secs(24 * 3600),
             idle_connection_timeout: Duration::from_secs(60),
+            ping_interval: Duration::from_secs(60),
             command_capacity: 64,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
@@ -644,7 +650,7 @@ pub fn with_metrics(
                     "/passport/id/1".into(),
                     key.public(),
                 )),
-                ping: ping::Behaviour::default(),
+                ping: ping::Behaviour::new(ping::Config::new().with_interval(config.ping_interval)),
                 mdns,
                 autonat,
                 relay_client,
