@@ -96,7 +96,35 @@ impl KdfParams {
         }
     }
 
+    /// The most memory (1 GiB, 16 times the default) a passport may ask of the
+    /// machine that unlocks it.
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+    /// The most passes (16) a passport may ask for.
+    pub const MAX_ITERATIONS: u32 = 16;
+    /// The most lanes (16) a passport may ask for.
+    pub const MAX_PARALLELISM: u32 = 16;
+
+    /// Checks the parameters are within what a phone or a small server can run:
+    /// an identity file that asks for more (tampered with, say) must be an error,
+    /// not an unlock that runs out of memory or never ends.
+    pub fn check(&self) -> Result<(), String> {
+        let bounds = [
+            ("memory", self.memory_kib, 8, Self::MAX_MEMORY_KIB, " KiB"),
+            ("passes", self.iterations, 1, Self::MAX_ITERATIONS, ""),
+            ("lanes", self.parallelism, 1, Self::MAX_PARALLELISM, ""),
+        ];
+        for (what, value, least, most, unit) in bounds {
+            if !(least..=most).contains(&value) {
+                return Err(format!(
+                    "{what} {value}{unit} is outside {least}..={most}{unit}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn derive(&self, passphrase: &str, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>, NodeError> {
+        self.check().map_err(NodeError::KdfParams)?;
         let params = Params::new(self.memory_kib, self.iterations, self.parallelism, Some(32))
             .map_err(|e| NodeError::KdfParams(e.to_string()))?;
         let mut kek = Zeroizing::new([0u8; 32]);
@@ -309,6 +337,9 @@ impl Home {
                 home: self.dir.clone(),
             });
         }
+        if matches!(unlock, Unlock::Passphrase(_)) {
+            kdf.check().map_err(NodeError::KdfParams)?;
+        }
         create_private_dir(&self.dir)?;
         let mut rng = rand::rng();
         let (kek, method) = match unlock {
@@ -434,6 +465,12 @@ impl Home {
                 ),
             });
         }
+        if let UnlockMethod::Passphrase { kdf, .. } = &file.unlock {
+            kdf.check().map_err(|e| NodeError::Corrupt {
+                path,
+                detail: format!("passphrase settings out of range: {e}"),
+            })?;
+        }
         Ok(file)
     }
 
@@ -510,6 +547,57 @@ mod tests {
 
     fn pass(s: &str) -> Unlock {
         Unlock::Passphrase(Zeroizing::new(s.to_owned()))
+    }
+
+    /// Rewrites the identity file's passphrase settings, as someone with the disk
+    /// could.
+    fn tamper_kdf(home: &Home, field: &str, value: u32) {
+        use ciborium::Value;
+        let bytes = fs::read(home.identity_path()).unwrap();
+        let mut file: Value = ciborium::de::from_reader(bytes.as_slice()).unwrap();
+        let kdf = file
+            .as_map_mut()
+            .and_then(|m| m.iter_mut().find(|(k, _)| k.as_text() == Some("unlock")))
+            .and_then(|(_, v)| v.as_map_mut())
+            .and_then(|m| m.first_mut())
+            .and_then(|(_, v)| v.as_map_mut())
+            .and_then(|m| m.iter_mut().find(|(k, _)| k.as_text() == Some("kdf")))
+            .and_then(|(_, v)| v.as_map_mut())
+            .unwrap();
+        let slot = kdf
+            .iter_mut()
+            .find(|(k, _)| k.as_text() == Some(field))
+            .unwrap();
+        slot.1 = Value::Integer(value.into());
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(&file, &mut out).unwrap();
+        fs::write(home.identity_path(), out).unwrap();
+    }
+
+    #[test]
+    fn passphrase_settings_out_of_range_are_refused_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let too_much = KdfParams {
+            memory_kib: KdfParams::MAX_MEMORY_KIB + 1,
+            ..KdfParams::default()
+        };
+        let err = Home::new(dir.path().join("new"))
+            .create(&pass("x"), too_much)
+            .unwrap_err();
+        assert!(matches!(err, NodeError::KdfParams(_)), "{err}");
+        assert!(!dir.path().join("new").exists());
+
+        // 4 TiB of memory, or 4 billion passes: without the bound, unlocking would
+        // run out of memory or never end.
+        for (field, value) in [("memory_kib", u32::MAX), ("iterations", u32::MAX)] {
+            let home = Home::new(dir.path().join(field));
+            home.create(&pass("x"), KdfParams::insecure_for_tests())
+                .unwrap();
+            tamper_kdf(&home, field, value);
+            let err = home.open(&pass("x")).unwrap_err();
+            assert!(matches!(err, NodeError::Corrupt { .. }), "{err}");
+            assert!(err.to_string().contains("out of range"), "{err}");
+        }
     }
 
     #[test]
