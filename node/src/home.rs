@@ -451,27 +451,7 @@ impl Home {
                 });
             }
         };
-        let file: IdentityFile =
-            ciborium::de::from_reader(bytes.as_slice()).map_err(|e| NodeError::Corrupt {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-        if file.version != FORMAT_VERSION {
-            return Err(NodeError::Corrupt {
-                path,
-                detail: format!(
-                    "format version {} (this build reads {FORMAT_VERSION})",
-                    file.version
-                ),
-            });
-        }
-        if let UnlockMethod::Passphrase { kdf, .. } = &file.unlock {
-            kdf.check().map_err(|e| NodeError::Corrupt {
-                path,
-                detail: format!("passphrase settings out of range: {e}"),
-            })?;
-        }
-        Ok(file)
+        decode_identity(path, &bytes)
     }
 
     fn read_key_file(&self) -> Result<Zeroizing<[u8; 32]>, NodeError> {
@@ -503,6 +483,37 @@ impl Home {
             .map(Zeroizing::new)
             .map_err(|_| NodeError::WrongKeyFile { path })
     }
+}
+
+/// Decodes and checks an identity file's public part, as [`Home::open`] does before
+/// it asks for a passphrase, and returns the passport's id. The file is read from
+/// disk before anything is unlocked, so anyone with the disk chooses these bytes:
+/// the `identity_file` fuzz target runs this.
+pub fn check_identity_file(bytes: &[u8]) -> Result<PassportId, NodeError> {
+    decode_identity(PathBuf::from(IDENTITY_FILE), bytes).map(|file| file.id)
+}
+
+fn decode_identity(path: PathBuf, bytes: &[u8]) -> Result<IdentityFile, NodeError> {
+    let file: IdentityFile = ciborium::de::from_reader(bytes).map_err(|e| NodeError::Corrupt {
+        path: path.clone(),
+        detail: e.to_string(),
+    })?;
+    if file.version != FORMAT_VERSION {
+        return Err(NodeError::Corrupt {
+            path,
+            detail: format!(
+                "format version {} (this build reads {FORMAT_VERSION})",
+                file.version
+            ),
+        });
+    }
+    if let UnlockMethod::Passphrase { kdf, .. } = &file.unlock {
+        kdf.check().map_err(|e| NodeError::Corrupt {
+            path,
+            detail: format!("passphrase settings out of range: {e}"),
+        })?;
+    }
+    Ok(file)
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), NodeError> {

@@ -1,0 +1,1 @@
+../../protocol/fuzz/run.sh
