@@ -80,6 +80,12 @@ fn net_config(bootstrap: Vec<Multiaddr>) -> NetConfig {
         peer_burst: 1_000_000,
         peer_rate_per_sec: 1_000_000,
         request_timeout: Duration::from_secs(30),
+        // PASSPORT_LOAD_PING_SECS=15 pings as often as libp2p's default: what the
+        // longer default interval saves.
+        ping_interval: std::env::var("PASSPORT_LOAD_PING_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(NetConfig::default().ping_interval, Duration::from_secs),
         ..NetConfig::default()
     }
 }
