@@ -7,7 +7,7 @@ use libp2p::request_response::Codec as _;
 use passport_node::{
     audit::AuditEntry,
     crypt::DataKey,
-    home::check_identity_file,
+    home::{Home, check_identity_file},
     merchant::{ReceivedGrant, SentRequest},
     net::{Codec, PROTOCOL},
     node::Outgoing,
@@ -45,4 +45,22 @@ pub fn stored_record(data: &[u8]) {
     let _ = key.open_record::<Outgoing>(aad, &sealed);
     let _ = key.open_record::<AuditEntry>(aad, &sealed);
     let _ = key.open_record::<FieldRecord>(aad, &sealed);
+}
+
+/// The person's other files in the home directory, read through the real
+/// [`Home`] methods: `config.toml` (TOML into the node's settings) and
+/// `network.key` (libp2p's key encoding). Both must be decoded or refused with an
+/// error that names the file.
+pub fn home_files(data: &[u8]) {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("passport-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
+    let home = Home::new(dir);
+    std::fs::write(home.config_path(), data).unwrap();
+    std::fs::write(home.network_key_path(), data).unwrap();
+    let _ = home.config();
+    let _ = home.network_key();
 }
