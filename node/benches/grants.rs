@@ -43,7 +43,7 @@ fn run(threads: usize, per_thread: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let node = person(dir.path());
     let work: Vec<Vec<Vec<u8>>> = (0..threads).map(|_| requests(&node, per_thread)).collect();
-    let flushes_before = node.flushes();
+    let flushes_before = node.flush_stats().flushes;
     let start = Instant::now();
     std::thread::scope(|s| {
         for batch in &work {
@@ -62,7 +62,7 @@ fn run(threads: usize, per_thread: usize) -> (f64, f64) {
     let grants = (threads * per_thread) as f64;
     (
         grants / secs,
-        (node.flushes() - flushes_before) as f64 / grants,
+        (node.flush_stats().flushes - flushes_before) as f64 / grants,
     )
 }
 

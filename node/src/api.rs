@@ -767,12 +767,14 @@ async fn send_prepared(
     to: PassportId,
     bytes: Vec<u8>,
 ) -> Result<net::Response, ApiError> {
-    let response = state.net()?.send_to(to, bytes).await?;
-    if let net::Response::Message(decision) = &response {
-        let (node, decision) = (state.node.clone(), decision.clone());
-        blocking(move || node.receive(&decision, now())).await?;
+    match state.net()?.send_to(to, bytes).await? {
+        net::Response::Message(decision) => {
+            let node = state.node.clone();
+            let decision = blocking(move || node.receive(&decision, now()).map(|_| decision));
+            Ok(net::Response::Message(decision.await?))
+        }
+        other => Ok(other),
     }
-    Ok(response)
 }
 
 async fn send_request(State(state): State<ApiState>, Json(body): Json<RequestBody>) -> ApiResult {

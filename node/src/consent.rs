@@ -82,6 +82,7 @@ pub struct Policy {
 impl Policy {
     /// Allows every normal field, for any purpose and as long as asked, to
     /// `merchant` (or to any merchant if `None`). Sensitive fields are still asked.
+    /// Its id and creation time are set when it is added.
     pub fn allow_normal_fields(merchant: Option<PassportId>) -> Self {
         Self {
             id: 0,

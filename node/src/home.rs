@@ -562,24 +562,13 @@ mod tests {
 
     /// Rewrites the identity file's passphrase settings, as someone with the disk
     /// could.
-    fn tamper_kdf(home: &Home, field: &str, value: u32) {
-        use ciborium::Value;
+    fn tamper_kdf(home: &Home, tamper: impl FnOnce(&mut KdfParams)) {
         let bytes = fs::read(home.identity_path()).unwrap();
-        let mut file: Value = ciborium::de::from_reader(bytes.as_slice()).unwrap();
-        let kdf = file
-            .as_map_mut()
-            .and_then(|m| m.iter_mut().find(|(k, _)| k.as_text() == Some("unlock")))
-            .and_then(|(_, v)| v.as_map_mut())
-            .and_then(|m| m.first_mut())
-            .and_then(|(_, v)| v.as_map_mut())
-            .and_then(|m| m.iter_mut().find(|(k, _)| k.as_text() == Some("kdf")))
-            .and_then(|(_, v)| v.as_map_mut())
-            .unwrap();
-        let slot = kdf
-            .iter_mut()
-            .find(|(k, _)| k.as_text() == Some(field))
-            .unwrap();
-        slot.1 = Value::Integer(value.into());
+        let mut file: IdentityFile = ciborium::de::from_reader(bytes.as_slice()).unwrap();
+        let UnlockMethod::Passphrase { kdf, .. } = &mut file.unlock else {
+            panic!("a passphrase passport")
+        };
+        tamper(kdf);
         let mut out = Vec::new();
         ciborium::ser::into_writer(&file, &mut out).unwrap();
         fs::write(home.identity_path(), out).unwrap();
@@ -600,11 +589,13 @@ mod tests {
 
         // 4 TiB of memory, or 4 billion passes: without the bound, unlocking would
         // run out of memory or never end.
-        for (field, value) in [("memory_kib", u32::MAX), ("iterations", u32::MAX)] {
-            let home = Home::new(dir.path().join(field));
+        let memory: fn(&mut KdfParams) = |kdf| kdf.memory_kib = u32::MAX;
+        let passes: fn(&mut KdfParams) = |kdf| kdf.iterations = u32::MAX;
+        for (name, tamper) in [("memory", memory), ("passes", passes)] {
+            let home = Home::new(dir.path().join(name));
             home.create(&pass("x"), KdfParams::insecure_for_tests())
                 .unwrap();
-            tamper_kdf(&home, field, value);
+            tamper_kdf(&home, tamper);
             let err = home.open(&pass("x")).unwrap_err();
             assert!(matches!(err, NodeError::Corrupt { .. }), "{err}");
             assert!(err.to_string().contains("out of range"), "{err}");

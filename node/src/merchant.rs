@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     audit::AuditEvent,
     error::NodeError,
-    node::{Node, Outgoing, Reply, Tx, ended},
-    storage::Ticket,
+    node::{Node, Outgoing, Reply, Tx, Unsettled, ended},
 };
 
 const SENT_PREFIX: &[u8] = b"q/";
@@ -154,11 +153,6 @@ pub struct PreparedRequest {
     pub unsettled: Unsettled,
 }
 
-/// Writes applied but perhaps not yet durable; [`Node::settle`] waits for them.
-#[derive(Debug)]
-#[must_use = "writes are not durable until settled"]
-pub struct Unsettled(Option<Ticket>);
-
 impl Node {
     /// Makes and records a request to `person`. Returns the bytes to send.
     pub fn request(
@@ -200,7 +194,7 @@ impl Node {
         spec: RequestSpec,
         now: Timestamp,
     ) -> Result<PreparedRequest, NodeError> {
-        let ((bytes, request_id), ticket) = self.tx_deferred(now, |tx| {
+        let ((bytes, request_id), unsettled) = self.tx_deferred(now, |tx| {
             let fields: Vec<FieldName> = spec.fields.iter().map(|f| f.name.clone()).collect();
             let lifetime = tx.node.config().request_lifetime_secs;
             let body = Body::Request(Request {
@@ -238,13 +232,8 @@ impl Node {
         Ok(PreparedRequest {
             bytes,
             request_id,
-            unsettled: Unsettled(ticket),
+            unsettled,
         })
-    }
-
-    /// Returns once the writes behind `unsettled` are durable.
-    pub fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
-        self.settle_ticket(unsettled.0)
     }
 
     /// A sent request and its status.

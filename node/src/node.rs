@@ -134,6 +134,11 @@ pub enum Reply {
     Nothing,
 }
 
+/// Writes applied but perhaps not yet durable; [`Node::settle`] waits for them.
+#[derive(Debug)]
+#[must_use = "writes are not durable until settled"]
+pub struct Unsettled(Option<Ticket>);
+
 /// A message this node made for someone else.
 ///
 /// Every one is also kept in the node's durable outbox, written in the same
@@ -296,12 +301,8 @@ impl Node {
         self.inner.changes.subscribe()
     }
 
-    /// How many flushes the store has performed (each an fsync on sled).
-    pub fn flushes(&self) -> u64 {
-        self.inner.durable.flushes()
-    }
-
-    /// How many flushes the store has performed and how long they took in all.
+    /// How many flushes the store has performed (each an fsync on sled) and how long
+    /// they took in all.
     pub fn flush_stats(&self) -> crate::storage::FlushStats {
         self.inner.durable.flush_stats()
     }
@@ -320,19 +321,19 @@ impl Node {
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, NodeError>,
     ) -> Result<T, NodeError> {
-        let (out, ticket) = self.tx_deferred(now, f)?;
-        self.settle_ticket(ticket)?;
+        let (out, unsettled) = self.tx_deferred(now, f)?;
+        self.settle(unsettled)?;
         Ok(out)
     }
 
     /// [`Node::tx`] without waiting for the writes to be durable: they are visible
-    /// at once, and durable once [`Node::settle_ticket`] returns for the ticket, or
-    /// once any later transaction has been.
+    /// at once, and durable once [`Node::settle`] returns for them, or once any later
+    /// transaction has been.
     pub(crate) fn tx_deferred<T>(
         &self,
         now: Timestamp,
         f: impl FnOnce(&mut Tx<'_>) -> Result<T, NodeError>,
-    ) -> Result<(T, Option<Ticket>), NodeError> {
+    ) -> Result<(T, Unsettled), NodeError> {
         let mut guard = self
             .inner
             .state
@@ -358,13 +359,13 @@ impl Node {
         state.head = head;
         state.seen_count = seen_count;
         drop(guard);
-        Ok((out, ticket))
+        Ok((out, Unsettled(ticket)))
     }
 
-    /// Returns once the writes behind `ticket` (and all before them) are durable,
+    /// Returns once the writes behind `unsettled` (and all before them) are durable,
     /// then tells watchers of [`Node::changes`].
-    pub(crate) fn settle_ticket(&self, ticket: Option<Ticket>) -> Result<(), NodeError> {
-        if let Some(ticket) = ticket {
+    pub fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
+        if let Some(ticket) = unsettled.0 {
             self.inner.durable.wait(ticket)?;
             self.inner.changes.send_modify(|count| *count += 1);
         }

@@ -270,11 +270,6 @@ impl Durable {
         }
     }
 
-    /// How many flushes were performed (each an fsync on sled).
-    pub fn flushes(&self) -> u64 {
-        self.flush_stats().flushes
-    }
-
     /// How many flushes were performed and how long they took in all.
     pub fn flush_stats(&self) -> FlushStats {
         let state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -332,7 +327,8 @@ mod tests {
             );
         }
         // Without group commit this would be 16 flushes.
-        assert!(durable.flushes() < writers, "{} flushes", durable.flushes());
+        let flushes = durable.flush_stats().flushes;
+        assert!(flushes < writers, "{flushes} flushes");
     }
 
     #[test]
