@@ -189,12 +189,17 @@ pub struct Keys {
 impl Keys {
     /// Fresh random keys, for an in-memory node (simulations, tests).
     pub fn generate() -> Self {
-        let mut rng = rand::rng();
+        Self::generate_with(&mut rand::rng())
+    }
+
+    /// Keys drawn from `rng`: with a seeded generator, the same keys (and so the same
+    /// passport id) every time, as a reproducible simulation needs.
+    pub fn generate_with(rng: &mut (impl rand::CryptoRng + ?Sized)) -> Self {
         let mut data_key = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(data_key.as_mut());
         Self {
-            identity: IdentityKey::generate(&mut rng),
-            sealing: SealingKey::generate(&mut rng),
+            identity: IdentityKey::generate(rng),
+            sealing: SealingKey::generate(rng),
             data_key: DataKey::new(&data_key),
         }
     }

@@ -24,7 +24,7 @@ use std::{collections::HashMap, num::NonZeroUsize, time::Duration};
 use futures::StreamExt as _;
 use libp2p::{
     Multiaddr, PeerId, StreamProtocol, Swarm, autonat, connection_limits,
-    core::transport::ListenerId,
+    core::{muxing::StreamMuxerBox, transport::ListenerId},
     dcutr, identify, identity,
     kad::{self, store::MemoryStore},
     mdns,
@@ -67,6 +67,21 @@ pub struct NetConfig {
     /// node republishes a fresh record every half of this, and whenever its listen
     /// addresses change.
     pub record_lifetime: Duration,
+    /// How often a published record is republished. Default: half of
+    /// [`NetConfig::record_lifetime`] (`None`).
+    pub republish_interval: Option<Duration>,
+    /// Kademlia's bucket size *k*: peers kept per bucket, and how many closest peers
+    /// a lookup converges on. Default 20.
+    pub kad_k: NonZeroUsize,
+    /// Kademlia's *alpha*: requests a lookup keeps in flight. Default 3.
+    pub kad_alpha: NonZeroUsize,
+    /// Peers a record is stored on. Default 20.
+    pub kad_replication: NonZeroUsize,
+    /// Reservations a relay holds at once (with [`NetConfig::relay_server`]).
+    /// Default 128, as libp2p's.
+    pub relay_max_reservations: usize,
+    /// Circuits a relay carries at once. Default 16, as libp2p's.
+    pub relay_max_circuits: usize,
     /// How long an idle connection is kept. Default 60 s (libp2p's own is 10 s).
     pub idle_connection_timeout: Duration,
     /// How often each connection is pinged (round-trip time, liveness). Default 60 s
@@ -151,6 +166,12 @@ impl Default for NetConfig {
             request_timeout: Duration::from_secs(30),
             lookup_timeout: Duration::from_secs(20),
             record_lifetime: Duration::from_secs(24 * 3600),
+            republish_interval: None,
+            kad_k: NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN),
+            kad_alpha: NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),
+            kad_replication: NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN),
+            relay_max_reservations: 128,
+            relay_max_circuits: 16,
             idle_connection_timeout: Duration::from_secs(60),
             ping_interval: Duration::from_secs(60),
             command_capacity: 64,
@@ -283,7 +304,11 @@ enum Command {
     },
     Lookup {
         id: PassportId,
-        reply: oneshot::Sender<Result<PeerRecord, NetError>>,
+        reply: oneshot::Sender<(Result<PeerRecord, NetError>, LookupTrace)>,
+    },
+    RoutingView {
+        id: PassportId,
+        reply: oneshot::Sender<RoutingView>,
     },
     Send {
         peer: PeerId,
@@ -297,6 +322,30 @@ enum Command {
     Peers {
         reply: oneshot::Sender<Vec<(PeerId, Vec<Multiaddr>)>>,
     },
+}
+
+/// What a DHT lookup cost, from Kademlia's own count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LookupTrace {
+    /// Requests sent to peers.
+    pub requests: u32,
+    /// Of those, the ones answered.
+    pub successes: u32,
+    /// Of those, the ones that failed (unreachable peer, timeout).
+    pub failures: u32,
+    /// The peer whose answer held the valid record, if one did (`None` when it was
+    /// found in this node's own store, or not found).
+    pub holder: Option<PeerId>,
+}
+
+/// One node's local view of a key; see [`Client::routing_view`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingView {
+    /// The closest peers to the key in its routing table, closest first, as many as
+    /// it would answer a request with.
+    pub closest: Vec<PeerId>,
+    /// Whether its record store holds a valid record for the key.
+    pub holds_record: bool,
 }
 
 /// A handle on a running network. Cheap to clone; every call is a bounded command to
@@ -315,6 +364,7 @@ impl std::fmt::Debug for Command {
             Command::Shutdown { .. } => "Shutdown",
             Command::Publish { .. } => "Publish",
             Command::Lookup { .. } => "Lookup",
+            Command::RoutingView { .. } => "RoutingView",
             Command::Send { .. } => "Send",
             Command::ListenAddrs { .. } => "ListenAddrs",
             Command::Peers { .. } => "Peers",
@@ -349,10 +399,28 @@ impl Client {
 
     /// Finds `id`'s node through the DHT; the record is verified before it is returned.
     pub async fn lookup(&self, id: PassportId) -> Result<PeerRecord, NetError> {
+        self.lookup_traced(id).await.0
+    }
+
+    /// [`Client::lookup`], with what the lookup cost: for simulations and
+    /// diagnostics.
+    pub async fn lookup_traced(
+        &self,
+        id: PassportId,
+    ) -> (Result<PeerRecord, NetError>, LookupTrace) {
         let limit = self.config.lookup_timeout;
-        tokio::time::timeout(limit, self.call(|reply| Command::Lookup { id, reply }))
-            .await
-            .map_err(|_| NetError::Timeout(limit))??
+        match tokio::time::timeout(limit, self.call(|reply| Command::Lookup { id, reply })).await {
+            Ok(Ok((result, trace))) => (result, trace),
+            Ok(Err(e)) => (Err(e), LookupTrace::default()),
+            Err(_) => (Err(NetError::Timeout(limit)), LookupTrace::default()),
+        }
+    }
+
+    /// What this node's routing table and record store say about `id`: the peers it
+    /// would answer a lookup for `id` with, and whether it holds a valid record for
+    /// it. For simulators that replay a lookup's path; no network traffic.
+    pub async fn routing_view(&self, id: PassportId) -> Result<RoutingView, NetError> {
+        self.call(|reply| Command::RoutingView { id, reply }).await
     }
 
     /// Finds `id`'s node and sends it a signed message; returns its answer.
@@ -525,6 +593,17 @@ impl Client {
     }
 }
 
+type LookupAnswer = (Result<PeerRecord, NetError>, LookupTrace);
+
+fn trace_of(stats: &kad::QueryStats, holder: Option<PeerId>) -> LookupTrace {
+    LookupTrace {
+        requests: stats.num_requests(),
+        successes: stats.num_successes(),
+        failures: stats.num_failures(),
+        holder,
+    }
+}
+
 /// Owns the swarm; run it with [`EventLoop::run`] (e.g. in `tokio::spawn`).
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
@@ -533,7 +612,7 @@ pub struct EventLoop {
     commands: mpsc::Receiver<Command>,
     answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
     answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
-    lookups: HashMap<kad::QueryId, (PassportId, oneshot::Sender<Result<PeerRecord, NetError>>)>,
+    lookups: HashMap<kad::QueryId, (PassportId, oneshot::Sender<LookupAnswer>)>,
     publishes: HashMap<kad::QueryId, oneshot::Sender<Result<(), NetError>>>,
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Records refused by validation, for metrics and tests.
@@ -558,7 +637,14 @@ pub struct EventLoop {
     /// Open connections by peer, with their remote addresses (bounded by the
     /// connection limits).
     connections: HashMap<PeerId, HashMap<libp2p::swarm::ConnectionId, Multiaddr>>,
+    /// When to republish after an address change: changes come in bursts (a new
+    /// listen address, then its confirmation, then a relay's), so they share one
+    /// publication instead of each storing the record on 20 peers.
+    republish_due: Option<tokio::time::Instant>,
 }
+
+/// How long address changes are gathered before the record is republished.
+const REPUBLISH_SETTLE: Duration = Duration::from_secs(2);
 
 /// Builds the swarm for `node` with the network key `keypair`, starts listening and
 /// dials the bootstrap peers. Returns the client and the event loop to run.
@@ -570,6 +656,10 @@ pub fn new(
     with_metrics(node, keypair, config, Metrics::default())
 }
 
+/// A transport that yields authenticated, multiplexed connections, as
+/// [`with_transport`] takes.
+pub type BoxedTransport = libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>;
+
 /// [`new`], counting into `metrics` (shared with the HTTP API's `/metrics`).
 pub fn with_metrics(
     node: Node,
@@ -577,90 +667,135 @@ pub fn with_metrics(
     config: NetConfig,
     metrics: Metrics,
 ) -> Result<(Client, EventLoop), NetError> {
-    let peer_id = keypair.public().to_peer_id();
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
             tcp::Config::default().nodelay(true),
             noise::Config::new,
             yamux::Config::default,
         )
-        .map_err(|e| NetError::Setup(e.to_string()))?
+        .map_err(|e| setup(&e))?
         .with_quic()
         .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(|e| NetError::Setup(e.to_string()))?
-        .with_behaviour(|key, relay_client| {
-            let local = key.public().to_peer_id();
-            let mdns = if config.mdns {
-                Some(mdns::tokio::Behaviour::new(
-                    mdns::Config::default(),
-                    key.public().to_peer_id(),
-                )?)
-            } else {
-                None
-            };
-            let mdns = Toggle::from(mdns);
-            let mut kad_config = kad::Config::new(KAD_PROTOCOL);
-            kad_config
-                .set_record_filtering(kad::StoreInserts::FilterBoth)
-                .set_max_packet_size(4 * MAX_RECORD_BYTES)
-                .set_record_ttl(Some(config.record_lifetime))
-                // This node republishes fresh, re-signed records itself.
-                .set_publication_interval(None)
-                .set_query_timeout(config.lookup_timeout)
-                .set_replication_factor(NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN));
-            let store = MemoryStore::with_config(
-                key.public().to_peer_id(),
-                kad::store::MemoryStoreConfig {
-                    max_records: 16 * 1024,
-                    max_value_bytes: MAX_RECORD_BYTES,
-                    ..Default::default()
-                },
-            );
-            let mut kad = kad::Behaviour::with_config(key.public().to_peer_id(), store, kad_config);
-            // Serve the DHT unless AutoNAT finds this node private: nodes on a LAN or
-            // loopback have no confirmed public address, yet can serve each other.
-            kad.set_mode(Some(kad::Mode::Server));
-            let autonat = autonat::Behaviour::new(
-                local,
-                autonat::Config {
-                    boot_delay: config.autonat_boot_delay,
-                    retry_interval: config.autonat_retry_interval,
-                    only_global_ips: config.autonat_only_global,
-                    ..Default::default()
-                },
-            );
-            let relay_server = config
-                .relay_server
-                .then(|| relay::Behaviour::new(local, relay::Config::default()));
-            let limits = connection_limits::ConnectionLimits::default()
-                .with_max_established(Some(config.max_connections))
-                .with_max_established_per_peer(Some(config.max_connections_per_peer))
-                .with_max_pending_incoming(Some(config.max_connections / 4 + 1));
-            Ok(Behaviour {
-                limits: connection_limits::Behaviour::new(limits),
-                kad,
-                messages: request_response::Behaviour::with_codec(
-                    Codec,
-                    [(PROTOCOL, ProtocolSupport::Full)],
-                    request_response::Config::default()
-                        .with_request_timeout(config.request_timeout),
-                ),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/passport/id/1".into(),
-                    key.public(),
-                )),
-                ping: ping::Behaviour::new(ping::Config::new().with_interval(config.ping_interval)),
-                mdns,
-                autonat,
-                relay_client,
-                relay_server: Toggle::from(relay_server),
-                dcutr: dcutr::Behaviour::new(local),
-            })
-        })
-        .map_err(|e| NetError::Setup(e.to_string()))?
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key, relay_client| behaviour(key, relay_client, &config))
+        .map_err(|e| setup(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
         .build();
+    start(swarm, node, config, metrics)
+}
+
+/// [`with_metrics`] over another transport instead of TCP and QUIC: the simulator's
+/// in-memory network. Everything above the transport (the behaviours, the relay
+/// client, the event loop) is the same as in production.
+pub fn with_transport(
+    node: Node,
+    keypair: identity::Keypair,
+    config: NetConfig,
+    metrics: Metrics,
+    transport: BoxedTransport,
+) -> Result<(Client, EventLoop), NetError> {
+    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_other_transport(|_| transport)
+        .map_err(|e| setup(&e))?
+        .with_relay_client(noise::Config::new, yamux::Config::default)
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|key, relay_client| behaviour(key, relay_client, &config))
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
+        .build();
+    start(swarm, node, config, metrics)
+}
+
+fn behaviour(
+    key: &identity::Keypair,
+    relay_client: relay::client::Behaviour,
+    config: &NetConfig,
+) -> Result<Behaviour, Box<dyn std::error::Error + Send + Sync>> {
+    let local = key.public().to_peer_id();
+    let mdns = if config.mdns {
+        Some(mdns::tokio::Behaviour::new(mdns::Config::default(), local)?)
+    } else {
+        None
+    };
+    let mut kad_config = kad::Config::new(KAD_PROTOCOL);
+    kad_config
+        .set_record_filtering(kad::StoreInserts::FilterBoth)
+        .set_max_packet_size(4 * MAX_RECORD_BYTES)
+        .set_record_ttl(Some(config.record_lifetime))
+        // This node republishes fresh, re-signed records itself.
+        .set_publication_interval(None)
+        .set_query_timeout(config.lookup_timeout)
+        .set_kbucket_size(config.kad_k)
+        .set_parallelism(config.kad_alpha)
+        .set_replication_factor(config.kad_replication);
+    let store = MemoryStore::with_config(
+        local,
+        kad::store::MemoryStoreConfig {
+            max_records: 16 * 1024,
+            max_value_bytes: MAX_RECORD_BYTES,
+            ..Default::default()
+        },
+    );
+    let mut kad = kad::Behaviour::with_config(local, store, kad_config);
+    // Serve the DHT unless AutoNAT finds this node private: nodes on a LAN or
+    // loopback have no confirmed public address, yet can serve each other.
+    kad.set_mode(Some(kad::Mode::Server));
+    let autonat = autonat::Behaviour::new(
+        local,
+        autonat::Config {
+            boot_delay: config.autonat_boot_delay,
+            retry_interval: config.autonat_retry_interval,
+            only_global_ips: config.autonat_only_global,
+            ..Default::default()
+        },
+    );
+    let relay_server = config.relay_server.then(|| {
+        relay::Behaviour::new(
+            local,
+            relay::Config {
+                max_reservations: config.relay_max_reservations,
+                max_circuits: config.relay_max_circuits,
+                ..relay::Config::default()
+            },
+        )
+    });
+    let limits = connection_limits::ConnectionLimits::default()
+        .with_max_established(Some(config.max_connections))
+        .with_max_established_per_peer(Some(config.max_connections_per_peer))
+        .with_max_pending_incoming(Some(config.max_connections / 4 + 1));
+    Ok(Behaviour {
+        limits: connection_limits::Behaviour::new(limits),
+        kad,
+        messages: request_response::Behaviour::with_codec(
+            Codec,
+            [(PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(config.request_timeout),
+        ),
+        identify: identify::Behaviour::new(identify::Config::new(
+            "/passport/id/1".into(),
+            key.public(),
+        )),
+        ping: ping::Behaviour::new(ping::Config::new().with_interval(config.ping_interval)),
+        mdns: Toggle::from(mdns),
+        autonat,
+        relay_client,
+        relay_server: Toggle::from(relay_server),
+        dcutr: dcutr::Behaviour::new(local),
+    })
+}
+
+/// Listens, dials the bootstrap peers and makes the client and event loop.
+fn start(
+    mut swarm: Swarm<Behaviour>,
+    node: Node,
+    config: NetConfig,
+    metrics: Metrics,
+) -> Result<(Client, EventLoop), NetError> {
+    let peer_id = *swarm.local_peer_id();
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
@@ -714,6 +849,7 @@ pub fn with_metrics(
         hole_punch_attempts: 0,
         hole_punch_successes: 0,
         connections: HashMap::new(),
+        republish_due: None,
     };
     Ok((client, event_loop))
 }
@@ -721,7 +857,11 @@ pub fn with_metrics(
 impl EventLoop {
     /// Runs until every client is dropped.
     pub async fn run(mut self) {
-        let half_life = (self.config.record_lifetime / 2).max(std::time::Duration::from_secs(1));
+        let half_life = self
+            .config
+            .republish_interval
+            .unwrap_or(self.config.record_lifetime / 2)
+            .max(std::time::Duration::from_secs(1));
         let mut republish =
             tokio::time::interval_at(tokio::time::Instant::now() + half_life, half_life);
         republish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -732,6 +872,13 @@ impl EventLoop {
             tokio::select! {
                 _ = relay_check.tick(), if self.reachability == Reachability::Private => {
                     self.reserve_relays();
+                }
+                _ = tokio::time::sleep_until(
+                    self.republish_due.unwrap_or_else(tokio::time::Instant::now)
+                ), if self.republish_due.is_some() => {
+                    self.republish_due = None;
+                    let (reply, _) = oneshot::channel();
+                    self.on_command(Command::Publish { reply });
                 }
                 _ = republish.tick(), if self.published => {
                     let (reply, _) = oneshot::channel();
@@ -816,6 +963,8 @@ impl EventLoop {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::Publish { reply } => {
+                tracing::debug!("publishing this node's record");
+                self.republish_due = None;
                 self.published = true;
                 let result = self.my_record().and_then(|bytes| {
                     let record = kad::Record::new(PeerRecord::dht_key(&self.node.id()), bytes);
@@ -841,6 +990,25 @@ impl EventLoop {
                     .kad
                     .get_record(PeerRecord::dht_key(&id).into());
                 self.lookups.insert(query, (id, reply));
+            }
+            Command::RoutingView { id, reply } => {
+                use kad::store::RecordStore as _;
+                let key = PeerRecord::dht_key(&id);
+                let kad = &mut self.swarm.behaviour_mut().kad;
+                let holds_record = kad
+                    .store_mut()
+                    .get(&kad::RecordKey::new(&key))
+                    .is_some_and(|held| verify_record(&held.value, &id, now()).is_ok());
+                let target = kad::KBucketKey::new(key);
+                let closest = kad
+                    .get_closest_local_peers(&target)
+                    .take(self.config.kad_k.get())
+                    .map(|k| *k.preimage())
+                    .collect();
+                let _ = reply.send(RoutingView {
+                    closest,
+                    holds_record,
+                });
             }
             Command::Send {
                 peer,
@@ -972,7 +1140,10 @@ impl EventLoop {
             SwarmEvent::NewListenAddr { .. }
             | SwarmEvent::ExpiredListenAddr { .. }
             | SwarmEvent::ExternalAddrConfirmed { .. }
-            | SwarmEvent::ExternalAddrExpired { .. } => self.republish_if_published(),
+            | SwarmEvent::ExternalAddrExpired { .. } => {
+                tracing::debug!(?event, "addresses changed");
+                self.republish_if_published()
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, addr) in found {
                     self.swarm.behaviour_mut().kad.add_address(&peer, addr);
@@ -984,11 +1155,11 @@ impl EventLoop {
         }
     }
 
-    /// The record must name where the node is now.
+    /// The record must name where the node is now: republish once the burst of
+    /// address changes is over.
     fn republish_if_published(&mut self) {
-        if self.published {
-            let (reply, _) = oneshot::channel();
-            self.on_command(Command::Publish { reply });
+        if self.published && self.republish_due.is_none() {
+            self.republish_due = Some(tokio::time::Instant::now() + REPUBLISH_SETTLE);
         }
     }
 
@@ -1056,7 +1227,9 @@ impl EventLoop {
                     tracing::debug!(%source, reason = e.reason(), "refused a DHT record");
                 }
             }
-            kad::Event::OutboundQueryProgressed { id, result, .. } => match result {
+            kad::Event::OutboundQueryProgressed {
+                id, result, stats, ..
+            } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     let Some((target, _)) = self.lookups.get(&id) else {
                         return;
@@ -1064,7 +1237,7 @@ impl EventLoop {
                     match verify_record(&found.record.value, target, now()) {
                         Ok(record) => {
                             if let Some((_, reply)) = self.lookups.remove(&id) {
-                                let _ = reply.send(Ok(record));
+                                let _ = reply.send((Ok(record), trace_of(&stats, found.peer)));
                             }
                             if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
                                 query.finish();
@@ -1081,7 +1254,8 @@ impl EventLoop {
                 }
                 kad::QueryResult::GetRecord(_) => {
                     if let Some((target, reply)) = self.lookups.remove(&id) {
-                        let _ = reply.send(Err(NetError::NotFound(target)));
+                        let _ =
+                            reply.send((Err(NetError::NotFound(target)), trace_of(&stats, None)));
                     }
                 }
                 kad::QueryResult::PutRecord(result) => {
