@@ -1,5 +1,35 @@
-//! Passport's network simulator: many real nodes in one process over an in-memory
-//! transport. Built on `passport-node` once the node crate has a network; today it
-//! only names its dependencies.
+//! Passport's network simulator: thousands of real Passport nodes (the production
+//! node, consent engine, protocol and libp2p behaviours) in one process, over a
+//! simulated network with latency, loss, bandwidth, churn and NAT; reproducible
+//! from a seed; reports in JSON, CSV and SVG.
+//!
+//! # Layout
+//!
+//! - [`scenario`]: the TOML scenario format, its defaults and its checks.
+//! - [`dist`]: the distributions a scenario draws from.
+//! - [`plan`]: what the scenario and seed fix before the run: roles, keys, NAT,
+//!   join times, the churn schedule and every request with its answer.
+//! - [`transport`]: the in-memory libp2p transport and its link model.
+//! - [`sim`]: the runner: real daemons over the simulated transport, the plan
+//!   played in real time, every lookup and request recorded.
+//! - [`record`]: the samples and per-second counters a run records.
+//! - [`report`]: `summary.json`, CSV files, SVG plots, the comparison of two runs.
+//!
+//! The binary (`passport-netsim`) only parses arguments; see `netsim/README.md`.
 
-pub use passport_protocol as protocol;
+#![deny(missing_docs)]
+
+pub mod dist;
+pub mod plan;
+pub mod record;
+pub mod report;
+pub mod scenario;
+pub mod sim;
+pub mod transport;
+
+pub use crate::{
+    plan::Plan,
+    report::Summary,
+    scenario::Scenario,
+    sim::{Finished, Options, run},
+};

@@ -1,0 +1,124 @@
+//! `passport-netsim`: runs a scenario, or compares two runs.
+//!
+//! Exit codes: 0 done; 1 the run or the comparison failed; 2 bad arguments or a bad
+//! scenario.
+
+use std::{io::IsTerminal as _, path::PathBuf, process::ExitCode};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use passport_netsim::{Options, Scenario, report};
+
+/// Simulate thousands of real Passport nodes on one machine.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario and write its reports.
+    Run {
+        /// The scenario file (see netsim/scenarios/).
+        scenario: PathBuf,
+        /// Folder for summary.json, the CSV files and the plots (created if
+        /// missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Use this seed instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Print two runs' headline metrics side by side.
+    Compare {
+        /// A run's output folder, or its summary.json.
+        a: PathBuf,
+        /// Another.
+        b: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PASSPORT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            out,
+            seed,
+            quiet,
+        } => {
+            let mut scenario = match Scenario::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            if let Some(seed) = seed {
+                scenario.seed = seed;
+            }
+            let options = Options {
+                progress: !quiet && std::io::stderr().is_terminal(),
+            };
+            eprintln!(
+                "running {} ({} nodes, seed {}) for about {} s...",
+                scenario.name,
+                scenario.nodes.total(),
+                scenario.seed,
+                (scenario.join + scenario.settle + scenario.duration + scenario.drain).as_secs()
+            );
+            let finished = passport_netsim::run(&scenario, &options)?;
+            let summary = report::write(&finished, &out)
+                .with_context(|| format!("writing the reports to {}", out.display()))?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", summary.one_line());
+                println!("reports in {}", out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compare { a, b } => {
+            let (a, b) = (
+                report::read_summary(&a).map_err(anyhow::Error::msg)?,
+                report::read_summary(&b).map_err(anyhow::Error::msg)?,
+            );
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", report::compare(&a, &b));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

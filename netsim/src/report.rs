@@ -1,0 +1,666 @@
+//! Reports: the JSON summary, CSV files, SVG plots, the one-line summary and the
+//! side-by-side comparison of two runs.
+
+use std::{collections::BTreeMap, fmt::Write as _, io, path::Path};
+
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    plan::{Answer, Role},
+    record::{Outcome, Path as RequestPath, Spread},
+    sim::{Finished, Resources},
+};
+
+/// The headline numbers of a run, as `summary.json` holds them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// Its seed.
+    pub seed: u64,
+    /// SHA-256 of the plan (topology, keys, churn, workload): equal for equal
+    /// scenario and seed.
+    pub plan_digest: String,
+    /// Nodes by role, and persons behind NAT.
+    pub nodes: BTreeMap<String, usize>,
+    /// DHT lookups.
+    pub lookups: Lookups,
+    /// Requests.
+    pub requests: Requests,
+    /// Grants issued, revoked, erased.
+    pub grants: Grants,
+    /// Traffic per node, by role.
+    pub traffic: BTreeMap<String, Traffic>,
+    /// How the NAT'd persons stood when the workload began.
+    pub nat: crate::sim::NatStatus,
+    /// The simulator's own cost.
+    pub sim: Resources,
+}
+
+/// DHT lookups made by merchants.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lookups {
+    /// Lookups made.
+    pub attempted: usize,
+    /// Of those, the ones that found a valid record.
+    pub succeeded: usize,
+    /// succeeded / attempted.
+    pub success_rate: f64,
+    /// Latency of successful lookups, in milliseconds.
+    pub latency_ms: Spread,
+    /// Hops of successful lookups (replayed; see the README).
+    pub hops: Spread,
+    /// Successful lookups by hop count.
+    pub hop_histogram: BTreeMap<u32, usize>,
+    /// Requests Kademlia sent per lookup (all lookups).
+    pub kad_requests: Spread,
+    /// Failed lookups by reason.
+    pub failures: BTreeMap<String, usize>,
+}
+
+/// Requests, from lookup to decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Requests {
+    /// Requests in the plan.
+    pub planned: usize,
+    /// Ended with a grant.
+    pub granted: usize,
+    /// Ended with a refusal.
+    pub denied: usize,
+    /// Ended without a decision.
+    pub failed: usize,
+    /// Still waiting when the run ended.
+    pub unfinished: usize,
+    /// decided / (decided + failed): unfinished ones are left out.
+    pub success_rate: f64,
+    /// Of requests to persons whose policy allows, the share that got a grant.
+    pub allowed_granted_rate: f64,
+    /// Request→decision latency in milliseconds, by the person's policy.
+    pub latency_by_policy_ms: BTreeMap<String, Spread>,
+    /// Request→decision latency in milliseconds of automatic decisions (allow
+    /// and deny policies), by path.
+    pub latency_by_path_ms: BTreeMap<String, Spread>,
+    /// Failed requests by reason.
+    pub failures: BTreeMap<String, usize>,
+}
+
+/// Grants.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Grants {
+    /// Grants that reached a merchant.
+    pub issued: u64,
+    /// Revocations the persons made.
+    pub revoked: u64,
+    /// Revocations answered with a deletion receipt.
+    pub erased: u64,
+    /// Answers and revocations that could not be delivered, by reason.
+    pub delivery_failures: BTreeMap<String, u64>,
+}
+
+/// Per-node traffic of one role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Nodes of this role.
+    pub nodes: usize,
+    /// Bytes each node sent (every protocol: Kademlia, identify, Passport…).
+    pub bytes_sent: Spread,
+    /// Bytes each node received.
+    pub bytes_received: Spread,
+    /// Passport messages each node sent.
+    pub messages_sent: Spread,
+    /// Passport messages each node received.
+    pub messages_received: Spread,
+    /// Failed dials per node.
+    pub dials_failed: Spread,
+}
+
+impl Summary {
+    /// Computes the summary of a finished run.
+    pub fn of(run: &Finished) -> Self {
+        let r = &run.recorder;
+        let ok: Vec<_> = r.lookups.iter().filter(|l| l.ok).collect();
+        let mut hop_histogram = BTreeMap::new();
+        for hops in ok.iter().filter_map(|l| l.hops) {
+            *hop_histogram.entry(hops).or_default() += 1;
+        }
+        let mut lookup_failures = BTreeMap::new();
+        for l in r.lookups.iter().filter(|l| !l.ok) {
+            *lookup_failures
+                .entry(l.reason.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let count = |o: Outcome| r.requests.iter().filter(|q| q.outcome == o).count();
+        let (granted, denied, failed, unfinished) = (
+            count(Outcome::Granted),
+            count(Outcome::Denied),
+            count(Outcome::Failed),
+            count(Outcome::Unfinished),
+        );
+        let mut latency_by_policy_ms = BTreeMap::new();
+        for policy in [Answer::Allow, Answer::Ask, Answer::Deny] {
+            latency_by_policy_ms.insert(
+                policy.name().to_string(),
+                Spread::of(
+                    r.requests
+                        .iter()
+                        .filter(|q| q.policy == policy)
+                        .filter_map(|q| q.latency_ms),
+                ),
+            );
+        }
+        let mut latency_by_path_ms = BTreeMap::new();
+        for path in [RequestPath::Direct, RequestPath::Relayed] {
+            latency_by_path_ms.insert(
+                path.name().to_string(),
+                Spread::of(automatic_latencies(run, path)),
+            );
+        }
+        let mut failures = BTreeMap::new();
+        for q in r.requests.iter().filter(|q| q.outcome == Outcome::Failed) {
+            *failures
+                .entry(q.reason.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let allowed: Vec<_> = r
+            .requests
+            .iter()
+            .filter(|q| q.policy == Answer::Allow)
+            .collect();
+        let decided = granted + denied;
+        let mut nodes = BTreeMap::new();
+        for n in &run.plan.nodes {
+            *nodes.entry(n.role.name().to_string()).or_default() += 1;
+            if n.behind_nat {
+                *nodes.entry("persons_behind_nat".to_string()).or_default() += 1;
+            }
+        }
+        let mut traffic = BTreeMap::new();
+        for role in [Role::Bootstrap, Role::Relay, Role::Merchant, Role::Person] {
+            let of_role: Vec<_> = run.nodes.iter().filter(|n| n.role == role).collect();
+            if of_role.is_empty() {
+                continue;
+            }
+            let spread = |f: fn(&crate::sim::NodeTotals) -> u64| {
+                Spread::of(of_role.iter().map(|n| f(n) as f64))
+            };
+            traffic.insert(
+                role.name().to_string(),
+                Traffic {
+                    nodes: of_role.len(),
+                    bytes_sent: spread(|n| n.bytes_sent),
+                    bytes_received: spread(|n| n.bytes_received),
+                    messages_sent: spread(|n| n.messages_sent),
+                    messages_received: spread(|n| n.messages_received),
+                    dials_failed: spread(|n| n.dials_failed),
+                },
+            );
+        }
+        Self {
+            scenario: run.scenario.name.clone(),
+            seed: run.scenario.seed,
+            plan_digest: run.plan.digest(),
+            nodes,
+            lookups: Lookups {
+                attempted: r.lookups.len(),
+                succeeded: ok.len(),
+                success_rate: ratio(ok.len(), r.lookups.len()),
+                latency_ms: Spread::of(ok.iter().map(|l| l.latency_ms)),
+                hops: Spread::of(ok.iter().filter_map(|l| l.hops).map(f64::from)),
+                hop_histogram,
+                kad_requests: Spread::of(r.lookups.iter().map(|l| f64::from(l.requests))),
+                failures: lookup_failures,
+            },
+            requests: Requests {
+                planned: run.plan.requests(),
+                granted,
+                denied,
+                failed,
+                unfinished,
+                success_rate: ratio(decided, decided + failed),
+                allowed_granted_rate: ratio(
+                    allowed
+                        .iter()
+                        .filter(|q| q.outcome == Outcome::Granted)
+                        .count(),
+                    allowed.len(),
+                ),
+                latency_by_policy_ms,
+                latency_by_path_ms,
+                failures,
+            },
+            grants: Grants {
+                issued: r.grants,
+                revoked: r.revoked,
+                erased: r.erased,
+                delivery_failures: r.delivery_failures.clone(),
+            },
+            traffic,
+            nat: run.nat.clone(),
+            sim: run.resources.clone(),
+        }
+    }
+
+    /// The one line printed at the end of a run.
+    pub fn one_line(&self) -> String {
+        format!(
+            "{}: {} nodes, lookups {:.1} % ok (p50 {:.0} ms, {:.1} hops), requests {:.1} % decided (p50 {:.0} ms allow), grants {} issued / {} revoked / {} erased; {:.0} s wall, {:.0} s CPU, {:.0} MiB peak",
+            self.scenario,
+            self.nodes
+                .iter()
+                .filter(|(k, _)| k.as_str() != "persons_behind_nat")
+                .map(|(_, v)| v)
+                .sum::<usize>(),
+            self.lookups.success_rate * 100.0,
+            self.lookups.latency_ms.p50,
+            self.lookups.hops.mean,
+            self.requests.success_rate * 100.0,
+            self.requests
+                .latency_by_policy_ms
+                .get("allow")
+                .map_or(0.0, |s| s.p50),
+            self.grants.issued,
+            self.grants.revoked,
+            self.grants.erased,
+            self.sim.wall_s,
+            self.sim.cpu_s,
+            self.sim.peak_rss_mib,
+        )
+    }
+
+    /// The headline metrics, by name, for comparisons and spread tables.
+    pub fn headline(&self) -> Vec<(&'static str, f64)> {
+        let policy = |p: &str| {
+            self.requests
+                .latency_by_policy_ms
+                .get(p)
+                .copied()
+                .unwrap_or_default()
+        };
+        let path = |p: &str| {
+            self.requests
+                .latency_by_path_ms
+                .get(p)
+                .copied()
+                .unwrap_or_default()
+        };
+        vec![
+            ("lookups attempted", self.lookups.attempted as f64),
+            ("lookup success %", self.lookups.success_rate * 100.0),
+            ("lookup p50 ms", self.lookups.latency_ms.p50),
+            ("lookup p90 ms", self.lookups.latency_ms.p90),
+            ("lookup p99 ms", self.lookups.latency_ms.p99),
+            ("hops mean", self.lookups.hops.mean),
+            ("hops p90", self.lookups.hops.p90),
+            ("kad requests/lookup", self.lookups.kad_requests.mean),
+            ("requests decided %", self.requests.success_rate * 100.0),
+            (
+                "allowed → granted %",
+                self.requests.allowed_granted_rate * 100.0,
+            ),
+            ("allow p50 ms", policy("allow").p50),
+            ("allow p99 ms", policy("allow").p99),
+            ("deny p50 ms", policy("deny").p50),
+            ("ask p50 ms", policy("ask").p50),
+            ("direct p50 ms", path("direct").p50),
+            ("relayed p50 ms", path("relayed").p50),
+            ("requests failed", self.requests.failed as f64),
+            ("grants issued", self.grants.issued as f64),
+            ("grants revoked", self.grants.revoked as f64),
+            ("grants erased", self.grants.erased as f64),
+            (
+                "person KB sent (mean)",
+                self.traffic
+                    .get("person")
+                    .map_or(0.0, |t| t.bytes_sent.mean / 1e3),
+            ),
+            ("sim wall s", self.sim.wall_s),
+            ("sim CPU s", self.sim.cpu_s),
+            ("sim peak MiB", self.sim.peak_rss_mib),
+        ]
+    }
+}
+
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn automatic_latencies(run: &Finished, path: RequestPath) -> impl Iterator<Item = f64> + '_ {
+    run.recorder
+        .requests
+        .iter()
+        .filter(move |q| q.policy != Answer::Ask && q.path == Some(path))
+        .filter_map(|q| q.latency_ms)
+}
+
+/// Writes `summary.json`, the CSV files and the plots into `dir` (created if
+/// missing). Returns the summary.
+pub fn write(run: &Finished, dir: &Path) -> io::Result<Summary> {
+    std::fs::create_dir_all(dir)?;
+    let summary = Summary::of(run);
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_vec_pretty(&summary).map_err(io::Error::other)?,
+    )?;
+    std::fs::write(
+        dir.join("scenario.toml"),
+        toml::to_string(&run.scenario).map_err(io::Error::other)?,
+    )?;
+    write_csv(run, dir)?;
+    plot(run, &summary, dir).map_err(|e| io::Error::other(format!("plotting: {e}")))?;
+    Ok(summary)
+}
+
+fn write_csv(run: &Finished, dir: &Path) -> io::Result<()> {
+    let r = &run.recorder;
+    let mut s = String::from(
+        "t,persons_online,lookups,lookups_ok,requests,decisions,failures,grants,revoked,erased,bytes,connections\n",
+    );
+    for x in &r.seconds {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            x.t,
+            x.persons_online,
+            x.lookups,
+            x.lookups_ok,
+            x.requests,
+            x.decisions,
+            x.failures,
+            x.grants,
+            x.revoked,
+            x.erased,
+            x.bytes,
+            x.connections
+        );
+    }
+    std::fs::write(dir.join("timeseries.csv"), s)?;
+    let mut s = String::from("at_s,ok,latency_ms,kad_requests,kad_failed_requests,hops,reason\n");
+    for l in &r.lookups {
+        let _ = writeln!(
+            s,
+            "{:.3},{},{:.1},{},{},{},{}",
+            l.at_s,
+            l.ok,
+            l.latency_ms,
+            l.requests,
+            l.failed_requests,
+            l.hops.map_or(String::new(), |h| h.to_string()),
+            l.reason.as_deref().unwrap_or("")
+        );
+    }
+    std::fs::write(dir.join("lookups.csv"), s)?;
+    let mut s = String::from("at_s,policy,path,outcome,latency_ms,reason\n");
+    for q in &r.requests {
+        let _ = writeln!(
+            s,
+            "{:.3},{},{},{},{},{}",
+            q.at_s,
+            q.policy.name(),
+            q.path.map_or("", |p| p.name()),
+            serde_json::to_value(q.outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            q.latency_ms.map_or(String::new(), |l| format!("{l:.1}")),
+            q.reason.as_deref().unwrap_or("")
+        );
+    }
+    std::fs::write(dir.join("requests.csv"), s)?;
+    let mut s = String::from(
+        "index,role,behind_nat,bytes_sent,bytes_received,messages_sent,messages_received,dials_ok,dials_failed,accepted\n",
+    );
+    for (n, plan) in run.nodes.iter().zip(&run.plan.nodes) {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{},{}",
+            plan.index,
+            n.role.name(),
+            plan.behind_nat,
+            n.bytes_sent,
+            n.bytes_received,
+            n.messages_sent,
+            n.messages_received,
+            n.dials_ok,
+            n.dials_failed,
+            n.accepted
+        );
+    }
+    std::fs::write(dir.join("nodes.csv"), s)
+}
+
+type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+fn cdf(values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
+    let mut v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let n = v.len() as f64;
+    v.iter()
+        .enumerate()
+        .map(|(i, x)| (*x, (i + 1) as f64 / n))
+        .collect()
+}
+
+fn plot_cdfs(
+    file: &Path,
+    title: &str,
+    x_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> PlotResult {
+    let root = SVGBackend::new(file, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_x = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.0))
+        .fold(1.0f64, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..max_x * 1.05, 0.0..1.0)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc("fraction ≤ x")
+        .draw()?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        if points.is_empty() {
+            continue;
+        }
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))?
+            .label(format!("{name} (n = {})", points.len()))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
+    let r = &run.recorder;
+    plot_cdfs(
+        &dir.join("lookup_latency_cdf.svg"),
+        "DHT lookup latency (successful lookups)",
+        "milliseconds",
+        &[(
+            "lookups",
+            cdf(r.lookups.iter().filter(|l| l.ok).map(|l| l.latency_ms)),
+        )],
+    )?;
+    plot_cdfs(
+        &dir.join("decision_latency_cdf.svg"),
+        "Request → decision latency (allow and deny policies)",
+        "milliseconds",
+        &[
+            ("direct", cdf(automatic_latencies(run, RequestPath::Direct))),
+            (
+                "relayed",
+                cdf(automatic_latencies(run, RequestPath::Relayed)),
+            ),
+        ],
+    )?;
+
+    // Hop histogram.
+    let file = dir.join("hops.svg");
+    let root = SVGBackend::new(&file, (800, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_hops = summary
+        .lookups
+        .hop_histogram
+        .keys()
+        .max()
+        .copied()
+        .unwrap_or(1);
+    let max_count = summary
+        .lookups
+        .hop_histogram
+        .values()
+        .max()
+        .copied()
+        .unwrap_or(1);
+    let mut chart = ChartBuilder::on(&root)
+        .caption("DHT lookup hops (replayed)", ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(
+            (0u32..max_hops + 1).into_segmented(),
+            0usize..max_count + max_count / 10 + 1,
+        )?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("hops")
+        .y_desc("lookups")
+        .draw()?;
+    chart.draw_series(
+        Histogram::vertical(&chart)
+            .style(BLUE.mix(0.6).filled())
+            .margin(8)
+            .data(summary.lookups.hop_histogram.iter().map(|(h, c)| (*h, *c))),
+    )?;
+    root.present()?;
+
+    // Success over time.
+    let file = dir.join("success_over_time.svg");
+    let root = SVGBackend::new(&file, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let end = r.seconds.len().max(1) as f64;
+    let persons = run
+        .plan
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Person)
+        .count()
+        .max(1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Success over time", ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..end, 0.0..1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds into the workload")
+        .y_desc("share")
+        .draw()?;
+    let rate = |num: fn(&crate::record::Second) -> u64, den: fn(&crate::record::Second) -> u64| {
+        r.seconds
+            .iter()
+            .filter(move |s| den(s) > 0)
+            .map(move |s| (s.t as f64 + 0.5, num(s) as f64 / den(s) as f64))
+            .collect::<Vec<_>>()
+    };
+    let series: [(&str, Vec<(f64, f64)>); 3] = [
+        ("lookups found", rate(|s| s.lookups_ok, |s| s.lookups)),
+        (
+            "requests decided",
+            rate(|s| s.decisions, |s| s.decisions + s.failures),
+        ),
+        (
+            "persons online",
+            r.seconds
+                .iter()
+                .filter(|s| s.persons_online > 0)
+                .map(|s| (s.t as f64 + 0.5, s.persons_online as f64 / persons))
+                .collect(),
+        ),
+    ];
+    for (i, (name, points)) in series.into_iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// Reads the summary of a run: `path` is its folder or its `summary.json`.
+pub fn read_summary(path: &Path) -> Result<Summary, String> {
+    let file = if path.is_dir() {
+        path.join("summary.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        format!(
+            "could not read {}: {e}; give a run's output folder or its summary.json",
+            file.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a netsim summary: {e}", file.display()))
+}
+
+/// Two runs' headline metrics side by side, with B's change relative to A.
+pub fn compare(a: &Summary, b: &Summary) -> String {
+    let mut out = String::new();
+    let (name_a, name_b) = (
+        format!("A: {} (seed {})", a.scenario, a.seed),
+        format!("B: {} (seed {})", b.scenario, b.seed),
+    );
+    let _ = writeln!(out, "{:<24} {:>22} {:>22} {:>9}", "", name_a, name_b, "B/A");
+    for ((name, va), (_, vb)) in a.headline().into_iter().zip(b.headline()) {
+        let change = if va.abs() > f64::EPSILON {
+            format!("{:.2}x", vb / va)
+        } else {
+            "–".into()
+        };
+        let _ = writeln!(out, "{name:<24} {va:>22.1} {vb:>22.1} {change:>9}");
+    }
+    if a.plan_digest == b.plan_digest {
+        let _ = writeln!(
+            out,
+            "\nSame plan ({}…): same topology, churn and workload.",
+            &a.plan_digest[..12]
+        );
+    }
+    out
+}
