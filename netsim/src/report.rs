@@ -83,6 +83,9 @@ pub struct Requests {
     pub latency_by_path_ms: BTreeMap<String, Spread>,
     /// Failed requests by reason.
     pub failures: BTreeMap<String, usize>,
+    /// Requests the merchant sent a second time (a new request) after the first
+    /// attempt's connection closed under it, by that failure.
+    pub retries: BTreeMap<String, u64>,
 }
 
 /// Grants.
@@ -228,6 +231,7 @@ impl Summary {
                 latency_by_policy_ms,
                 latency_by_path_ms,
                 failures,
+                retries: r.retries.clone(),
             },
             grants: Grants {
                 issued: r.grants,
@@ -305,6 +309,10 @@ impl Summary {
             ("direct p50 ms", path("direct").p50),
             ("relayed p50 ms", path("relayed").p50),
             ("requests failed", self.requests.failed as f64),
+            (
+                "requests retried",
+                self.requests.retries.values().sum::<u64>() as f64,
+            ),
             ("grants issued", self.grants.issued as f64),
             ("grants revoked", self.grants.revoked as f64),
             ("grants erased", self.grants.erased as f64),

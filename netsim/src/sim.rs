@@ -588,12 +588,17 @@ impl Sim {
     }
 
     async fn nat_status(&self) -> NatStatus {
+        // All at once: one at a time, a busy runtime makes this take minutes.
+        let statuses = futures::future::join_all((0..self.nodes.len()).map(|index| async move {
+            match self.client(index) {
+                Some(client) => client.status().await.ok(),
+                None => None,
+            }
+        }))
+        .await;
         let mut status = NatStatus::default();
-        for (index, plan) in self.plan.nodes.iter().enumerate() {
-            let Some(client) = self.client(index) else {
-                continue;
-            };
-            let Ok(net) = client.status().await else {
+        for (plan, net) in self.plan.nodes.iter().zip(statuses) {
+            let Some(net) = net else {
                 continue;
             };
             let private = net.reachability == passport_node::net::Reachability::Private;
@@ -725,10 +730,13 @@ impl Sim {
         revoke_after: Option<Duration>,
     ) -> (Option<Path>, Outcome, Option<f64>, Option<String>) {
         let failed = |path, reason: String| (path, Outcome::Failed, None, Some(reason));
-        let began = Instant::now();
         let Some(client) = self.client(merchant) else {
             return failed(None, "merchant_offline".into());
         };
+        // Asked before the clock starts: it is the simulator's question, not part
+        // of the request. The lookup does not connect to the person.
+        let path = self.path(&client, person).await;
+        let began = Instant::now();
         let person_id = self.nodes[person].node.id();
         let (found, trace) = client.lookup_traced(person_id).await;
         let lookup_ms = began.elapsed().as_secs_f64() * 1e3;
@@ -751,13 +759,44 @@ impl Sim {
                 return failed(None, format!("lookup_{why}"));
             }
         };
-        let hops = self.replay_hops(merchant, person_id).await;
+        let lookup_at = self.since_start().as_secs_f64() - lookup_ms / 1e3;
         self.record(|r, t| {
             let second = r.second(t);
             second.lookups += 1;
             second.lookups_ok += 1;
+        });
+        // The replay asks many nodes' event loops; off the request's path, so it
+        // adds nothing to the request's latency.
+        let replay = {
+            let sim = self.clone();
+            tokio::spawn(async move { sim.replay_hops(merchant, person_id).await })
+        };
+        let send = || {
+            self.send_request(
+                &client,
+                &record,
+                path,
+                merchant,
+                person,
+                fields,
+                answer_after,
+                approve,
+                revoke_after,
+                began,
+            )
+        };
+        let mut outcome = send().await;
+        // A connection that closes under the request (a relayed one replaced by a
+        // direct one, say) loses the answer; a merchant's backend sends a new
+        // request once, and so does the simulator, counting it.
+        if outcome.1 == Outcome::Failed && outcome.3.as_deref() == Some("unreachable") {
+            self.record(|r, _| *r.retries.entry("unreachable".into()).or_default() += 1);
+            outcome = send().await;
+        }
+        let hops = replay.await.ok().flatten();
+        self.record(|r, _| {
             r.lookups.push(LookupSample {
-                at_s: t.as_secs_f64() - lookup_ms / 1e3,
+                at_s: lookup_at,
                 ok: true,
                 latency_ms: lookup_ms,
                 requests: trace.requests,
@@ -766,7 +805,27 @@ impl Sim {
                 reason: None,
             });
         });
-        let path = Some(self.path(&client, person).await);
+        outcome
+    }
+
+    /// The request itself, once the person's record is found.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_request(
+        self: &Arc<Self>,
+        client: &Client,
+        record: &PeerRecord,
+        path: Path,
+        merchant: usize,
+        person: usize,
+        fields: usize,
+        answer_after: Duration,
+        approve: bool,
+        revoke_after: Option<Duration>,
+        began: Instant,
+    ) -> (Option<Path>, Outcome, Option<f64>, Option<String>) {
+        let failed = |path, reason: String| (path, Outcome::Failed, None, Some(reason));
+        let person_id = record.id;
+        let path = Some(path);
 
         let shop = self.nodes[merchant].node.clone();
         let spec = RequestSpec::new(
@@ -786,7 +845,7 @@ impl Sim {
         };
         let request_id = prepared.request_id;
         self.count_message(merchant, person);
-        let answer = client.send_to_record(&record, prepared.bytes).await;
+        let answer = client.send_to_record(record, prepared.bytes).await;
         let settling = shop.clone();
         let unsettled = prepared.unsettled;
         let store = |decision: Option<Vec<u8>>| async move {
@@ -826,6 +885,7 @@ impl Sim {
                 return failed(path, "unexpected_answer".into());
             }
             Err(e) => {
+                tracing::debug!(merchant, person, ?path, error = %e, "a request failed");
                 let _ = store(None).await;
                 return failed(path, reason(&e).into());
             }

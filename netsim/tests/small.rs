@@ -38,6 +38,9 @@ fn simulate(scenario: &Scenario) -> Summary {
     }
     let read = report::read_summary(out.path()).unwrap();
     assert_eq!(read.plan_digest, summary.plan_digest);
+    let side_by_side = report::compare(&read, &summary);
+    assert!(side_by_side.contains("lookup success %"), "{side_by_side}");
+    assert!(side_by_side.contains("Same plan"), "{side_by_side}");
     eprintln!("{}", summary.one_line());
     summary
 }

@@ -1,0 +1,53 @@
+//! The `passport-netsim` binary's arguments, errors and exit codes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn netsim(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_passport-netsim"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_scenario_exits_2_naming_the_field_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("bad.toml");
+    std::fs::write(&scenario, "[link]\nloss = 1.5\n").unwrap();
+    let out = dir.path().join("out");
+    let (code, stderr) = netsim(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("link.loss is 1.5"), "{stderr}");
+    assert!(!out.exists(), "nothing is written for a bad scenario");
+
+    let (code, stderr) = netsim(&["run", "no-such.toml", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("could not read the scenario no-such.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn compare_explains_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stderr) = netsim(&["compare", dir.path().to_str().unwrap(), "x"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("give a run's output folder or its summary.json"),
+        "{stderr}"
+    );
+    let (code, _) = netsim(&["compare"]);
+    assert_eq!(code, 2);
+}
