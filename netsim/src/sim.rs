@@ -30,6 +30,7 @@ use passport_node::{
     consent::{Effect, FieldScope, Policy},
     daemon::Daemon,
     merchant::RequestStatus,
+    metrics::ProcessUsage,
     net::{BoxedTransport, Client, NetConfig, NetError, Response},
     node::system_now,
     person::Approval,
@@ -210,7 +211,7 @@ pub fn run(scenario: &Scenario, options: &Options) -> Result<Finished, SimError>
 
 async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, SimError> {
     let wall = std::time::Instant::now();
-    let cpu_before = cpu_seconds();
+    let cpu_before = ProcessUsage::now().cpu_seconds;
     let plan = Plan::new(&scenario);
     let behind_nat: Vec<bool> = plan.nodes.iter().map(|n| n.behind_nat).collect();
     let net = SimNet::new(scenario.link.clone(), scenario.seed, &behind_nat);
@@ -271,7 +272,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     }
     sim.phase("joined", run_start);
     tokio::time::sleep_until(run_start + sim.scenario.join).await;
-    let cpu_settle = cpu_seconds();
+    let cpu_settle = ProcessUsage::now().cpu_seconds;
 
     // Settle: publish once more on the formed network.
     sim.progress.set_message("settling");
@@ -296,7 +297,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     let nat = sim.nat_status().await;
 
     // Workload.
-    let cpu_workload = cpu_seconds();
+    let cpu_workload = ProcessUsage::now().cpu_seconds;
     sim.progress.set_message("running");
     let started = Instant::now();
     let _ = sim.started.set(started);
@@ -324,8 +325,8 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     ticker.abort();
     sim.phase("drained", run_start);
     let end = sim.since_start();
-    let peak_rss_mib = peak_rss_mib();
-    let cpu_s = cpu_seconds() - cpu_before;
+    let peak_rss_mib = ProcessUsage::now().peak_mib();
+    let cpu_s = ProcessUsage::now().cpu_seconds - cpu_before;
     sim.progress.finish_and_clear();
 
     let mut recorder = std::mem::take(&mut *lock(&sim.recorder));
@@ -473,11 +474,12 @@ impl Sim {
     /// Says on stderr (or above the progress bar) that a phase ended, with the
     /// time it ended and the CPU used so far: a saturated run shows here first.
     fn phase(&self, what: &str, run_start: Instant) {
+        let usage = ProcessUsage::now();
         let line = format!(
             "{what} at {:.0} s ({:.0} s CPU so far, {:.0} MiB)",
             run_start.elapsed().as_secs_f64(),
-            cpu_seconds(),
-            rss_mib()
+            usage.cpu_seconds,
+            usage.resident_mib()
         );
         if self.progress.is_hidden() {
             eprintln!("{line}");
@@ -1105,46 +1107,4 @@ impl Sim {
         }
         None
     }
-}
-
-/// CPU seconds of this process (user + system, all threads), from
-/// `/proc/self/stat` (Linux; 0 elsewhere).
-pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime, in clock ticks of 1/100 s on Linux.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Resident memory of this process now, in MiB (Linux; 0 elsewhere).
-fn rss_mib() -> f64 {
-    status_kib("VmRSS:") / 1024.0
-}
-
-fn status_kib(key: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-}
-
-/// Peak resident memory of this process in MiB, from `/proc/self/status`
-/// (Linux; 0 elsewhere).
-pub fn peak_rss_mib() -> f64 {
-    status_kib("VmHWM:") / 1024.0
 }

@@ -12,6 +12,7 @@ use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
     Node, NodeConfig, RequestSpec,
     consent::Policy,
+    metrics::ProcessUsage,
     net::{self, Client, NetConfig, Response},
 };
 use passport_protocol::{FieldValue, Timestamp};
@@ -23,17 +24,6 @@ fn now() -> Timestamp {
             .unwrap()
             .as_secs(),
     )
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn memory_node() -> Node {
@@ -130,7 +120,7 @@ async fn main() {
         })
         .collect();
 
-    let rss_before = rss_kib();
+    let rss_before = ProcessUsage::now().resident_kib;
     let baseline = polite_latencies(&polite, &polite_node, &record, 200).await;
 
     let started = Instant::now();
@@ -165,12 +155,12 @@ async fn main() {
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let during = polite_latencies(&polite, &polite_node, &record, 200).await;
-    let rss_during = rss_kib();
+    let rss_during = ProcessUsage::now().resident_kib;
     let counts = flood_task.await.unwrap();
     let flood_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = polite_latencies(&polite, &polite_node, &record, 200).await;
-    let rss_after = rss_kib();
+    let rss_after = ProcessUsage::now().resident_kib;
 
     println!(
         "hostile peer: {total} requests in {flood_secs:.2} s ({:.0}/s sent and answered)",

@@ -25,6 +25,7 @@ use libp2p::{Multiaddr, identity};
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
     consent::Policy,
+    metrics::ProcessUsage,
     net::{self, Client, NetConfig, Response},
     node::system_now,
     storage::FlushStats,
@@ -36,38 +37,6 @@ fn setting(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// CPU seconds this process has used (user + system), from /proc.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak and current resident memory, in MiB, from /proc.
-fn memory_mib() -> (f64, f64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = |key: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (kib("VmHWM:"), kib("VmRSS:"))
 }
 
 fn net_config(bootstrap: Vec<Multiaddr>) -> NetConfig {
@@ -161,13 +130,10 @@ async fn round_trip(merchant: &Node, client: &Client, record: &PeerRecord) -> Du
 
 /// The merchant's flushes, and the persons' summed.
 fn flush_stats(merchant: &Node, people: &[(Node, Client)]) -> (FlushStats, FlushStats) {
-    let persons = people.iter().fold(FlushStats::default(), |sum, (node, _)| {
-        let stats = node.flush_stats();
-        FlushStats {
-            flushes: sum.flushes + stats.flushes,
-            flushing_for: sum.flushing_for + stats.flushing_for,
-        }
-    });
+    let persons = people
+        .iter()
+        .map(|(node, _)| node.flush_stats())
+        .fold(FlushStats::default(), std::ops::Add::add);
     (merchant.flush_stats(), persons)
 }
 
@@ -228,12 +194,12 @@ async fn main() {
     // background the per-grant CPU below includes.
     let idle_secs = setting("PASSPORT_LOAD_IDLE_SECS", 3).max(1);
     println!("idle for {idle_secs} s...");
-    let idle_cpu_before = cpu_seconds();
+    let idle_cpu_before = ProcessUsage::now().cpu_seconds;
     tokio::time::sleep(Duration::from_secs(idle_secs as u64)).await;
-    let idle_share = (cpu_seconds() - idle_cpu_before) / idle_secs as f64;
+    let idle_share = (ProcessUsage::now().cpu_seconds - idle_cpu_before) / idle_secs as f64;
     println!("measuring {requests} round trips, {in_flight} in flight...");
     let flushes_before = flush_stats(&merchant, &people);
-    let (cpu_before, started) = (cpu_seconds(), Instant::now());
+    let (cpu_before, started) = (ProcessUsage::now().cpu_seconds, Instant::now());
     let records = Arc::new(records);
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
         .map(|i| {
@@ -245,9 +211,10 @@ async fn main() {
         .collect()
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = ProcessUsage::now().cpu_seconds - cpu_before;
     let flushes_after = flush_stats(&merchant, &people);
-    let (peak, resident) = memory_mib();
+    let usage = ProcessUsage::now();
+    let (peak, resident) = (usage.peak_mib(), usage.resident_mib());
     latencies.sort();
     let rate = requests as f64 / elapsed;
 
@@ -281,8 +248,11 @@ async fn main() {
         ("merchant", flushes_before.0, flushes_after.0),
         ("persons ", flushes_before.1, flushes_after.1),
     ] {
-        let flushes = after.flushes - before.flushes;
-        let busy = (after.flushing_for - before.flushing_for).as_secs_f64();
+        let FlushStats {
+            flushes,
+            flushing_for,
+        } = after - before;
+        let busy = flushing_for.as_secs_f64();
         println!(
             "  {side} flushes: {:.2} per grant, {:.2} ms each on average",
             flushes as f64 / requests as f64,

@@ -108,3 +108,85 @@ impl Metrics {
         out
     }
 }
+
+/// This process's CPU time and memory, read from `/proc/self` (Linux; zeros
+/// elsewhere): for benchmarks and the simulator, which report their own cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProcessUsage {
+    /// User and system CPU time of all threads so far, in seconds.
+    pub cpu_seconds: f64,
+    /// Resident memory now, in KiB.
+    pub resident_kib: u64,
+    /// The most resident memory so far, in KiB.
+    pub peak_kib: u64,
+}
+
+impl ProcessUsage {
+    /// Reads the figures now.
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the command name (which may hold spaces), from the state on:
+        // utime and stime are the 12th and 13th, in ticks of 1/100 s on Linux.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            cpu_seconds: (ticks(11) + ticks(12)) / 100.0,
+            resident_kib: kib("VmRSS:"),
+            peak_kib: kib("VmHWM:"),
+        }
+    }
+
+    /// Resident memory now, in MiB.
+    pub fn resident_mib(&self) -> f64 {
+        self.resident_kib as f64 / 1024.0
+    }
+
+    /// The most resident memory so far, in MiB.
+    pub fn peak_mib(&self) -> f64 {
+        self.peak_kib as f64 / 1024.0
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::ProcessUsage;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn process_usage_reads_this_process() {
+        let before = ProcessUsage::now();
+        // Some CPU, and memory that is touched.
+        let mut v = vec![0u8; 64 << 20];
+        let mut x = 0u64;
+        for (i, byte) in v.iter_mut().enumerate() {
+            *byte = i as u8;
+            x = x.wrapping_add(u64::from(*byte));
+        }
+        let after = ProcessUsage::now();
+        assert!(x > 0);
+        assert!(after.cpu_seconds >= before.cpu_seconds);
+        assert!(after.resident_kib > 0 && after.peak_kib >= after.resident_kib);
+        assert!(
+            after.peak_kib >= before.peak_kib + 32 * 1024,
+            "{before:?} {after:?}"
+        );
+        drop(v);
+    }
+}

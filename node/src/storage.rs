@@ -178,10 +178,8 @@ struct CommitState {
     durable: u64,
     /// A flush is under way.
     flushing: bool,
-    /// Flushes performed (for tests and metrics).
-    flushes: u64,
-    /// Time spent in those flushes, summed.
-    flushing_for: Duration,
+    /// Flushes performed and their time (for tests, benchmarks and metrics).
+    stats: FlushStats,
 }
 
 /// What a store's flushes have cost so far; see [`Durable::flush_stats`].
@@ -191,6 +189,27 @@ pub struct FlushStats {
     pub flushes: u64,
     /// Time spent flushing, summed over those flushes.
     pub flushing_for: Duration,
+}
+
+impl std::ops::Add for FlushStats {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        Self {
+            flushes: self.flushes + other.flushes,
+            flushing_for: self.flushing_for + other.flushing_for,
+        }
+    }
+}
+
+impl std::ops::Sub for FlushStats {
+    type Output = Self;
+    /// What happened between two readings (`later - earlier`).
+    fn sub(self, earlier: Self) -> Self {
+        Self {
+            flushes: self.flushes.saturating_sub(earlier.flushes),
+            flushing_for: self.flushing_for.saturating_sub(earlier.flushing_for),
+        }
+    }
 }
 
 /// A batch applied but perhaps not yet durable; see [`Durable::wait`].
@@ -260,8 +279,8 @@ impl Durable {
             let took = started.elapsed();
             state = lock.lock().unwrap_or_else(PoisonError::into_inner);
             state.flushing = false;
-            state.flushes += 1;
-            state.flushing_for += took;
+            state.stats.flushes += 1;
+            state.stats.flushing_for += took;
             if result.is_ok() {
                 state.durable = state.durable.max(target);
             }
@@ -272,11 +291,11 @@ impl Durable {
 
     /// How many flushes were performed and how long they took in all.
     pub fn flush_stats(&self) -> FlushStats {
-        let state = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
-        FlushStats {
-            flushes: state.flushes,
-            flushing_for: state.flushing_for,
-        }
+        self.state
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats
     }
 }
 
