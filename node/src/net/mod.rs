@@ -333,9 +333,6 @@ pub struct LookupTrace {
     pub successes: u32,
     /// Of those, the ones that failed (unreachable peer, timeout).
     pub failures: u32,
-    /// The peer whose answer held the valid record, if one did (`None` when it was
-    /// found in this node's own store, or not found).
-    pub holder: Option<PeerId>,
 }
 
 /// One node's local view of a key; see [`Client::routing_view`].
@@ -595,12 +592,13 @@ impl Client {
 
 type LookupAnswer = (Result<PeerRecord, NetError>, LookupTrace);
 
-fn trace_of(stats: &kad::QueryStats, holder: Option<PeerId>) -> LookupTrace {
-    LookupTrace {
-        requests: stats.num_requests(),
-        successes: stats.num_successes(),
-        failures: stats.num_failures(),
-        holder,
+impl From<&kad::QueryStats> for LookupTrace {
+    fn from(stats: &kad::QueryStats) -> Self {
+        Self {
+            requests: stats.num_requests(),
+            successes: stats.num_successes(),
+            failures: stats.num_failures(),
+        }
     }
 }
 
@@ -667,28 +665,33 @@ pub fn with_metrics(
     config: NetConfig,
     metrics: Metrics,
 ) -> Result<(Client, EventLoop), NetError> {
-    let setup = |e: &dyn std::fmt::Display| NetError::Setup(e.to_string());
-    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| setup(&e))?
-        .with_quic()
-        .with_relay_client(noise::Config::new, yamux::Config::default)
-        .map_err(|e| setup(&e))?
-        .with_behaviour(|key, relay_client| behaviour(key, relay_client, &config))
-        .map_err(|e| setup(&e))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(config.idle_connection_timeout))
-        .build();
-    start(swarm, node, config, metrics)
+    let transport = tcp_and_quic(&keypair)?;
+    with_transport(node, keypair, config, metrics, transport)
 }
 
-/// [`with_metrics`] over another transport instead of TCP and QUIC: the simulator's
-/// in-memory network. Everything above the transport (the behaviours, the relay
-/// client, the event loop) is the same as in production.
+/// Production's transport: TCP with Noise and Yamux, or QUIC, as libp2p's
+/// `SwarmBuilder::with_tcp(..).with_quic()` makes it.
+fn tcp_and_quic(keypair: &identity::Keypair) -> Result<BoxedTransport, NetError> {
+    use libp2p::{Transport as _, core::upgrade::Version, quic};
+    let noise = noise::Config::new(keypair).map_err(|e| NetError::Setup(e.to_string()))?;
+    Ok(
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .upgrade(Version::V1Lazy)
+            .authenticate(noise)
+            .multiplex(yamux::Config::default())
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .or_transport(
+                quic::tokio::Transport::new(quic::Config::new(keypair))
+                    .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer))),
+            )
+            .map(|either, _| either.into_inner())
+            .boxed(),
+    )
+}
+
+/// [`with_metrics`] over any transport: production passes TCP and QUIC, the
+/// simulator its in-memory network. Everything above the transport (the
+/// behaviours, the relay client, the event loop) is this one code path.
 pub fn with_transport(
     node: Node,
     keypair: identity::Keypair,
@@ -875,15 +878,8 @@ impl EventLoop {
                 }
                 _ = tokio::time::sleep_until(
                     self.republish_due.unwrap_or_else(tokio::time::Instant::now)
-                ), if self.republish_due.is_some() => {
-                    self.republish_due = None;
-                    let (reply, _) = oneshot::channel();
-                    self.on_command(Command::Publish { reply });
-                }
-                _ = republish.tick(), if self.published => {
-                    let (reply, _) = oneshot::channel();
-                    self.on_command(Command::Publish { reply });
-                }
+                ), if self.republish_due.is_some() => self.republish(),
+                _ = republish.tick(), if self.published => self.republish(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
@@ -1155,6 +1151,12 @@ impl EventLoop {
         }
     }
 
+    /// Publishes a fresh record, with no one waiting for the outcome.
+    fn republish(&mut self) {
+        let (reply, _) = oneshot::channel();
+        self.on_command(Command::Publish { reply });
+    }
+
     /// The record must name where the node is now: republish once the burst of
     /// address changes is over.
     fn republish_if_published(&mut self) {
@@ -1237,7 +1239,7 @@ impl EventLoop {
                     match verify_record(&found.record.value, target, now()) {
                         Ok(record) => {
                             if let Some((_, reply)) = self.lookups.remove(&id) {
-                                let _ = reply.send((Ok(record), trace_of(&stats, found.peer)));
+                                let _ = reply.send((Ok(record), (&stats).into()));
                             }
                             if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
                                 query.finish();
@@ -1254,8 +1256,7 @@ impl EventLoop {
                 }
                 kad::QueryResult::GetRecord(_) => {
                     if let Some((target, reply)) = self.lookups.remove(&id) {
-                        let _ =
-                            reply.send((Err(NetError::NotFound(target)), trace_of(&stats, None)));
+                        let _ = reply.send((Err(NetError::NotFound(target)), (&stats).into()));
                     }
                 }
                 kad::QueryResult::PutRecord(result) => {
