@@ -563,7 +563,7 @@ impl Sim {
             sim_node.keypair.clone(),
             self.net_config(index),
             Duration::from_secs(60),
-            Some(self.transport(index)?),
+            self.transport(index)?,
         )
         .await
         .map_err(|e| SimError::Setup {

@@ -38,25 +38,22 @@ impl Daemon {
         config: NetConfig,
         sweep_interval: Duration,
     ) -> Result<Self, NetError> {
-        Self::start_over(node, keypair, config, sweep_interval, None).await
+        let transport = net::tcp_and_quic(&keypair)?;
+        Self::start_over(node, keypair, config, sweep_interval, transport).await
     }
 
-    /// [`Daemon::start`] over `transport` instead of TCP and QUIC when one is given:
-    /// the simulator runs real daemons over its in-memory network this way.
+    /// [`Daemon::start`] over `transport` instead of TCP and QUIC: the simulator
+    /// runs real daemons over its in-memory network this way.
     pub async fn start_over(
         node: Node,
         keypair: identity::Keypair,
         config: NetConfig,
         sweep_interval: Duration,
-        transport: Option<net::BoxedTransport>,
+        transport: net::BoxedTransport,
     ) -> Result<Self, NetError> {
         let metrics = Metrics::default();
-        let (client, event_loop) = match transport {
-            Some(transport) => {
-                net::with_transport(node.clone(), keypair, config, metrics.clone(), transport)?
-            }
-            None => net::with_metrics(node.clone(), keypair, config, metrics.clone())?,
-        };
+        let (client, event_loop) =
+            net::with_transport(node.clone(), keypair, config, metrics.clone(), transport)?;
         let event_loop = tokio::spawn(event_loop.run());
         client.until_listening().await?;
         let publisher = client.clone();

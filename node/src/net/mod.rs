@@ -671,7 +671,7 @@ pub fn with_metrics(
 
 /// Production's transport: TCP with Noise and Yamux, or QUIC, as libp2p's
 /// `SwarmBuilder::with_tcp(..).with_quic()` makes it.
-fn tcp_and_quic(keypair: &identity::Keypair) -> Result<BoxedTransport, NetError> {
+pub fn tcp_and_quic(keypair: &identity::Keypair) -> Result<BoxedTransport, NetError> {
     use libp2p::{Transport as _, core::upgrade::Version, quic};
     let noise = noise::Config::new(keypair).map_err(|e| NetError::Setup(e.to_string()))?;
     Ok(
