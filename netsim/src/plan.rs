@@ -98,20 +98,24 @@ pub enum Action {
         node: usize,
     },
     /// A merchant asks a person for fields.
-    Request {
-        /// The merchant's index.
-        merchant: usize,
-        /// The person's index.
-        person: usize,
-        /// Which of the scenario's field sets.
-        fields: usize,
-        /// For an `ask` person: how long they take to answer.
-        answer_after: Duration,
-        /// For an `ask` person: approve (else deny).
-        approve: bool,
-        /// If the grant is revoked: how long after it arrives.
-        revoke_after: Option<Duration>,
-    },
+    Request(PlannedRequest),
+}
+
+/// A request of the workload, with everything about its answer drawn in advance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedRequest {
+    /// The merchant's index.
+    pub merchant: usize,
+    /// The person's index.
+    pub person: usize,
+    /// Which of the scenario's field sets.
+    pub fields: usize,
+    /// For an `ask` person: how long they take to answer.
+    pub answer_after: Duration,
+    /// For an `ask` person: approve (else deny).
+    pub approve: bool,
+    /// If the grant is revoked: how long after it arrives.
+    pub revoke_after: Option<Duration>,
 }
 
 /// An action at a time.
@@ -247,14 +251,14 @@ impl Plan {
                     .then(|| Duration::from_secs_f64(w.revoke_after_s.sample(&mut rng)));
                 events.push(Event {
                     at: Duration::from_secs_f64(t),
-                    action: Action::Request {
+                    action: Action::Request(PlannedRequest {
                         merchant,
                         person,
                         fields,
                         answer_after,
                         approve,
                         revoke_after,
-                    },
+                    }),
                 });
             }
         }
@@ -272,7 +276,7 @@ impl Plan {
     pub fn requests(&self) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(e.action, Action::Request { .. }))
+            .filter(|e| matches!(e.action, Action::Request(_)))
             .count()
     }
 }

@@ -42,7 +42,7 @@ use rand_chacha::ChaCha20Rng;
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
-    plan::{Action, Answer, NodePlan, Plan, Role},
+    plan::{Action, Answer, NodePlan, Plan, PlannedRequest, Role},
     record::{LookupSample, Outcome, Path, Recorder, RequestSample},
     scenario::{Scenario, Security},
     transport::{SimNet, addr_of},
@@ -172,6 +172,25 @@ struct Sim {
     /// Answers and revocations under way (the drain waits for them).
     followups: AtomicU64,
     progress: indicatif::ProgressBar,
+}
+
+/// How a request ended: what its sample records besides its start and policy.
+struct Ended {
+    path: Option<Path>,
+    outcome: Outcome,
+    latency_ms: Option<f64>,
+    reason: Option<String>,
+}
+
+impl Ended {
+    fn failed(path: Option<Path>, reason: impl Into<String>) -> Self {
+        Self {
+            path,
+            outcome: Outcome::Failed,
+            latency_ms: None,
+            reason: Some(reason.into()),
+        }
+    }
 }
 
 /// Counts a follow-up task while it lives.
@@ -324,14 +343,12 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     tasks.abort_all();
     ticker.abort();
     sim.phase("drained", run_start);
-    let end = sim.since_start();
     let peak_rss_mib = ProcessUsage::now().peak_mib();
     let cpu_s = ProcessUsage::now().cpu_seconds - cpu_before;
     sim.progress.finish_and_clear();
 
     let mut recorder = std::mem::take(&mut *lock(&sim.recorder));
     for (answer, at_s) in std::mem::take(&mut *lock(&sim.open)).into_values() {
-        let _ = end;
         recorder.requests.push(RequestSample {
             at_s,
             policy: answer,
@@ -654,12 +671,12 @@ impl Sim {
                 second.persons_online = online;
                 second.bytes = bytes - last_bytes;
                 second.connections = self.net.open_connections();
-                let ok = r.lookups.iter().filter(|l| l.ok).count();
-                format!(
-                    "lookups {ok}/{}  grants {}  online {online}",
-                    r.lookups.len(),
-                    r.grants
-                )
+                // From the per-second counts: the samples grow with the run.
+                let (ok, all) = r
+                    .seconds
+                    .iter()
+                    .fold((0, 0), |(ok, all), s| (ok + s.lookups_ok, all + s.lookups));
+                format!("lookups {ok}/{all}  grants {}  online {online}", r.grants)
             };
             last_bytes = bytes;
             self.progress.set_message(message);
@@ -674,46 +691,31 @@ impl Sim {
                     tracing::warn!(error = %e, "a node could not come back online");
                 }
             }
-            Action::Request {
-                merchant,
-                person,
-                fields,
-                answer_after,
-                approve,
-                revoke_after,
-            } => {
-                let policy = self.plan.nodes[person].answer.unwrap_or(Answer::Ask);
+            Action::Request(planned) => {
+                let policy = self.plan.nodes[planned.person]
+                    .answer
+                    .unwrap_or(Answer::Ask);
                 let at_s = self.since_start().as_secs_f64();
                 lock(&self.open).insert(seq, (policy, at_s));
                 self.record(|r, t| r.second(t).requests += 1);
-                let sample = self
-                    .request(
-                        merchant,
-                        person,
-                        fields,
-                        answer_after,
-                        approve,
-                        revoke_after,
-                    )
-                    .await;
+                let ended = self.request(&planned).await;
                 lock(&self.open).remove(&seq);
-                let (path, outcome, latency_ms, reason) = sample;
                 self.record(|r, t| {
-                    match outcome {
+                    match ended.outcome {
                         Outcome::Failed => r.second(t).failures += 1,
                         _ => r.second(t).decisions += 1,
                     }
-                    if outcome == Outcome::Granted {
+                    if ended.outcome == Outcome::Granted {
                         r.grants += 1;
                         r.second(t).grants += 1;
                     }
                     r.requests.push(RequestSample {
                         at_s,
                         policy,
-                        path,
-                        outcome,
-                        latency_ms,
-                        reason,
+                        path: ended.path,
+                        outcome: ended.outcome,
+                        latency_ms: ended.latency_ms,
+                        reason: ended.reason,
                     });
                 });
             }
@@ -721,19 +723,11 @@ impl Sim {
     }
 
     /// One request, from the merchant's lookup to the decision stored at the
-    /// merchant. Returns the path, outcome, latency and failure reason.
-    async fn request(
-        self: &Arc<Self>,
-        merchant: usize,
-        person: usize,
-        fields: usize,
-        answer_after: Duration,
-        approve: bool,
-        revoke_after: Option<Duration>,
-    ) -> (Option<Path>, Outcome, Option<f64>, Option<String>) {
-        let failed = |path, reason: String| (path, Outcome::Failed, None, Some(reason));
+    /// merchant.
+    async fn request(self: &Arc<Self>, planned: &PlannedRequest) -> Ended {
+        let (merchant, person) = (planned.merchant, planned.person);
         let Some(client) = self.client(merchant) else {
-            return failed(None, "merchant_offline".into());
+            return Ended::failed(None, "merchant_offline");
         };
         // Asked before the clock starts: it is the simulator's question, not part
         // of the request. The lookup does not connect to the person.
@@ -742,97 +736,66 @@ impl Sim {
         let person_id = self.nodes[person].node.id();
         let (found, trace) = client.lookup_traced(person_id).await;
         let lookup_ms = began.elapsed().as_secs_f64() * 1e3;
-        let record = match found {
-            Ok(record) => record,
-            Err(e) => {
-                let why = reason(&e);
-                self.record(|r, t| {
-                    r.second(t).lookups += 1;
-                    r.lookups.push(LookupSample {
-                        at_s: t.as_secs_f64() - lookup_ms / 1e3,
-                        ok: false,
-                        latency_ms: lookup_ms,
-                        requests: trace.requests,
-                        failed_requests: trace.failures,
-                        hops: None,
-                        reason: Some(why.into()),
-                    });
-                });
-                return failed(None, format!("lookup_{why}"));
-            }
+        let lookup = LookupSample {
+            at_s: self.since_start().as_secs_f64() - lookup_ms / 1e3,
+            ok: found.is_ok(),
+            latency_ms: lookup_ms,
+            requests: trace.requests,
+            failed_requests: trace.failures,
+            hops: None,
+            reason: found.as_ref().err().map(|e| reason(e).to_string()),
         };
-        let lookup_at = self.since_start().as_secs_f64() - lookup_ms / 1e3;
         self.record(|r, t| {
             let second = r.second(t);
             second.lookups += 1;
-            second.lookups_ok += 1;
+            second.lookups_ok += u64::from(lookup.ok);
         });
+        let record = match found {
+            Ok(record) => record,
+            Err(e) => {
+                self.record(|r, _| r.lookups.push(lookup));
+                return Ended::failed(None, format!("lookup_{}", reason(&e)));
+            }
+        };
         // The replay asks many nodes' event loops; off the request's path, so it
         // adds nothing to the request's latency.
         let replay = {
             let sim = self.clone();
             tokio::spawn(async move { sim.replay_hops(merchant, person_id).await })
         };
-        let send = || {
-            self.send_request(
-                &client,
-                &record,
-                path,
-                merchant,
-                person,
-                fields,
-                answer_after,
-                approve,
-                revoke_after,
-                began,
-            )
-        };
-        let mut outcome = send().await;
-        // A connection that closes under the request (a relayed one replaced by a
-        // direct one, say) loses the answer; a merchant's backend sends a new
-        // request once, and so does the simulator, counting it.
-        if outcome.1 == Outcome::Failed && outcome.3.as_deref() == Some("unreachable") {
+        let mut ended = self
+            .send_request(&client, &record, path, planned, began)
+            .await;
+        // An answer lost to a failed dial or a closed connection: a merchant's
+        // backend sends a new request once, and so does the simulator, counting it.
+        if ended.outcome == Outcome::Failed && ended.reason.as_deref() == Some("unreachable") {
             self.record(|r, _| *r.retries.entry("unreachable".into()).or_default() += 1);
-            outcome = send().await;
+            ended = self
+                .send_request(&client, &record, path, planned, began)
+                .await;
         }
         let hops = replay.await.ok().flatten();
-        self.record(|r, _| {
-            r.lookups.push(LookupSample {
-                at_s: lookup_at,
-                ok: true,
-                latency_ms: lookup_ms,
-                requests: trace.requests,
-                failed_requests: trace.failures,
-                hops,
-                reason: None,
-            });
-        });
-        outcome
+        self.record(|r, _| r.lookups.push(LookupSample { hops, ..lookup }));
+        ended
     }
 
     /// The request itself, once the person's record is found.
-    #[allow(clippy::too_many_arguments)]
     async fn send_request(
         self: &Arc<Self>,
         client: &Client,
         record: &PeerRecord,
         path: Path,
-        merchant: usize,
-        person: usize,
-        fields: usize,
-        answer_after: Duration,
-        approve: bool,
-        revoke_after: Option<Duration>,
+        planned: &PlannedRequest,
         began: Instant,
-    ) -> (Option<Path>, Outcome, Option<f64>, Option<String>) {
-        let failed = |path, reason: String| (path, Outcome::Failed, None, Some(reason));
+    ) -> Ended {
+        let (merchant, person) = (planned.merchant, planned.person);
         let person_id = record.id;
         let path = Some(path);
 
         let shop = self.nodes[merchant].node.clone();
         let spec = RequestSpec::new(
             &format!("Shop {merchant}"),
-            self.field_sets[fields].iter().cloned(),
+            self.field_sets[planned.fields].iter().cloned(),
             "simulation",
             self.scenario.workload.grant_duration_s,
         );
@@ -843,7 +806,7 @@ impl Sim {
         .await
         {
             Ok(Ok(prepared)) => prepared,
-            _ => return failed(path, "merchant_store".into()),
+            _ => return Ended::failed(path, "merchant_store"),
         };
         let request_id = prepared.request_id;
         self.count_message(merchant, person);
@@ -870,41 +833,47 @@ impl Sim {
             }
             Ok(Response::Pending(_)) => {
                 if store(None).await.is_none() {
-                    return failed(path, "merchant_store".into());
+                    return Ended::failed(path, "merchant_store");
                 }
                 let followup = Followup::new(self);
+                let (after, approve) = (planned.answer_after, planned.approve);
                 tokio::spawn(async move {
                     followup
                         .0
-                        .answer(person, merchant, request_id, answer_after, approve)
+                        .answer(person, merchant, request_id, after, approve)
                         .await;
                 });
                 self.decision(merchant, request_id).await
             }
-            Ok(Response::Refused(_)) => return failed(path, "refused".into()),
-            Ok(Response::Busy) => return failed(path, "busy".into()),
+            Ok(Response::Refused(_)) => return Ended::failed(path, "refused"),
+            Ok(Response::Busy) => return Ended::failed(path, "busy"),
             Ok(Response::Accepted | Response::AlreadyReceived) => {
-                return failed(path, "unexpected_answer".into());
+                return Ended::failed(path, "unexpected_answer");
             }
             Err(e) => {
                 tracing::debug!(merchant, person, ?path, error = %e, "a request failed");
                 let _ = store(None).await;
-                return failed(path, reason(&e).into());
+                return Ended::failed(path, reason(&e));
             }
         };
-        let latency = Some(began.elapsed().as_secs_f64() * 1e3);
+        let decided = |outcome| Ended {
+            path,
+            outcome,
+            latency_ms: Some(began.elapsed().as_secs_f64() * 1e3),
+            reason: None,
+        };
         match status {
             Some(RequestStatus::Granted { grant }) => {
-                if let Some(after) = revoke_after {
+                if let Some(after) = planned.revoke_after {
                     let followup = Followup::new(self);
                     tokio::spawn(async move {
                         followup.0.revoke(person, merchant, grant, after).await;
                     });
                 }
-                (path, Outcome::Granted, latency, None)
+                decided(Outcome::Granted)
             }
-            Some(RequestStatus::Refused { .. }) => (path, Outcome::Denied, latency, None),
-            Some(RequestStatus::Waiting) | None => failed(path, "no_decision".into()),
+            Some(RequestStatus::Refused { .. }) => decided(Outcome::Denied),
+            Some(RequestStatus::Waiting) | None => Ended::failed(path, "no_decision"),
         }
     }
 
