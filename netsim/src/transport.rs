@@ -46,7 +46,7 @@ use tokio::{
     time::{Instant, Sleep},
 };
 
-use crate::{dist::Dist, scenario::Link};
+use crate::scenario::Link;
 
 /// The port every simulated node listens on.
 pub const PORT: u16 = 4001;
@@ -202,6 +202,13 @@ impl SimNet {
     fn slot(&self, index: usize) -> Option<&Slot> {
         self.slots.get(index)
     }
+
+    /// Adds `n` to one of node `index`'s traffic counters.
+    fn count(&self, index: usize, counter: fn(&Traffic) -> &AtomicU64, n: u64) {
+        if let Some(slot) = self.slots.get(index) {
+            counter(&slot.traffic).fetch_add(n, Ordering::Relaxed);
+        }
+    }
 }
 
 fn duration_ms(ms: f64) -> Duration {
@@ -328,32 +335,23 @@ impl AsyncRead for SimStream {
         loop {
             let now = Instant::now();
             let wake_at = {
-                let mut pipe = self.incoming.lock();
+                let mut guard = self.incoming.lock();
+                let pipe = &mut *guard;
                 match pipe.chunks.front() {
-                    Some((at, _)) if *at <= now => {
-                        let offset = pipe.offset;
-                        let Some((_, chunk)) = pipe.chunks.front() else {
-                            continue;
-                        };
-                        let n = buf.len().min(chunk.len() - offset);
-                        buf[..n].copy_from_slice(&chunk[offset..offset + n]);
-                        let done = offset + n == chunk.len();
-                        if done {
+                    Some((at, chunk)) if *at <= now => {
+                        let n = buf.len().min(chunk.len() - pipe.offset);
+                        buf[..n].copy_from_slice(&chunk[pipe.offset..pipe.offset + n]);
+                        pipe.offset += n;
+                        if pipe.offset == chunk.len() {
                             pipe.chunks.pop_front();
                             pipe.offset = 0;
-                        } else {
-                            pipe.offset += n;
                         }
                         pipe.buffered -= n;
                         if let Some(writer) = pipe.writer.take() {
                             writer.wake();
                         }
-                        drop(pipe);
-                        if let Some(slot) = self.net.slot(self.local) {
-                            slot.traffic
-                                .bytes_received
-                                .fetch_add(n as u64, Ordering::Relaxed);
-                        }
+                        drop(guard);
+                        self.net.count(self.local, |t| &t.bytes_received, n as u64);
                         return Poll::Ready(Ok(n));
                     }
                     Some((at, _)) => *at,
@@ -391,7 +389,7 @@ impl AsyncWrite for SimStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        {
+        let room = {
             let mut pipe = self.outgoing.lock();
             if pipe.reader_gone || pipe.eof_at.is_some() {
                 return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -400,8 +398,8 @@ impl AsyncWrite for SimStream {
                 pipe.writer = Some(cx.waker().clone());
                 return Poll::Pending;
             }
-        }
-        let room = PIPE_CAPACITY - self.outgoing.lock().buffered;
+            PIPE_CAPACITY - pipe.buffered
+        };
         let n = buf.len().min(room);
         if n == 0 {
             return Poll::Ready(Ok(0));
@@ -417,11 +415,7 @@ impl AsyncWrite for SimStream {
             reader.wake();
         }
         drop(pipe);
-        if let Some(slot) = self.net.slot(self.local) {
-            slot.traffic
-                .bytes_sent
-                .fetch_add(n as u64, Ordering::Relaxed);
-        }
+        self.net.count(self.local, |t| &t.bytes_sent, n as u64);
         Poll::Ready(Ok(n))
     }
 
@@ -586,12 +580,7 @@ impl Transport for SimTransport {
         };
         let (net, dialer) = (self.net.clone(), self.node);
         Ok(async move {
-            let traffic = net.slot(dialer).map(|s| &s.traffic);
-            let failed = || {
-                if let Some(t) = traffic {
-                    t.dials_failed.fetch_add(1, Ordering::Relaxed);
-                }
-            };
+            let failed = || net.count(dialer, |t| &t.dials_failed, 1);
             let timeout = net.link.connect_timeout;
             if !net.reachable(target) {
                 // An unanswered SYN: nothing comes back until the timeout.
@@ -659,9 +648,7 @@ impl Transport for SimTransport {
                     format!("{addr}: backlog full or listener closed"),
                 ));
             }
-            if let Some(t) = traffic {
-                t.dials_ok.fetch_add(1, Ordering::Relaxed);
-            }
+            net.count(dialer, |t| &t.dials_ok, 1);
             Ok(ours)
         }
         .boxed())
@@ -677,9 +664,7 @@ impl Transport for SimTransport {
         let this = &mut *self;
         for listener in &mut this.listeners {
             if let Poll::Ready(Some(incoming)) = listener.incoming.poll_recv(cx) {
-                if let Some(slot) = this.net.slots.get(this.node) {
-                    slot.traffic.accepted.fetch_add(1, Ordering::Relaxed);
-                }
+                this.net.count(this.node, |t| &t.accepted, 1);
                 return Poll::Ready(TransportEvent::Incoming {
                     listener_id: listener.id,
                     upgrade: futures::future::ready(Ok(incoming.stream)),
@@ -694,18 +679,13 @@ impl Transport for SimTransport {
     }
 }
 
-/// A distribution's value in milliseconds as a duration (for callers that draw
-/// their own delays with the link's distributions).
-pub fn sample_ms(dist: &Dist, rng: &mut (impl rand::Rng + ?Sized)) -> Duration {
-    duration_ms(dist.sample(rng))
-}
-
 #[cfg(test)]
 mod tests {
     use futures::{AsyncReadExt as _, AsyncWriteExt as _};
     use libp2p::core::{Endpoint, transport::PortUse};
 
     use super::*;
+    use crate::dist::Dist;
 
     fn link(latency_ms: f64, loss: f64) -> Link {
         Link {
