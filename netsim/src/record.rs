@@ -80,6 +80,18 @@ pub enum Outcome {
     Unfinished,
 }
 
+impl Outcome {
+    /// Lowercase name, as the CSV files write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Granted => "granted",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+            Outcome::Unfinished => "unfinished",
+        }
+    }
+}
+
 /// Counters for one second of the workload.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Second {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     plan::{Answer, Role},
-    record::{Outcome, Path as RequestPath, Spread},
+    record::{Outcome, Path as RequestPath, Second, Spread},
     sim::{Finished, Resources},
 };
 
@@ -22,7 +22,7 @@ pub struct Summary {
     /// SHA-256 of the plan (topology, keys, churn, workload): equal for equal
     /// scenario and seed.
     pub plan_digest: String,
-    /// Nodes by role, and persons behind NAT.
+    /// Nodes by role (persons behind NAT: `nat.behind_nat`).
     pub nodes: BTreeMap<String, usize>,
     /// DHT lookups.
     pub lookups: Lookups,
@@ -174,9 +174,6 @@ impl Summary {
         let mut nodes = BTreeMap::new();
         for n in &run.plan.nodes {
             *nodes.entry(n.role.name().to_string()).or_default() += 1;
-            if n.behind_nat {
-                *nodes.entry("persons_behind_nat".to_string()).or_default() += 1;
-            }
         }
         let mut traffic = BTreeMap::new();
         for role in [Role::Bootstrap, Role::Relay, Role::Merchant, Role::Person] {
@@ -250,11 +247,7 @@ impl Summary {
         format!(
             "{}: {} nodes, lookups {:.1} % ok (p50 {:.0} ms, {:.1} hops), requests {:.1} % decided (p50 {:.0} ms allow), grants {} issued / {} revoked / {} erased; {:.0} s wall, {:.0} s CPU, {:.0} MiB peak",
             self.scenario,
-            self.nodes
-                .iter()
-                .filter(|(k, _)| k.as_str() != "persons_behind_nat")
-                .map(|(_, v)| v)
-                .sum::<usize>(),
+            self.nodes.values().sum::<usize>(),
             self.lookups.success_rate * 100.0,
             self.lookups.latency_ms.p50,
             self.lookups.hops.mean,
@@ -410,10 +403,7 @@ fn write_csv(run: &Finished, dir: &Path) -> io::Result<()> {
             q.at_s,
             q.policy.name(),
             q.path.map_or("", |p| p.name()),
-            serde_json::to_value(q.outcome)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            q.outcome.name(),
             q.latency_ms.map_or(String::new(), |l| format!("{l:.1}")),
             q.reason.as_deref().unwrap_or("")
         );
@@ -453,28 +443,43 @@ fn cdf(values: impl Iterator<Item = f64>) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn plot_cdfs(
-    file: &Path,
-    title: &str,
-    x_label: &str,
-    series: &[(&str, Vec<(f64, f64)>)],
-) -> PlotResult {
-    let root = SVGBackend::new(file, (800, 500)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let max_x = series
-        .iter()
-        .flat_map(|(_, s)| s.iter().map(|p| p.0))
-        .fold(1.0f64, f64::max);
-    let mut chart = ChartBuilder::on(&root)
+/// A chart's frame: the title, margins and label areas every plot here shares.
+fn framed<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    title: &'b str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder
         .caption(title, ("sans-serif", 22))
         .margin(15)
         .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..max_x * 1.05, 0.0..1.0)?;
+        .y_label_area_size(55);
+    builder
+}
+
+/// Axes of a line chart.
+struct Axes<'a> {
+    x_desc: &'a str,
+    y_desc: &'a str,
+    x_max: f64,
+    y_max: f64,
+    legend: SeriesLabelPosition,
+}
+
+/// Draws named lines, each with its legend entry; empty series are left out.
+fn plot_lines(
+    file: &Path,
+    title: &str,
+    axes: Axes<'_>,
+    series: &[(String, Vec<(f64, f64)>)],
+) -> PlotResult {
+    let root = SVGBackend::new(file, (900, 500)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = framed(&root, title).build_cartesian_2d(0.0..axes.x_max, 0.0..axes.y_max)?;
     chart
         .configure_mesh()
-        .x_desc(x_label)
-        .y_desc("fraction ≤ x")
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
         .draw()?;
     for (i, (name, points)) in series.iter().enumerate() {
         if points.is_empty() {
@@ -486,7 +491,7 @@ fn plot_cdfs(
                 points.iter().copied(),
                 color.stroke_width(2),
             ))?
-            .label(format!("{name} (n = {})", points.len()))
+            .label(name)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
@@ -495,10 +500,35 @@ fn plot_cdfs(
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
+        .position(axes.legend)
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// CDFs of named samples, each labelled with its count.
+fn plot_cdfs(file: &Path, title: &str, samples: Vec<(&str, Vec<f64>)>) -> PlotResult {
+    let series: Vec<(String, Vec<(f64, f64)>)> = samples
+        .into_iter()
+        .map(|(name, values)| {
+            (
+                format!("{name} (n = {})", values.len()),
+                cdf(values.into_iter()),
+            )
+        })
+        .collect();
+    let x_max = series
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|p| p.0))
+        .fold(1.0f64, f64::max);
+    let axes = Axes {
+        x_desc: "milliseconds",
+        y_desc: "fraction ≤ x",
+        x_max: x_max * 1.05,
+        y_max: 1.0,
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    plot_lines(file, title, axes, &series)
 }
 
 fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
@@ -506,21 +536,26 @@ fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
     plot_cdfs(
         &dir.join("lookup_latency_cdf.svg"),
         "DHT lookup latency (successful lookups)",
-        "milliseconds",
-        &[(
+        vec![(
             "lookups",
-            cdf(r.lookups.iter().filter(|l| l.ok).map(|l| l.latency_ms)),
+            r.lookups
+                .iter()
+                .filter(|l| l.ok)
+                .map(|l| l.latency_ms)
+                .collect(),
         )],
     )?;
     plot_cdfs(
         &dir.join("decision_latency_cdf.svg"),
         "Request → decision latency (allow and deny policies)",
-        "milliseconds",
-        &[
-            ("direct", cdf(automatic_latencies(run, RequestPath::Direct))),
+        vec![
+            (
+                "direct",
+                automatic_latencies(run, RequestPath::Direct).collect(),
+            ),
             (
                 "relayed",
-                cdf(automatic_latencies(run, RequestPath::Relayed)),
+                automatic_latencies(run, RequestPath::Relayed).collect(),
             ),
         ],
     )?;
@@ -529,29 +564,13 @@ fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
     let file = dir.join("hops.svg");
     let root = SVGBackend::new(&file, (800, 500)).into_drawing_area();
     root.fill(&WHITE)?;
-    let max_hops = summary
-        .lookups
-        .hop_histogram
-        .keys()
-        .max()
-        .copied()
-        .unwrap_or(1);
-    let max_count = summary
-        .lookups
-        .hop_histogram
-        .values()
-        .max()
-        .copied()
-        .unwrap_or(1);
-    let mut chart = ChartBuilder::on(&root)
-        .caption("DHT lookup hops (replayed)", ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(
-            (0u32..max_hops + 1).into_segmented(),
-            0usize..max_count + max_count / 10 + 1,
-        )?;
+    let histogram = &summary.lookups.hop_histogram;
+    let max_hops = histogram.keys().max().copied().unwrap_or(1);
+    let max_count = histogram.values().max().copied().unwrap_or(1);
+    let mut chart = framed(&root, "DHT lookup hops (replayed)").build_cartesian_2d(
+        (0u32..max_hops + 1).into_segmented(),
+        0usize..max_count + max_count / 10 + 1,
+    )?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -562,72 +581,54 @@ fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
         Histogram::vertical(&chart)
             .style(BLUE.mix(0.6).filled())
             .margin(8)
-            .data(summary.lookups.hop_histogram.iter().map(|(h, c)| (*h, *c))),
+            .data(histogram.iter().map(|(h, c)| (*h, *c))),
     )?;
     root.present()?;
 
     // Success over time.
-    let file = dir.join("success_over_time.svg");
-    let root = SVGBackend::new(&file, (900, 500)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let end = r.seconds.len().max(1) as f64;
     let persons = run
         .plan
         .nodes
         .iter()
         .filter(|n| n.role == Role::Person)
         .count()
-        .max(1) as f64;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Success over time", ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..end, 0.0..1.05)?;
-    chart
-        .configure_mesh()
-        .x_desc("seconds into the workload")
-        .y_desc("share")
-        .draw()?;
-    let rate = |num: fn(&crate::record::Second) -> u64, den: fn(&crate::record::Second) -> u64| {
+        .max(1) as u64;
+    let share = |num: fn(&Second) -> u64, den: &dyn Fn(&Second) -> u64| -> Vec<(f64, f64)> {
         r.seconds
             .iter()
-            .filter(move |s| den(s) > 0)
-            .map(move |s| (s.t as f64 + 0.5, num(s) as f64 / den(s) as f64))
-            .collect::<Vec<_>>()
+            .filter(|s| den(s) > 0)
+            .map(|s| (s.t as f64 + 0.5, num(s) as f64 / den(s) as f64))
+            .collect()
     };
-    let series: [(&str, Vec<(f64, f64)>); 3] = [
-        ("lookups found", rate(|s| s.lookups_ok, |s| s.lookups)),
+    let series = [
         (
-            "requests decided",
-            rate(|s| s.decisions, |s| s.decisions + s.failures),
+            "lookups found".to_string(),
+            share(|s| s.lookups_ok, &|s| s.lookups),
         ),
         (
-            "persons online",
-            r.seconds
-                .iter()
-                .filter(|s| s.persons_online > 0)
-                .map(|s| (s.t as f64 + 0.5, s.persons_online as f64 / persons))
-                .collect(),
+            "requests decided".to_string(),
+            share(|s| s.decisions, &|s| s.decisions + s.failures),
+        ),
+        (
+            "persons online".to_string(),
+            share(|s| s.persons_online, &|s| {
+                persons * u64::from(s.persons_online > 0)
+            }),
         ),
     ];
-    for (i, (name, points)) in series.into_iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerLeft)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let axes = Axes {
+        x_desc: "seconds into the workload",
+        y_desc: "share",
+        x_max: r.seconds.len().max(1) as f64,
+        y_max: 1.05,
+        legend: SeriesLabelPosition::LowerLeft,
+    };
+    plot_lines(
+        &dir.join("success_over_time.svg"),
+        "Success over time",
+        axes,
+        &series,
+    )
 }
 
 /// Reads the summary of a run: `path` is its folder or its `summary.json`.
