@@ -17,8 +17,10 @@ pub struct LookupSample {
     /// How long it took, in milliseconds.
     pub latency_ms: f64,
     /// Requests Kademlia sent for it.
+    #[serde(rename = "kad_requests")]
     pub requests: u32,
     /// Of those, the ones that failed.
+    #[serde(rename = "kad_failed_requests")]
     pub failed_requests: u32,
     /// Hops to the record's holder, replayed on the routing tables (see the
     /// README); `None` when not found or the replay gave up.
@@ -78,18 +80,6 @@ pub enum Outcome {
     Failed,
     /// Still waiting when the run ended (an `ask` not yet answered, say).
     Unfinished,
-}
-
-impl Outcome {
-    /// Lowercase name, as the CSV files write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Granted => "granted",
-            Outcome::Denied => "denied",
-            Outcome::Failed => "failed",
-            Outcome::Unfinished => "unfinished",
-        }
-    }
 }
 
 /// Counters for one second of the workload.

@@ -358,77 +358,19 @@ pub fn write(run: &Finished, dir: &Path) -> io::Result<Summary> {
 
 fn write_csv(run: &Finished, dir: &Path) -> io::Result<()> {
     let r = &run.recorder;
-    let mut s = String::from(
-        "t,persons_online,lookups,lookups_ok,requests,decisions,failures,grants,revoked,erased,bytes,connections\n",
-    );
-    for x in &r.seconds {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
-            x.t,
-            x.persons_online,
-            x.lookups,
-            x.lookups_ok,
-            x.requests,
-            x.decisions,
-            x.failures,
-            x.grants,
-            x.revoked,
-            x.erased,
-            x.bytes,
-            x.connections
-        );
+    csv_file(&dir.join("timeseries.csv"), &r.seconds)?;
+    csv_file(&dir.join("lookups.csv"), &r.lookups)?;
+    csv_file(&dir.join("requests.csv"), &r.requests)?;
+    csv_file(&dir.join("nodes.csv"), &run.nodes)
+}
+
+/// One row per item, with a header of the field names.
+fn csv_file<T: Serialize>(file: &Path, rows: &[T]) -> io::Result<()> {
+    let mut out = csv::Writer::from_path(file)?;
+    for row in rows {
+        out.serialize(row)?;
     }
-    std::fs::write(dir.join("timeseries.csv"), s)?;
-    let mut s = String::from("at_s,ok,latency_ms,kad_requests,kad_failed_requests,hops,reason\n");
-    for l in &r.lookups {
-        let _ = writeln!(
-            s,
-            "{:.3},{},{:.1},{},{},{},{}",
-            l.at_s,
-            l.ok,
-            l.latency_ms,
-            l.requests,
-            l.failed_requests,
-            l.hops.map_or(String::new(), |h| h.to_string()),
-            l.reason.as_deref().unwrap_or("")
-        );
-    }
-    std::fs::write(dir.join("lookups.csv"), s)?;
-    let mut s = String::from("at_s,policy,path,outcome,latency_ms,reason\n");
-    for q in &r.requests {
-        let _ = writeln!(
-            s,
-            "{:.3},{},{},{},{},{}",
-            q.at_s,
-            q.policy.name(),
-            q.path.map_or("", |p| p.name()),
-            q.outcome.name(),
-            q.latency_ms.map_or(String::new(), |l| format!("{l:.1}")),
-            q.reason.as_deref().unwrap_or("")
-        );
-    }
-    std::fs::write(dir.join("requests.csv"), s)?;
-    let mut s = String::from(
-        "index,role,behind_nat,bytes_sent,bytes_received,messages_sent,messages_received,dials_ok,dials_failed,accepted\n",
-    );
-    for (n, plan) in run.nodes.iter().zip(&run.plan.nodes) {
-        let _ = writeln!(
-            s,
-            "{},{},{},{},{},{},{},{},{},{}",
-            plan.index,
-            n.role.name(),
-            plan.behind_nat,
-            n.bytes_sent,
-            n.bytes_received,
-            n.messages_sent,
-            n.messages_received,
-            n.dials_ok,
-            n.dials_failed,
-            n.accepted
-        );
-    }
-    std::fs::write(dir.join("nodes.csv"), s)
+    out.flush()
 }
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;

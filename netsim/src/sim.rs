@@ -97,8 +97,12 @@ pub struct Resources {
 /// Per-node totals.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeTotals {
+    /// Its index (its address is `10.0.0.1` + index).
+    pub index: usize,
     /// Its role.
     pub role: Role,
+    /// Whether it is behind NAT.
+    pub behind_nat: bool,
     /// Bytes sent and received on its connections (every protocol).
     pub bytes_sent: u64,
     /// See `bytes_sent`.
@@ -367,7 +371,9 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
                 traffic.map_or(0, |t| f(t).load(Ordering::Relaxed))
             };
             NodeTotals {
+                index: n.plan.index,
                 role: n.plan.role,
+                behind_nat: n.plan.behind_nat,
                 bytes_sent: get(|t| &t.bytes_sent),
                 bytes_received: get(|t| &t.bytes_received),
                 messages_sent: n.messages_sent.load(Ordering::Relaxed),
