@@ -772,10 +772,13 @@ impl Sim {
         let mut ended = self
             .send_request(&client, &record, path, planned, began)
             .await;
-        // An answer lost to a failed dial or a closed connection: a merchant's
-        // backend sends a new request once, and so does the simulator, counting it.
+        // A failed dial or a closed connection: a merchant's backend sends a new
+        // request once, after the wait the node's own delivery retries start with
+        // (an immediate one can meet the same failing dial), and so does the
+        // simulator, counting it.
         if ended.outcome == Outcome::Failed && ended.reason.as_deref() == Some("unreachable") {
             self.record(|r, _| *r.retries.entry("unreachable".into()).or_default() += 1);
+            tokio::time::sleep(NetConfig::default().retry_initial).await;
             ended = self
                 .send_request(&client, &record, path, planned, began)
                 .await;
@@ -857,7 +860,7 @@ impl Sim {
                 return Ended::failed(path, "unexpected_answer");
             }
             Err(e) => {
-                tracing::debug!(merchant, person, ?path, error = %e, "a request failed");
+                tracing::debug!(merchant, person, ?path, addresses = ?record.addresses, sequence = record.sequence, error = %e, "a request failed");
                 let _ = store(None).await;
                 return Ended::failed(path, reason(&e));
             }

@@ -592,6 +592,22 @@ impl Client {
 
 type LookupAnswer = (Result<PeerRecord, NetError>, LookupTrace);
 
+/// Valid records a lookup gathers before it answers with the newest of them (or
+/// fewer, if the query ends first). A node that moved (a new relay, say) stores its
+/// new record on the peers closest to its key *then*; peers that held the old one
+/// keep it until it expires, so the first record found can be stale.
+const LOOKUP_RECORDS: usize = 3;
+
+/// A lookup under way.
+struct Lookup {
+    id: PassportId,
+    reply: oneshot::Sender<LookupAnswer>,
+    /// The newest valid record found so far.
+    newest: Option<PeerRecord>,
+    /// Valid records found so far.
+    found: usize,
+}
+
 impl From<&kad::QueryStats> for LookupTrace {
     fn from(stats: &kad::QueryStats) -> Self {
         Self {
@@ -610,7 +626,7 @@ pub struct EventLoop {
     commands: mpsc::Receiver<Command>,
     answers_tx: mpsc::Sender<(ResponseChannel<Response>, Response)>,
     answers: mpsc::Receiver<(ResponseChannel<Response>, Response)>,
-    lookups: HashMap<kad::QueryId, (PassportId, oneshot::Sender<LookupAnswer>)>,
+    lookups: HashMap<kad::QueryId, Lookup>,
     publishes: HashMap<kad::QueryId, oneshot::Sender<Result<(), NetError>>>,
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Records refused by validation, for metrics and tests.
@@ -985,7 +1001,15 @@ impl EventLoop {
                     .behaviour_mut()
                     .kad
                     .get_record(PeerRecord::dht_key(&id).into());
-                self.lookups.insert(query, (id, reply));
+                self.lookups.insert(
+                    query,
+                    Lookup {
+                        id,
+                        reply,
+                        newest: None,
+                        found: 0,
+                    },
+                );
             }
             Command::RoutingView { id, reply } => {
                 use kad::store::RecordStore as _;
@@ -1145,6 +1169,9 @@ impl EventLoop {
                     self.swarm.behaviour_mut().kad.add_address(&peer, addr);
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::RelayServer(event)) => {
+                tracing::debug!(?event, "relay server");
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => self.on_message_event(event),
             _ => {}
@@ -1233,16 +1260,26 @@ impl EventLoop {
                 id, result, stats, ..
             } => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    let Some((target, _)) = self.lookups.get(&id) else {
+                    let Some(lookup) = self.lookups.get_mut(&id) else {
                         return;
                     };
-                    match verify_record(&found.record.value, target, now()) {
+                    match verify_record(&found.record.value, &lookup.id, now()) {
                         Ok(record) => {
-                            if let Some((_, reply)) = self.lookups.remove(&id) {
-                                let _ = reply.send((Ok(record), (&stats).into()));
+                            lookup.found += 1;
+                            if lookup
+                                .newest
+                                .as_ref()
+                                .is_none_or(|newest| record.sequence > newest.sequence)
+                            {
+                                lookup.newest = Some(record);
                             }
-                            if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
-                                query.finish();
+                            if lookup.found >= LOOKUP_RECORDS {
+                                self.answer_lookup(id, stats);
+                                if let Some(mut query) =
+                                    self.swarm.behaviour_mut().kad.query_mut(&id)
+                                {
+                                    query.finish();
+                                }
                             }
                         }
                         Err(e) => {
@@ -1254,11 +1291,8 @@ impl EventLoop {
                         }
                     }
                 }
-                kad::QueryResult::GetRecord(_) => {
-                    if let Some((target, reply)) = self.lookups.remove(&id) {
-                        let _ = reply.send((Err(NetError::NotFound(target)), (&stats).into()));
-                    }
-                }
+                // The query ended: answer with what it found, if anything.
+                kad::QueryResult::GetRecord(_) => self.answer_lookup(id, stats),
                 kad::QueryResult::PutRecord(result) => {
                     if let Some(reply) = self.publishes.remove(&id) {
                         // Stored locally even when no other peer took it yet.
@@ -1271,6 +1305,14 @@ impl EventLoop {
                 _ => {}
             },
             _ => {}
+        }
+    }
+
+    /// Answers a lookup with the newest valid record it found, or "not found".
+    fn answer_lookup(&mut self, query: kad::QueryId, stats: kad::QueryStats) {
+        if let Some(lookup) = self.lookups.remove(&query) {
+            let answer = lookup.newest.ok_or(NetError::NotFound(lookup.id));
+            let _ = lookup.reply.send((answer, (&stats).into()));
         }
     }
 
