@@ -608,6 +608,22 @@ struct Lookup {
     found: usize,
 }
 
+impl Lookup {
+    /// Keeps `record` if it is newer than any found so far; true once enough
+    /// records are gathered to answer.
+    fn offer(&mut self, record: PeerRecord) -> bool {
+        self.found += 1;
+        if self
+            .newest
+            .as_ref()
+            .is_none_or(|newest| record.sequence > newest.sequence)
+        {
+            self.newest = Some(record);
+        }
+        self.found >= LOOKUP_RECORDS
+    }
+}
+
 impl From<&kad::QueryStats> for LookupTrace {
     fn from(stats: &kad::QueryStats) -> Self {
         Self {
@@ -651,14 +667,37 @@ pub struct EventLoop {
     /// Open connections by peer, with their remote addresses (bounded by the
     /// connection limits).
     connections: HashMap<PeerId, HashMap<libp2p::swarm::ConnectionId, Multiaddr>>,
-    /// When to republish after an address change: changes come in bursts (a new
-    /// listen address, then its confirmation, then a relay's), so they share one
-    /// publication instead of each storing the record on 20 peers.
-    republish_due: Option<tokio::time::Instant>,
+    /// When to republish after an address change.
+    moved: Moved,
 }
 
 /// How long address changes are gathered before the record is republished.
 const REPUBLISH_SETTLE: Duration = Duration::from_secs(2);
+
+/// When to republish after the node's addresses change. Changes come in bursts (a
+/// new listen address, then its confirmation, then a relay's), so a burst shares
+/// one publication instead of each change storing the record on 20 peers.
+#[derive(Debug, Default)]
+struct Moved {
+    due: Option<tokio::time::Instant>,
+}
+
+impl Moved {
+    /// An address changed at `now`: publish once the burst it belongs to is over.
+    fn address_changed(&mut self, now: tokio::time::Instant) {
+        self.due.get_or_insert(now + REPUBLISH_SETTLE);
+    }
+
+    /// A record went out, naming the addresses as they are now.
+    fn published(&mut self) {
+        self.due = None;
+    }
+
+    /// When the pending republication is due, if one is.
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.due
+    }
+}
 
 /// Builds the swarm for `node` with the network key `keypair`, starts listening and
 /// dials the bootstrap peers. Returns the client and the event loop to run.
@@ -868,7 +907,7 @@ fn start(
         hole_punch_attempts: 0,
         hole_punch_successes: 0,
         connections: HashMap::new(),
-        republish_due: None,
+        moved: Moved::default(),
     };
     Ok((client, event_loop))
 }
@@ -893,8 +932,8 @@ impl EventLoop {
                     self.reserve_relays();
                 }
                 _ = tokio::time::sleep_until(
-                    self.republish_due.unwrap_or_else(tokio::time::Instant::now)
-                ), if self.republish_due.is_some() => self.republish(),
+                    self.moved.due().unwrap_or_else(tokio::time::Instant::now)
+                ), if self.moved.due().is_some() => self.republish(),
                 _ = republish.tick(), if self.published => self.republish(),
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 command = self.commands.recv() => match command {
@@ -976,7 +1015,7 @@ impl EventLoop {
         match command {
             Command::Publish { reply } => {
                 tracing::debug!("publishing this node's record");
-                self.republish_due = None;
+                self.moved.published();
                 self.published = true;
                 let result = self.my_record().and_then(|bytes| {
                     let record = kad::Record::new(PeerRecord::dht_key(&self.node.id()), bytes);
@@ -1187,8 +1226,8 @@ impl EventLoop {
     /// The record must name where the node is now: republish once the burst of
     /// address changes is over.
     fn republish_if_published(&mut self) {
-        if self.published && self.republish_due.is_none() {
-            self.republish_due = Some(tokio::time::Instant::now() + REPUBLISH_SETTLE);
+        if self.published {
+            self.moved.address_changed(tokio::time::Instant::now());
         }
     }
 
@@ -1265,15 +1304,7 @@ impl EventLoop {
                     };
                     match verify_record(&found.record.value, &lookup.id, now()) {
                         Ok(record) => {
-                            lookup.found += 1;
-                            if lookup
-                                .newest
-                                .as_ref()
-                                .is_none_or(|newest| record.sequence > newest.sequence)
-                            {
-                                lookup.newest = Some(record);
-                            }
-                            if lookup.found >= LOOKUP_RECORDS {
+                            if lookup.offer(record) {
                                 self.answer_lookup(id, stats);
                                 if let Some(mut query) =
                                     self.swarm.behaviour_mut().kad.query_mut(&id)
@@ -1465,6 +1496,47 @@ mod tests {
         }
         .sign(key)
         .unwrap()
+    }
+
+    fn record(sequence: u64) -> PeerRecord {
+        let key = IdentityKey::from_secret_bytes(&[1; 32]);
+        verify_record(&signed(&key, key.id(), sequence), &key.id(), now()).unwrap()
+    }
+
+    #[test]
+    fn a_lookup_answers_with_the_newest_of_the_records_it_gathers() {
+        let (reply, _) = oneshot::channel();
+        let mut lookup = Lookup {
+            id: IdentityKey::from_secret_bytes(&[1; 32]).id(),
+            reply,
+            newest: None,
+            found: 0,
+        };
+        // A holder that missed the last publication answers first.
+        assert!(!lookup.offer(record(10)));
+        assert!(!lookup.offer(record(12)));
+        assert!(lookup.offer(record(11)));
+        assert_eq!(lookup.newest.map(|r| r.sequence), Some(12));
+        assert_eq!(LOOKUP_RECORDS, 3);
+    }
+
+    #[test]
+    fn a_burst_of_address_changes_shares_one_republication() {
+        let start = tokio::time::Instant::now();
+        let mut moved = Moved::default();
+        assert_eq!(moved.due(), None);
+        // A listen address, its confirmation and a relay's, within two seconds:
+        // one publication, due two seconds after the first change.
+        for offset_ms in [0, 300, 1_900] {
+            moved.address_changed(start + Duration::from_millis(offset_ms));
+        }
+        assert_eq!(moved.due(), Some(start + REPUBLISH_SETTLE));
+        moved.published();
+        assert_eq!(moved.due(), None);
+        // A later change starts a new burst.
+        let later = start + Duration::from_secs(10);
+        moved.address_changed(later);
+        assert_eq!(moved.due(), Some(later + REPUBLISH_SETTLE));
     }
 
     #[test]
