@@ -290,6 +290,10 @@ pub struct Protocol {
     pub kad_alpha: NonZeroUsize,
     /// Peers each record is stored on. Default 20.
     pub kad_replication: NonZeroUsize,
+    /// How often each node refreshes its routing table with a Kademlia bootstrap;
+    /// "0s" only when the table is short of peers. Default 5 min, as libp2p's.
+    #[serde(with = "humantime_serde")]
+    pub kad_bootstrap_interval: Duration,
     /// How long a published record is valid (its TTL). Default 24 h.
     #[serde(with = "humantime_serde")]
     pub record_ttl: Duration,
@@ -330,6 +334,7 @@ impl Default for Protocol {
             kad_k: n(20),
             kad_alpha: n(3),
             kad_replication: n(20),
+            kad_bootstrap_interval: Duration::from_secs(5 * 60),
             record_ttl: Duration::from_secs(24 * 3600),
             republish_interval: Duration::from_secs(12 * 3600),
             request_timeout: Duration::from_secs(30),

@@ -541,6 +541,8 @@ impl Sim {
             kad_k: p.kad_k,
             kad_alpha: p.kad_alpha,
             kad_replication: p.kad_replication,
+            kad_bootstrap_interval: Some(p.kad_bootstrap_interval)
+                .filter(|interval| !interval.is_zero()),
             relay_max_reservations: p.relay_max_reservations,
             relay_max_circuits: p.relay_max_circuits,
             max_connections: if infra {

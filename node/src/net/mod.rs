@@ -77,6 +77,10 @@ pub struct NetConfig {
     pub kad_alpha: NonZeroUsize,
     /// Peers a record is stored on. Default 20.
     pub kad_replication: NonZeroUsize,
+    /// How often Kademlia refreshes the routing table with a bootstrap (a lookup of
+    /// this node's own id, then one per bucket); `None` only when the table is
+    /// short of peers. Default 5 minutes, as libp2p's.
+    pub kad_bootstrap_interval: Option<Duration>,
     /// Reservations a relay holds at once (with [`NetConfig::relay_server`]).
     /// Default 128, as libp2p's.
     pub relay_max_reservations: usize,
@@ -170,6 +174,7 @@ impl Default for NetConfig {
             kad_k: NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN),
             kad_alpha: NonZeroUsize::new(3).unwrap_or(NonZeroUsize::MIN),
             kad_replication: NonZeroUsize::new(20).unwrap_or(NonZeroUsize::MIN),
+            kad_bootstrap_interval: Some(Duration::from_secs(5 * 60)),
             relay_max_reservations: 128,
             relay_max_circuits: 16,
             idle_connection_timeout: Duration::from_secs(60),
@@ -789,7 +794,8 @@ fn behaviour(
         .set_query_timeout(config.lookup_timeout)
         .set_kbucket_size(config.kad_k)
         .set_parallelism(config.kad_alpha)
-        .set_replication_factor(config.kad_replication);
+        .set_replication_factor(config.kad_replication)
+        .set_periodic_bootstrap_interval(config.kad_bootstrap_interval);
     let store = MemoryStore::with_config(
         local,
         kad::store::MemoryStoreConfig {
