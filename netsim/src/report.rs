@@ -116,6 +116,9 @@ pub struct Traffic {
     pub messages_received: Spread,
     /// Failed dials per node.
     pub dials_failed: Spread,
+    /// Kademlia requests each node answered (closest peers, records, stores):
+    /// what serving the DHT costs it.
+    pub dht_served: Spread,
 }
 
 impl Summary {
@@ -193,6 +196,7 @@ impl Summary {
                     messages_sent: spread(|n| n.messages_sent),
                     messages_received: spread(|n| n.messages_received),
                     dials_failed: spread(|n| n.dials_failed),
+                    dht_served: spread(|n| n.dht_find_node + n.dht_get_record + n.dht_put_record),
                 },
             );
         }

@@ -118,6 +118,13 @@ pub struct NodeTotals {
     pub dials_failed: u64,
     /// See `dials_ok`.
     pub accepted: u64,
+    /// Kademlia requests it answered since it last came online: for the closest
+    /// peers to a key, for a record, and records offered for storage.
+    pub dht_find_node: u64,
+    /// See `dht_find_node`.
+    pub dht_get_record: u64,
+    /// See `dht_find_node`.
+    pub dht_put_record: u64,
 }
 
 /// What a finished run hands the reports.
@@ -362,10 +369,13 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
             reason: Some("run_ended".into()),
         });
     }
+    let statuses = sim.statuses().await;
     let nodes = sim
         .nodes
         .iter()
-        .map(|n| {
+        .zip(statuses)
+        .map(|(n, status)| {
+            let served = status.map(|s| s.dht_served).unwrap_or_default();
             let traffic = sim.net.traffic(n.plan.index);
             let get = |f: fn(&crate::transport::Traffic) -> &AtomicU64| {
                 traffic.map_or(0, |t| f(t).load(Ordering::Relaxed))
@@ -381,6 +391,9 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
                 dials_ok: get(|t| &t.dials_ok),
                 dials_failed: get(|t| &t.dials_failed),
                 accepted: get(|t| &t.accepted),
+                dht_find_node: served.find_node,
+                dht_get_record: served.get_record,
+                dht_put_record: served.put_record,
             }
         })
         .collect();
@@ -614,15 +627,20 @@ impl Sim {
         running.shutdown().await;
     }
 
-    async fn nat_status(&self) -> NatStatus {
+    /// Every online node's network status, in node order.
+    async fn statuses(&self) -> Vec<Option<passport_node::net::Status>> {
         // All at once: one at a time, a busy runtime makes this take minutes.
-        let statuses = futures::future::join_all((0..self.nodes.len()).map(|index| async move {
+        futures::future::join_all((0..self.nodes.len()).map(|index| async move {
             match self.client(index) {
                 Some(client) => client.status().await.ok(),
                 None => None,
             }
         }))
-        .await;
+        .await
+    }
+
+    async fn nat_status(&self) -> NatStatus {
+        let statuses = self.statuses().await;
         let mut status = NatStatus::default();
         for (plan, net) in self.plan.nodes.iter().zip(statuses) {
             let Some(net) = net else {

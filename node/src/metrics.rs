@@ -21,6 +21,7 @@ pub struct Metrics {
     routing_table_size: Gauge,
     records_rejected: Gauge,
     throttled: Gauge,
+    dht_served: Family<Labels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -62,6 +63,12 @@ impl Default for Metrics {
             "Inbound messages answered busy (rate or load) since start",
             throttled.clone(),
         );
+        let dht_served = Family::<Labels, Gauge>::default();
+        registry.register(
+            "dht_requests_served",
+            "Kademlia requests answered since start, by kind",
+            dht_served.clone(),
+        );
         Self {
             registry: std::sync::Arc::new(registry),
             messages,
@@ -70,6 +77,7 @@ impl Default for Metrics {
             routing_table_size,
             records_rejected,
             throttled,
+            dht_served,
         }
     }
 }
@@ -102,6 +110,17 @@ impl Metrics {
             .set(as_gauge(status.routing_table_size as u64));
         self.records_rejected.set(as_gauge(status.rejected_records));
         self.throttled.set(as_gauge(status.throttled));
+        let served = status.dht_served;
+        for (kind, n) in [
+            ("find_node", served.find_node),
+            ("get_record", served.get_record),
+            ("put_record", served.put_record),
+            ("other", served.other),
+        ] {
+            self.dht_served
+                .get_or_create(&vec![("kind", kind.to_string())])
+                .set(as_gauge(n));
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);

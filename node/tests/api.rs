@@ -327,4 +327,8 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
         "{text}"
     );
     assert!(text.contains("passport_connected_peers"), "{text}");
+    assert!(
+        text.contains("passport_dht_requests_served{kind=\"find_node\"}"),
+        "{text}"
+    );
 }

@@ -631,6 +631,12 @@ async fn status_reports_the_network_and_shutdown_is_graceful() {
     assert!(status.connected_peers >= 1, "{status:?}");
     assert!(status.routing_table_size >= 1, "{status:?}");
     assert!(!status.listen_addrs.is_empty());
+    // The bootstrap node served the DHT: routing, the person's record, the lookup
+    // (which the person's own node may have answered instead).
+    let served = bootstrap.status().await.unwrap().dht_served;
+    assert!(served.find_node >= 1, "{served:?}");
+    assert!(served.put_record >= 1, "{served:?}");
+    assert!(served.get_record + status.dht_served.get_record >= 1);
 
     // A request is answered, then the person's network stops cleanly.
     let request = merchant

@@ -295,6 +295,34 @@ pub struct Status {
     pub rejected_records: u64,
     /// Inbound messages answered `Busy` (rate or load) since start.
     pub throttled: u64,
+    /// Kademlia requests this node answered since start, by kind.
+    pub dht_served: DhtServed,
+}
+
+/// Kademlia requests a node answered, by kind: what serving the DHT costs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DhtServed {
+    /// Requests for the peers closest to a key (routing, bootstraps, the first
+    /// steps of every lookup).
+    pub find_node: u64,
+    /// Requests for a record.
+    pub get_record: u64,
+    /// Records offered for storage.
+    pub put_record: u64,
+    /// Anything else (provider records, which Passport does not use).
+    pub other: u64,
+}
+
+impl DhtServed {
+    fn count(&mut self, request: &kad::InboundRequest) {
+        let counter = match request {
+            kad::InboundRequest::FindNode { .. } => &mut self.find_node,
+            kad::InboundRequest::GetRecord { .. } => &mut self.get_record,
+            kad::InboundRequest::PutRecord { .. } => &mut self.put_record,
+            _ => &mut self.other,
+        };
+        *counter += 1;
+    }
 }
 
 enum Command {
@@ -652,6 +680,8 @@ pub struct EventLoop {
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Records refused by validation, for metrics and tests.
     rejected_records: u64,
+    /// Kademlia requests answered, for metrics and the simulator.
+    dht_served: DhtServed,
     /// Per-peer token buckets for inbound messages.
     rate: limit::RateLimiter<PeerId>,
     /// Bounds the inbound messages being handled at once.
@@ -903,6 +933,7 @@ fn start(
         publishes: HashMap::new(),
         requests: HashMap::new(),
         rejected_records: 0,
+        dht_served: DhtServed::default(),
         rate,
         in_flight,
         throttled: 0,
@@ -1109,6 +1140,7 @@ impl EventLoop {
                     published: self.published,
                     rejected_records: self.rejected_records,
                     throttled: self.throttled,
+                    dht_served: self.dht_served,
                 });
             }
             // Handled in `run`, where the loop can end.
@@ -1287,6 +1319,9 @@ impl EventLoop {
     }
 
     fn on_kad_event(&mut self, event: kad::Event) {
+        if let kad::Event::InboundRequest { request } = &event {
+            self.dht_served.count(request);
+        }
         match event {
             kad::Event::InboundRequest {
                 request:
