@@ -9,6 +9,11 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use passport_netsim::{Options, Scenario, report};
 
+// Thousands of nodes allocate and free small buffers all the time; glibc's
+// allocator spent a fifth of a saturated run (see netsim/README.md, Scale).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Simulate thousands of real Passport nodes on one machine.
 #[derive(Debug, Parser)]
 #[command(version, about)]
