@@ -16,10 +16,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Simulate thousands of real Passport nodes on one machine.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    arg_required_else_help = true
+)]
 struct Cli {
+    /// The same as `compare A B`.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    compare: Option<Vec<PathBuf>>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +85,15 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    let command = match (cli.command, cli.compare) {
+        (Some(command), _) => command,
+        (None, Some(runs)) => match <[PathBuf; 2]>::try_from(runs) {
+            Ok([a, b]) => Command::Compare { a, b },
+            Err(_) => anyhow::bail!("--compare takes two run folders"),
+        },
+        (None, None) => anyhow::bail!("give a command: run, or compare (see --help)"),
+    };
+    match command {
         Command::Run {
             scenario,
             out,

@@ -50,4 +50,13 @@ fn compare_explains_what_it_needs() {
     );
     let (code, _) = netsim(&["compare"]);
     assert_eq!(code, 2);
+    // The flag form does the same.
+    let (code, stderr) = netsim(&["--compare", dir.path().to_str().unwrap(), "x"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("give a run's output folder or its summary.json"),
+        "{stderr}"
+    );
+    let (code, _) = netsim(&["--compare", "only-one"]);
+    assert_eq!(code, 2);
 }
