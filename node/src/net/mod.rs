@@ -642,6 +642,15 @@ struct Lookup {
 }
 
 impl Lookup {
+    fn new(id: PassportId, reply: oneshot::Sender<LookupAnswer>) -> Self {
+        Self {
+            id,
+            reply,
+            newest: None,
+            found: 0,
+        }
+    }
+
     /// Keeps `record` if it is newer than any found so far; true once enough
     /// records are gathered to answer.
     fn offer(&mut self, record: PeerRecord) -> bool {
@@ -1077,15 +1086,7 @@ impl EventLoop {
                     .behaviour_mut()
                     .kad
                     .get_record(PeerRecord::dht_key(&id).into());
-                self.lookups.insert(
-                    query,
-                    Lookup {
-                        id,
-                        reply,
-                        newest: None,
-                        found: 0,
-                    },
-                );
+                self.lookups.insert(query, Lookup::new(id, reply));
             }
             Command::RoutingView { id, reply } => {
                 use kad::store::RecordStore as _;
@@ -1547,12 +1548,7 @@ mod tests {
     #[test]
     fn a_lookup_answers_with_the_newest_of_the_records_it_gathers() {
         let (reply, _) = oneshot::channel();
-        let mut lookup = Lookup {
-            id: IdentityKey::from_secret_bytes(&[1; 32]).id(),
-            reply,
-            newest: None,
-            found: 0,
-        };
+        let mut lookup = Lookup::new(IdentityKey::from_secret_bytes(&[1; 32]).id(), reply);
         // A holder that missed the last publication answers first.
         assert!(!lookup.offer(record(10)));
         assert!(!lookup.offer(record(12)));
