@@ -154,7 +154,7 @@ impl SimNet {
 
     /// Marks node `index` online or offline (dials to an offline node time out).
     pub fn set_online(&self, index: usize, online: bool) {
-        if let Some(slot) = self.slots.get(index) {
+        if let Some(slot) = self.slot(index) {
             slot.online.store(online, Ordering::SeqCst);
         }
     }
@@ -171,7 +171,7 @@ impl SimNet {
 
     /// Node `index`'s traffic so far.
     pub fn traffic(&self, index: usize) -> Option<&Traffic> {
-        self.slots.get(index).map(|s| &s.traffic)
+        self.slot(index).map(|s| &s.traffic)
     }
 
     /// The transport for node `index`.
@@ -205,8 +205,8 @@ impl SimNet {
 
     /// Adds `n` to one of node `index`'s traffic counters.
     fn count(&self, index: usize, counter: fn(&Traffic) -> &AtomicU64, n: u64) {
-        if let Some(slot) = self.slots.get(index) {
-            counter(&slot.traffic).fetch_add(n, Ordering::Relaxed);
+        if let Some(traffic) = self.traffic(index) {
+            counter(traffic).fetch_add(n, Ordering::Relaxed);
         }
     }
 }
@@ -571,7 +571,7 @@ impl Transport for SimTransport {
         // of its own.
         let reuse = opts.port_use == libp2p::core::transport::PortUse::Reuse
             && !self.listeners.is_empty()
-            && !self.net.slots.get(self.node).is_some_and(|s| s.behind_nat);
+            && !self.net.slot(self.node).is_some_and(|s| s.behind_nat);
         let Some((ip, port)) = ip_port(&addr) else {
             return Err(TransportError::MultiaddrNotSupported(addr));
         };
