@@ -128,8 +128,8 @@ pub struct Recorder {
     pub erased: u64,
     /// Revocations or answers that could not be delivered, by reason.
     pub delivery_failures: BTreeMap<String, u64>,
-    /// Requests sent a second time, by the first attempt's failure.
-    pub retries: BTreeMap<String, u64>,
+    /// Requests sent a second time because the first was unreachable.
+    pub retries: u64,
 }
 
 impl Recorder {

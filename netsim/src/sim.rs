@@ -354,8 +354,8 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     tasks.abort_all();
     ticker.abort();
     sim.phase("drained", run_start);
-    let peak_rss_mib = ProcessUsage::now().peak_mib();
-    let cpu_s = ProcessUsage::now().cpu_seconds - cpu_before;
+    let usage = ProcessUsage::now();
+    let (peak_rss_mib, cpu_s) = (usage.peak_mib(), usage.cpu_seconds - cpu_before);
     sim.progress.finish_and_clear();
 
     let mut recorder = std::mem::take(&mut *lock(&sim.recorder));
@@ -797,7 +797,7 @@ impl Sim {
         // (an immediate one can meet the same failing dial), and so does the
         // simulator, counting it.
         if ended.outcome == Outcome::Failed && ended.reason.as_deref() == Some("unreachable") {
-            self.record(|r, _| *r.retries.entry("unreachable".into()).or_default() += 1);
+            self.record(|r, _| r.retries += 1);
             tokio::time::sleep(NetConfig::default().retry_initial).await;
             ended = self
                 .send_request(&client, &record, path, planned, began)
@@ -880,7 +880,15 @@ impl Sim {
                 return Ended::failed(path, "unexpected_answer");
             }
             Err(e) => {
-                tracing::debug!(merchant, person, ?path, addresses = ?record.addresses, sequence = record.sequence, error = %e, "a request failed");
+                tracing::debug!(
+                    merchant,
+                    person,
+                    ?path,
+                    addresses = ?record.addresses,
+                    sequence = record.sequence,
+                    error = %e,
+                    "a request failed"
+                );
                 let _ = store(None).await;
                 return Ended::failed(path, reason(&e));
             }
