@@ -202,6 +202,19 @@ impl Ended {
             reason: Some(reason.into()),
         }
     }
+
+    /// The request's sample: this, for a request begun at `at_s` (seconds into
+    /// the workload) to a person whose standing answer is `policy`.
+    fn sample(self, at_s: f64, policy: Answer) -> RequestSample {
+        RequestSample {
+            at_s,
+            policy,
+            path: self.path,
+            outcome: self.outcome,
+            latency_ms: self.latency_ms,
+            reason: self.reason,
+        }
+    }
 }
 
 /// Counts a follow-up task while it lives.
@@ -360,14 +373,11 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
 
     let mut recorder = std::mem::take(&mut *lock(&sim.recorder));
     for (answer, at_s) in std::mem::take(&mut *lock(&sim.open)).into_values() {
-        recorder.requests.push(RequestSample {
-            at_s,
-            policy: answer,
-            path: None,
+        let unfinished = Ended {
             outcome: Outcome::Unfinished,
-            latency_ms: None,
-            reason: Some("run_ended".into()),
-        });
+            ..Ended::failed(None, "run_ended")
+        };
+        recorder.requests.push(unfinished.sample(at_s, answer));
     }
     let statuses = sim.statuses().await;
     let nodes = sim
@@ -735,14 +745,7 @@ impl Sim {
                         r.grants += 1;
                         r.second(t).grants += 1;
                     }
-                    r.requests.push(RequestSample {
-                        at_s,
-                        policy,
-                        path: ended.path,
-                        outcome: ended.outcome,
-                        latency_ms: ended.latency_ms,
-                        reason: ended.reason,
-                    });
+                    r.requests.push(ended.sample(at_s, policy));
                 });
             }
         }
