@@ -25,14 +25,23 @@ pub fn span(secs: u64) -> String {
     }
 }
 
-/// `30 days`, `1 day`, `12 hours`: a duration asked for or granted, in words.
-pub fn days(secs: u64) -> String {
+/// `30 days`, `1 day`, `12 hours`, `1 hour 30 minutes`, `45 minutes`: a duration
+/// asked for or granted, in words. A day or more reads in days (rounded up); less
+/// than a day in hours and minutes (rounded up to the minute), so that an hour is
+/// never shown as a day.
+pub fn duration(secs: u64) -> String {
+    fn plural(n: u64, unit: &str) -> String {
+        format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    }
     if secs >= 86_400 {
-        let days = secs.div_ceil(86_400);
-        format!("{days} day{}", if days == 1 { "" } else { "s" })
-    } else {
-        let hours = secs.div_ceil(3_600).max(1);
-        format!("{hours} hour{}", if hours == 1 { "" } else { "s" })
+        return plural(secs.div_ceil(86_400), "day");
+    }
+    let minutes = secs.div_ceil(60).max(1);
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    match (hours, minutes) {
+        (0, m) => plural(m, "minute"),
+        (h, 0) => plural(h, "hour"),
+        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
     }
 }
 
@@ -65,11 +74,17 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_as_days_or_hours() {
-        assert_eq!(days(30 * 86_400), "30 days");
-        assert_eq!(days(86_400), "1 day");
-        assert_eq!(days(7_200), "2 hours");
-        assert_eq!(days(1), "1 hour");
+    fn durations_read_as_days_or_as_hours_and_minutes_under_a_day() {
+        assert_eq!(duration(30 * 86_400), "30 days");
+        assert_eq!(duration(86_400), "1 day");
+        assert_eq!(duration(86_400 + 1), "2 days");
+        assert_eq!(duration(3_600), "1 hour");
+        assert_eq!(duration(7_200), "2 hours");
+        assert_eq!(duration(5_400), "1 hour 30 minutes");
+        assert_eq!(duration(23 * 3_600 + 60), "23 hours 1 minute");
+        assert_eq!(duration(1_800), "30 minutes");
+        assert_eq!(duration(1), "1 minute");
+        assert_eq!(duration(0), "1 minute");
     }
 
     #[test]

@@ -82,7 +82,6 @@ impl InboxItem {
             .iter()
             .map(|f| f.name.as_str())
             .collect();
-        let days = self.request.duration_secs.div_ceil(86_400);
         let offer = self
             .request
             .offer
@@ -90,13 +89,12 @@ impl InboxItem {
             .map(|o| format!(", offering {}", o.text))
             .unwrap_or_default();
         format!(
-            "{} asks for {} for {}, for {} day{}{}.",
+            "{} asks for {} for {}, for {}{}.",
             self.merchant
                 .display(&self.pending.merchant, self.pending.first_contact),
             fields.join(", "),
             self.request.purpose,
-            days,
-            if days == 1 { "" } else { "s" },
+            crate::human::duration(self.request.duration_secs),
             offer
         )
     }

@@ -158,6 +158,34 @@ fn a_prepared_request_becomes_durable_with_its_grant_in_one_flush() {
 }
 
 #[test]
+fn a_request_for_less_than_a_day_reads_in_hours_and_minutes() {
+    let person = memory_node();
+    let merchant = memory_node();
+    person_with_fields(&person);
+    for (secs, words) in [
+        (3_600, "for 1 hour,"),
+        (5_400, "for 1 hour 30 minutes,"),
+        (900, "for 15 minutes,"),
+    ] {
+        let mut asked = spec(&[("name.given", true)]);
+        asked.duration_secs = secs;
+        let request = merchant.request(person.id(), asked, T0).unwrap();
+        let Reply::Pending(request_id) = person.receive(&request, T0).unwrap() else {
+            panic!("expected pending")
+        };
+        let inbox = person.inbox().unwrap();
+        let item = inbox
+            .iter()
+            .find(|i| i.pending.request_id == request_id)
+            .unwrap();
+        assert_eq!(item.request.duration_secs, secs);
+        let sentence = item.sentence();
+        assert!(sentence.contains(words), "{sentence}");
+        assert!(!sentence.contains("day"), "{sentence}");
+    }
+}
+
+#[test]
 fn asked_request_waits_then_partial_approval_reaches_the_merchant() {
     let person = memory_node();
     let merchant = memory_node();

@@ -597,7 +597,7 @@ async fn decide_inner(
                 .map_err(|e| e.to_string())?;
             let text = format!(
                 "Shared {names} with {merchant} for {}.{}",
-                crate::human::days(granted),
+                crate::human::duration(granted),
                 if always {
                     format!(" {merchant} will not need to ask again for these fields.")
                 } else {

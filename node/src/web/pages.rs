@@ -209,7 +209,7 @@ fn request_card(
             p.merchant-id { "id " code title=(item.pending.merchant) { (item.pending.merchant) } }
             p.sentence {
                 "asks for " strong { (asked) } " for " strong { (request.purpose) }
-                ", for " (human::days(request.duration_secs))
+                ", for " (human::duration(request.duration_secs))
                 @if let Some(offer) = &request.offer { ", offering " strong.offer { (offer.text) } }
                 "."
             }
@@ -234,12 +234,12 @@ fn request_card(
                     label {
                         "For "
                         select name="duration" {
-                            option value=(request.duration_secs) selected { (human::days(request.duration_secs)) " (asked)" }
-                            @for d in choices { option value=(d) { (human::days(d)) } }
+                            option value=(request.duration_secs) selected { (human::duration(request.duration_secs)) " (asked)" }
+                            @for d in choices { option value=(d) { (human::duration(d)) } }
                         }
                     }
                     @if request.retention_secs > 0 {
-                        " · may keep data " (human::days(request.retention_secs)) " after"
+                        " · may keep data " (human::duration(request.retention_secs)) " after"
                     }
                     " · answer within " (human::left(item.pending.expires_at, now).trim_end_matches(" left"))
                 }
