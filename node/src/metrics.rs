@@ -202,10 +202,11 @@ mod process_tests {
         assert!(x > 0);
         assert!(after.cpu_seconds >= before.cpu_seconds);
         assert!(after.resident_kib > 0 && after.peak_kib >= after.resident_kib);
-        assert!(
-            after.peak_kib >= before.peak_kib + 32 * 1024,
-            "{before:?} {after:?}"
-        );
+        // The 64 MiB just touched are resident now, whatever other tests in this
+        // process did before (the peak may already have been higher: Argon2id
+        // tests touch 64 MiB too, so a rise of the peak cannot be asserted).
+        assert!(after.resident_kib >= 64 * 1024, "{before:?} {after:?}");
+        assert!(after.peak_kib >= before.peak_kib, "{before:?} {after:?}");
         drop(v);
     }
 }
