@@ -69,8 +69,24 @@ pub struct SledStorage {
 }
 
 impl SledStorage {
-    /// Opens (or creates) the database in `dir`.
+    /// Opens (or creates) the database in `dir`. A lock still held when the call
+    /// starts is waited for up to [`LOCK_WAIT`] before the store is reported in use:
+    /// sled's I/O threads release a closed database's lock a moment after it is
+    /// dropped, so reopening a store just closed (a restart in the same process)
+    /// would otherwise fail now and then.
     pub fn open(dir: &std::path::Path) -> Result<Self, NodeError> {
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match Self::try_open(dir) {
+                Err(NodeError::StoreInUse { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_open(dir: &std::path::Path) -> Result<Self, NodeError> {
         // Flushing is ours to decide (group commit); sled's own timer stays off so an
         // idle node does not wake up every half second.
         let db = sled::Config::new()
@@ -79,7 +95,12 @@ impl SledStorage {
             .cache_capacity(16 * 1024 * 1024)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                // sled reports a held lock as an error of kind `Other` whose text
+                // carries the OS's EWOULDBLOCK.
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("could not acquire lock") =>
+                {
                     NodeError::StoreInUse {
                         path: dir.to_path_buf(),
                     }
@@ -89,6 +110,11 @@ impl SledStorage {
         Ok(Self { db })
     }
 }
+
+/// How long [`SledStorage::open`] waits for a store's lock before reporting it in
+/// use: long enough for a just-closed store to let go, short enough that a person
+/// whose node runs elsewhere is told at once.
+pub const LOCK_WAIT: Duration = Duration::from_secs(1);
 
 impl Storage for SledStorage {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
@@ -302,6 +328,27 @@ impl Durable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_closed_a_moment_ago_opens_and_one_held_open_is_reported_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = SledStorage::open(dir.path()).unwrap();
+        // Held for longer than the wait: in use, named by its path.
+        let start = std::time::Instant::now();
+        let second = SledStorage::open(dir.path()).map(|_| ());
+        assert!(matches!(
+            second,
+            Err(NodeError::StoreInUse { path }) if path == dir.path()
+        ));
+        assert!(start.elapsed() >= LOCK_WAIT);
+        // Let go while the second open waits: it gets the store.
+        let closing = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            drop(held);
+        });
+        SledStorage::open(dir.path()).unwrap();
+        closing.join().unwrap();
+    }
 
     /// A store whose flush is slow, like an fsync on a real disk.
     struct SlowFlush(MemoryStorage);
