@@ -113,6 +113,10 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
     let (code, status) = person.call(reqwest::Method::GET, "/v1/status", None).await;
     assert_eq!(code, 200);
     assert_eq!(status["id"], json!(person.node.id().to_string()));
+    // Kademlia requests served, by kind, as `/metrics` has them.
+    for kind in ["find_node", "get_record", "put_record", "other"] {
+        assert!(status["dht_served"][kind].is_u64(), "{status}");
+    }
 
     // Fields, with a clear error for a bad name.
     let (code, _) = person
