@@ -500,6 +500,7 @@ pub fn reason(e: &NetError) -> &'static str {
         NetError::Stopped => "stopped",
         NetError::Protocol(_) => "protocol",
         NetError::Node(_) => "node",
+        NetError::Interrupted(_) => "interrupted",
         _ => "other",
     }
 }

@@ -226,9 +226,13 @@ pub enum NetError {
     /// A message or record was refused by the protocol rules.
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
-    /// This node could not act on an answer.
+    /// This node could not act on an answer; the node's own error says why.
     #[error("this node could not act on the answer: {0}")]
-    Node(String),
+    Node(#[source] NodeError),
+    /// A task doing this node's share of the work (storing an answer, say) ended
+    /// before it finished, most likely because the node is shutting down.
+    #[error("this node stopped before it finished with the answer: {0}")]
+    Interrupted(String),
 }
 
 /// The combined libp2p behaviour of a Passport node.
@@ -500,7 +504,7 @@ impl Client {
                 let (node, bytes) = (node.clone(), bytes.clone());
                 tokio::task::spawn_blocking(move || node.receive(&bytes, now()))
                     .await
-                    .map_err(|e| NetError::Node(e.to_string()))??;
+                    .map_err(|e| NetError::Interrupted(e.to_string()))??;
             }
             Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
             Response::Busy => return Err(NetError::Busy),
@@ -552,7 +556,7 @@ impl Client {
         let (settling, at) = (node.clone(), now());
         let settled = tokio::task::spawn_blocking(move || settling.outbox_done(&outgoing, at))
             .await
-            .map_err(|e| NetError::Node(e.to_string()))?;
+            .map_err(|e| NetError::Interrupted(e.to_string()))?;
         if let Err(e) = settled {
             tracing::warn!(error = %e, "could not take a delivered message out of the outbox");
         }
@@ -565,7 +569,7 @@ impl Client {
         let reading = node.clone();
         let pending = tokio::task::spawn_blocking(move || reading.outbox())
             .await
-            .map_err(|e| NetError::Node(e.to_string()))??;
+            .map_err(|e| NetError::Interrupted(e.to_string()))??;
         let count = pending.len();
         for out in pending {
             self.spawn_delivery(node, out);
@@ -1514,7 +1518,7 @@ impl From<NodeError> for NetError {
     fn from(e: NodeError) -> Self {
         match e {
             NodeError::Protocol(p) => NetError::Protocol(p),
-            other => NetError::Node(other.to_string()),
+            other => NetError::Node(other),
         }
     }
 }
@@ -1543,6 +1547,25 @@ mod tests {
     fn record(sequence: u64) -> PeerRecord {
         let key = IdentityKey::from_secret_bytes(&[1; 32]);
         verify_record(&signed(&key, key.id(), sequence), &key.id(), now()).unwrap()
+    }
+
+    #[test]
+    fn a_node_error_stays_typed_inside_a_net_error() {
+        use std::error::Error as _;
+        let e = NetError::from(NodeError::InboxFull("for this merchant"));
+        assert!(matches!(&e, NetError::Node(NodeError::InboxFull(_))), "{e}");
+        assert!(
+            e.source()
+                .is_some_and(|s| s.to_string().starts_with("inbox full"))
+        );
+        // Protocol refusals keep their own variant, with its stable reason.
+        let replayed = ProtocolError::Replayed {
+            id: passport_protocol::MessageId::from_bytes([7; 16]),
+        };
+        assert!(matches!(
+            NetError::from(NodeError::Protocol(replayed)),
+            NetError::Protocol(ProtocolError::Replayed { .. })
+        ));
     }
 
     #[test]
