@@ -198,6 +198,8 @@ mod process_tests {
             *byte = i as u8;
             x = x.wrapping_add(u64::from(*byte));
         }
+        // Without this, a release build drops the vector and the loop altogether.
+        std::hint::black_box(&mut v);
         let after = ProcessUsage::now();
         assert!(x > 0);
         assert!(after.cpu_seconds >= before.cpu_seconds);
