@@ -477,12 +477,7 @@ async fn status(State(state): State<ApiState>) -> ApiResult {
         "published": net.published,
         "rejected_records": net.rejected_records,
         "throttled": net.throttled,
-        "dht_served": {
-            "find_node": net.dht_served.find_node,
-            "get_record": net.dht_served.get_record,
-            "put_record": net.dht_served.put_record,
-            "other": net.dht_served.other,
-        },
+        "dht_served": net.dht_served,
     })))
 }
 

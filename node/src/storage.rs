@@ -96,11 +96,8 @@ impl SledStorage {
             .open()
             .map_err(|e| match e {
                 // sled reports a held lock as an error of kind `Other` whose text
-                // carries the OS's EWOULDBLOCK.
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("could not acquire lock") =>
-                {
+                // carries the OS's EWOULDBLOCK; its kind alone never says so.
+                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                     NodeError::StoreInUse {
                         path: dir.to_path_buf(),
                     }

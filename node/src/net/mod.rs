@@ -304,7 +304,7 @@ pub struct Status {
 }
 
 /// Kademlia requests a node answered, by kind: what serving the DHT costs it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DhtServed {
     /// Requests for the peers closest to a key (routing, bootstraps, the first
     /// steps of every lookup).
