@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use crate::{
     audit::{self, AuditEntry, AuditEvent, AuditReport, Head},
     error::NodeError,
+    events::{Event, EventSender, Events},
     home::{Home, Keys, Unlock},
     storage::{Batch, Durable, SledStorage, Storage, Ticket},
     vault::{self, FieldRecord, MAX_TAG_BYTES, MAX_TAGS, Sensitivity},
@@ -134,10 +135,14 @@ pub enum Reply {
     Nothing,
 }
 
-/// Writes applied but perhaps not yet durable; [`Node::settle`] waits for them.
+/// Writes applied but perhaps not yet durable, and the events they make;
+/// [`Node::settle`] waits for the writes, then tells subscribers the events.
 #[derive(Debug)]
 #[must_use = "writes are not durable until settled"]
-pub struct Unsettled(Option<Ticket>);
+pub struct Unsettled {
+    ticket: Option<Ticket>,
+    events: Vec<Event>,
+}
 
 /// A message this node made for someone else.
 ///
@@ -159,7 +164,7 @@ pub struct Outgoing {
 /// Where the outbox keeps messages waiting for delivery.
 const OUTBOX_PREFIX: &[u8] = b"o/";
 
-fn outbox_key(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn outbox_key(bytes: &[u8]) -> Vec<u8> {
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(bytes);
     [OUTBOX_PREFIX, &digest[..16]].concat()
@@ -178,6 +183,8 @@ struct Inner {
     state: Mutex<State>,
     /// Bumped after every committed change, for pages that show live state.
     changes: tokio::sync::watch::Sender<u64>,
+    /// Every committed change, typed.
+    events: EventSender,
 }
 
 /// One passport: its keys, its store, and every operation on them. Cheap to clone;
@@ -267,6 +274,7 @@ impl Node {
                     seen_count,
                 }),
                 changes: tokio::sync::watch::Sender::new(0),
+                events: EventSender::default(),
             }),
         })
     }
@@ -299,6 +307,12 @@ impl Node {
     /// store. It says only that something changed, never what.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changes.subscribe()
+    }
+
+    /// Every change committed from now on, as it becomes durable (see
+    /// [`crate::events`]). Bounded: a subscriber that falls behind is told it lagged.
+    pub fn subscribe(&self) -> Events {
+        self.inner.events.subscribe()
     }
 
     /// How many flushes the store has performed (each an fsync on sled) and how long
@@ -348,9 +362,10 @@ impl Node {
             seen_count: state.seen_count,
             rng: &mut state.rng,
             storage_error: None,
+            events: Vec::new(),
         };
         let out = f(&mut tx)?;
-        let (batch, head, seen_count) = (tx.batch, tx.head, tx.seen_count);
+        let (batch, head, seen_count, events) = (tx.batch, tx.head, tx.seen_count, tx.events);
         let ticket = if batch.is_empty() {
             None
         } else {
@@ -359,15 +374,17 @@ impl Node {
         state.head = head;
         state.seen_count = seen_count;
         drop(guard);
-        Ok((out, Unsettled(ticket)))
+        Ok((out, Unsettled { ticket, events }))
     }
 
     /// Returns once the writes behind `unsettled` (and all before them) are durable,
-    /// then tells watchers of [`Node::changes`].
+    /// then tells watchers of [`Node::changes`] and subscribers of
+    /// [`Node::subscribe`].
     pub fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
-        if let Some(ticket) = unsettled.0 {
+        if let Some(ticket) = unsettled.ticket {
             self.inner.durable.wait(ticket)?;
             self.inner.changes.send_modify(|count| *count += 1);
+            self.inner.events.send(unsettled.events);
         }
         Ok(())
     }
@@ -587,6 +604,8 @@ pub(crate) struct Tx<'a> {
     seen_count: u64,
     pub(crate) rng: &'a mut ChaCha20Rng,
     storage_error: Option<NodeError>,
+    /// What this transaction's audit entries say, told once it is durable.
+    events: Vec<Event>,
 }
 
 impl Tx<'_> {
@@ -631,6 +650,11 @@ impl Tx<'_> {
     }
 
     pub(crate) fn audit(&mut self, event: AuditEvent, message: Option<Vec<u8>>) {
+        self.events.push(Event::Committed {
+            seq: self.head.count,
+            at: self.now,
+            event: event.clone(),
+        });
         self.head = audit::append(
             &mut self.batch,
             &self.node.keys().data_key,
