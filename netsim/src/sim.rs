@@ -1,4 +1,4 @@
-//! The runner: builds every node of the plan as a real [`Daemon`] (the production
+//! The runner: builds every node of the plan as a real [`Passport`] (the production
 //! node, consent engine, protocol and libp2p behaviours) over the simulated
 //! transport, plays the plan in real time and records what happens.
 //!
@@ -17,6 +17,7 @@ use std::{
     time::Duration,
 };
 
+use futures::StreamExt as _;
 use libp2p::{
     PeerId, Transport as _,
     core::upgrade::Version,
@@ -26,9 +27,9 @@ use libp2p::{
     noise, plaintext, yamux,
 };
 use passport_node::{
-    Keys, Node, NodeConfig, RequestSpec,
+    Event, Keys, Node, NodeConfig, Passport, PassportError, RequestAnswer, RequestSpec,
+    audit::AuditEvent,
     consent::{Effect, FieldScope, Policy},
-    daemon::Daemon,
     merchant::RequestStatus,
     metrics::ProcessUsage,
     net::{BoxedTransport, Client, NetConfig, NetError, Response},
@@ -161,8 +162,11 @@ struct SimNode {
     plan: NodePlan,
     node: Node,
     keypair: identity::Keypair,
-    daemon: tokio::sync::Mutex<Option<Daemon>>,
-    client: Mutex<Option<Client>>,
+    /// The running handle, while the node is online (started and stopped under
+    /// this lock).
+    running: tokio::sync::Mutex<Option<Passport>>,
+    /// A clone of it, for reading without waiting on a start or stop.
+    passport: Mutex<Option<Passport>>,
     online: watch::Sender<bool>,
     messages_sent: AtomicU64,
     messages_received: AtomicU64,
@@ -481,12 +485,28 @@ fn build_node(plan: &NodePlan, field_sets: &[Vec<FieldName>]) -> Result<SimNode,
         plan: plan.clone(),
         node,
         keypair,
-        daemon: tokio::sync::Mutex::new(None),
-        client: Mutex::new(None),
+        running: tokio::sync::Mutex::new(None),
+        passport: Mutex::new(None),
         online: watch::Sender::new(false),
         messages_sent: AtomicU64::new(0),
         messages_received: AtomicU64::new(0),
     })
+}
+
+/// How long a simulated merchant waits for a person's decision: longer than any
+/// run, which the drain ends.
+const UNTIL_THE_RUN_ENDS: Duration = Duration::from_secs(365 * 86_400);
+
+/// [`reason`] for a failure behind the [`Passport`] handle.
+pub fn passport_reason(e: &PassportError) -> &'static str {
+    match e {
+        PassportError::Net(e) => reason(e),
+        PassportError::Node(_) => "node",
+        PassportError::Offline => "stopped",
+        PassportError::AlreadySending => "already_sending",
+        PassportError::Interrupted(_) => "interrupted",
+        _ => "other",
+    }
 }
 
 /// A NetError's reason, as reports name it.
@@ -506,8 +526,15 @@ pub fn reason(e: &NetError) -> &'static str {
 }
 
 impl Sim {
+    fn passport(&self, index: usize) -> Option<Passport> {
+        self.nodes
+            .get(index)
+            .and_then(|n| lock(&n.passport).clone())
+    }
+
     fn client(&self, index: usize) -> Option<Client> {
-        self.nodes.get(index).and_then(|n| lock(&n.client).clone())
+        self.passport(index)
+            .and_then(|passport| passport.client().cloned())
     }
 
     fn peer_of(&self, index: usize) -> PeerId {
@@ -602,25 +629,23 @@ impl Sim {
     /// Brings node `index` online: a real daemon over the simulated transport.
     async fn start(&self, index: usize) -> Result<(), SimError> {
         let sim_node = &self.nodes[index];
-        let mut daemon = sim_node.daemon.lock().await;
-        if daemon.is_some() {
+        let mut running = sim_node.running.lock().await;
+        if running.is_some() {
             return Ok(());
         }
         self.net.set_online(index, true);
-        let started = Daemon::start_over(
-            sim_node.node.clone(),
-            sim_node.keypair.clone(),
-            self.net_config(index),
-            Duration::from_secs(60),
-            self.transport(index)?,
-        )
-        .await
-        .map_err(|e| SimError::Setup {
-            index,
-            message: e.to_string(),
-        })?;
-        *lock(&sim_node.client) = Some(started.client.clone());
-        *daemon = Some(started);
+        let (started, _events) = Passport::with_node(sim_node.node.clone())
+            .keypair(sim_node.keypair.clone())
+            .network(self.net_config(index))
+            .transport(self.transport(index)?)
+            .spawn()
+            .await
+            .map_err(|e| SimError::Setup {
+                index,
+                message: e.to_string(),
+            })?;
+        *lock(&sim_node.passport) = Some(started.clone());
+        *running = Some(started);
         sim_node.online.send_replace(true);
         Ok(())
     }
@@ -628,14 +653,14 @@ impl Sim {
     /// Takes node `index` offline: its daemon stops and its connections close.
     async fn stop(&self, index: usize) {
         let sim_node = &self.nodes[index];
-        let mut daemon = sim_node.daemon.lock().await;
-        let Some(running) = daemon.take() else {
+        let mut running = sim_node.running.lock().await;
+        let Some(stopping) = running.take() else {
             return;
         };
         self.net.set_online(index, false);
         sim_node.online.send_replace(false);
-        *lock(&sim_node.client) = None;
-        running.shutdown().await;
+        *lock(&sim_node.passport) = None;
+        stopping.shutdown().await;
     }
 
     /// Every online node's network status, in node order.
@@ -793,9 +818,7 @@ impl Sim {
             let sim = self.clone();
             tokio::spawn(async move { sim.replay_hops(merchant, person_id).await })
         };
-        let mut ended = self
-            .send_request(&client, &record, path, planned, began)
-            .await;
+        let mut ended = self.send_request(&record, path, planned, began).await;
         // A failed dial or a closed connection: a merchant's backend sends a new
         // request once, after the wait the node's own delivery retries start with
         // (an immediate one can meet the same failing dial), and so does the
@@ -803,9 +826,7 @@ impl Sim {
         if ended.outcome == Outcome::Failed && ended.reason.as_deref() == Some("unreachable") {
             self.record(|r, _| r.retries += 1);
             tokio::time::sleep(NetConfig::default().retry_initial).await;
-            ended = self
-                .send_request(&client, &record, path, planned, began)
-                .await;
+            ended = self.send_request(&record, path, planned, began).await;
         }
         let hops = replay.await.ok().flatten();
         self.record(|r, _| r.lookups.push(LookupSample { hops, ..lookup }));
@@ -815,74 +836,27 @@ impl Sim {
     /// The request itself, once the person's record is found.
     async fn send_request(
         self: &Arc<Self>,
-        client: &Client,
         record: &PeerRecord,
         path: Path,
         planned: &PlannedRequest,
         began: Instant,
     ) -> Ended {
         let (merchant, person) = (planned.merchant, planned.person);
-        let person_id = record.id;
         let path = Some(path);
 
-        let shop = self.nodes[merchant].node.clone();
+        let Some(shop) = self.passport(merchant) else {
+            return Ended::failed(path, "merchant_offline");
+        };
         let spec = RequestSpec::new(
             &format!("Shop {merchant}"),
             self.field_sets[planned.fields].iter().cloned(),
             "simulation",
             self.scenario.workload.grant_duration_s,
         );
-        let preparing = shop.clone();
-        let prepared = match tokio::task::spawn_blocking(move || {
-            preparing.prepare_request(person_id, spec, system_now())
-        })
-        .await
-        {
-            Ok(Ok(prepared)) => prepared,
-            _ => return Ended::failed(path, "merchant_store"),
-        };
-        let request_id = prepared.request_id;
         self.count_message(merchant, person);
-        let answer = client.send_to_record(record, prepared.bytes).await;
-        let settling = shop.clone();
-        let unsettled = prepared.unsettled;
-        let store = |decision: Option<Vec<u8>>| async move {
-            tokio::task::spawn_blocking(move || {
-                if let Some(decision) = decision {
-                    settling.receive(&decision, system_now())?;
-                }
-                settling.settle(unsettled)?;
-                settling.sent_request(&request_id)
-            })
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
-        };
-        let status = match answer {
-            Ok(Response::Message(decision)) => {
-                self.count_message(person, merchant);
-                store(Some(decision)).await.map(|sent| sent.status)
-            }
-            Ok(Response::Pending(_)) => {
-                if store(None).await.is_none() {
-                    return Ended::failed(path, "merchant_store");
-                }
-                let followup = Followup::new(self);
-                let (after, approve) = (planned.answer_after, planned.approve);
-                tokio::spawn(async move {
-                    followup
-                        .0
-                        .answer(person, merchant, request_id, after, approve)
-                        .await;
-                });
-                self.decision(merchant, request_id).await
-            }
-            Ok(Response::Refused(_)) => return Ended::failed(path, "refused"),
-            Ok(Response::Busy) => return Ended::failed(path, "busy"),
-            Ok(Response::Accepted | Response::AlreadyReceived) => {
-                return Ended::failed(path, "unexpected_answer");
-            }
+        let outcome = match shop.request_to_record(record, spec, Duration::ZERO).await {
+            Ok(outcome) => outcome,
+            Err(PassportError::Node(_)) => return Ended::failed(path, "merchant_store"),
             Err(e) => {
                 tracing::debug!(
                     merchant,
@@ -893,8 +867,29 @@ impl Sim {
                     error = %e,
                     "a request failed"
                 );
-                let _ = store(None).await;
-                return Ended::failed(path, reason(&e));
+                return Ended::failed(path, passport_reason(&e));
+            }
+        };
+        let request_id = outcome.request_id;
+        let status = match outcome.answer {
+            // Decided without waiting: the decision came back as the answer.
+            RequestAnswer::Decided(status) => {
+                self.count_message(person, merchant);
+                Some(status)
+            }
+            RequestAnswer::Pending => {
+                let followup = Followup::new(self);
+                let (after, approve) = (planned.answer_after, planned.approve);
+                tokio::spawn(async move {
+                    followup
+                        .0
+                        .answer(person, merchant, request_id, after, approve)
+                        .await;
+                });
+                self.decision(&shop, request_id).await
+            }
+            RequestAnswer::Accepted | RequestAnswer::AlreadyReceived => {
+                return Ended::failed(path, "unexpected_answer");
             }
         };
         let decided = |outcome| Ended {
@@ -946,21 +941,10 @@ impl Sim {
     }
 
     /// Waits until the merchant's store holds a decision on `request_id`.
-    async fn decision(&self, merchant: usize, request_id: MessageId) -> Option<RequestStatus> {
-        let shop = self.nodes[merchant].node.clone();
-        let mut changes = shop.changes();
-        loop {
-            let reading = shop.clone();
-            let status = tokio::task::spawn_blocking(move || reading.sent_request(&request_id))
-                .await
-                .ok()?
-                .ok()?
-                .map(|s| s.status);
-            if !matches!(status, Some(RequestStatus::Waiting)) {
-                return status;
-            }
-            changes.changed().await.ok()?;
-        }
+    async fn decision(&self, shop: &Passport, request_id: MessageId) -> Option<RequestStatus> {
+        // As long as the run lasts: the drain ends the run, not this wait.
+        let status = shop.decision(request_id, UNTIL_THE_RUN_ENDS).await.ok()?;
+        status.filter(|s| !matches!(s, RequestStatus::Waiting))
     }
 
     /// The person answers an `ask` request after `after`, when online.
@@ -974,25 +958,15 @@ impl Sim {
     ) {
         tokio::time::sleep(after).await;
         self.until_online(person).await;
-        let node = self.nodes[person].node.clone();
-        let deciding = node.clone();
-        let outgoing = tokio::task::spawn_blocking(move || {
-            if approve {
-                deciding.approve(
-                    &request_id,
-                    Approval {
-                        only: None,
-                        duration_secs: None,
-                        always: false,
-                    },
-                    system_now(),
-                )
-            } else {
-                deciding.deny(&request_id, "not now", system_now())
-            }
-        })
-        .await;
-        let Ok(Ok(outgoing)) = outgoing else {
+        let Some(passport) = self.passport(person) else {
+            return;
+        };
+        let sending = if approve {
+            passport.approve(request_id, Approval::default()).await
+        } else {
+            passport.deny(request_id, "not now".into()).await
+        };
+        let Ok(sending) = sending else {
             self.record(|r, _| {
                 *r.delivery_failures
                     .entry("answer_store".into())
@@ -1000,22 +974,20 @@ impl Sim {
             });
             return;
         };
-        self.deliver(person, merchant, outgoing).await;
+        self.delivered(person, merchant, sending).await;
     }
 
-    /// Delivers a person's message durably; if the person goes offline first, the
-    /// daemon's outbox sends it when it is back.
-    async fn deliver(&self, person: usize, merchant: usize, outgoing: passport_node::Outgoing) {
-        let Some(client) = self.client(person) else {
-            return;
-        };
-        let node = self.nodes[person].node.clone();
+    /// Waits for a person's message to be delivered, counting it; if the person
+    /// goes offline first, the outbox sends it when the person is back.
+    async fn delivered(&self, person: usize, merchant: usize, sending: passport_node::Sending) {
         self.count_message(person, merchant);
-        match client.deliver_durably(&node, outgoing).await {
+        match sending.delivered().await {
             Ok(Response::Message(_)) => self.count_message(merchant, person),
             Ok(_) => {}
             Err(e) => self.record(|r, _| {
-                *r.delivery_failures.entry(reason(&e).into()).or_default() += 1;
+                *r.delivery_failures
+                    .entry(passport_reason(&e).into())
+                    .or_default() += 1;
             }),
         }
     }
@@ -1024,11 +996,14 @@ impl Sim {
     async fn revoke(&self, person: usize, merchant: usize, grant: GrantId, after: Duration) {
         tokio::time::sleep(after).await;
         self.until_online(person).await;
+        let Some(passport) = self.passport(person) else {
+            return;
+        };
         let node = self.nodes[person].node.clone();
-        let revoking = node.clone();
-        let Ok(Ok(outgoing)) =
-            tokio::task::spawn_blocking(move || revoking.revoke(&grant, system_now())).await
-        else {
+        // The node's events outlive restarts: the receipt may come later, through
+        // the merchant's outbox after either side restarted.
+        let mut events = node.subscribe();
+        let Ok(sending) = passport.revoke(grant).await else {
             self.record(|r, _| {
                 *r.delivery_failures
                     .entry("revoke_store".into())
@@ -1040,9 +1015,7 @@ impl Sim {
             r.revoked += 1;
             r.second(t).revoked += 1;
         });
-        let mut changes = node.changes();
-        self.deliver(person, merchant, outgoing).await;
-        // The receipt may also come later, through the outbox after a restart.
+        self.delivered(person, merchant, sending).await;
         loop {
             let reading = node.clone();
             let erased = tokio::task::spawn_blocking(move || reading.grants())
@@ -1061,8 +1034,17 @@ impl Sim {
                 });
                 return;
             }
-            if changes.changed().await.is_err() {
-                return;
+            // Reread when a receipt arrives (or when this fell behind).
+            loop {
+                match events.next().await {
+                    None => return,
+                    Some(Event::Lagged { .. }) => break,
+                    Some(Event::Committed { event, .. }) => {
+                        if matches!(event, AuditEvent::ReceiptReceived { .. }) {
+                            break;
+                        }
+                    }
+                }
             }
         }
     }

@@ -21,14 +21,10 @@ use std::{
 };
 
 use futures::StreamExt as _;
-use libp2p::{Multiaddr, identity};
+use libp2p::Multiaddr;
 use passport_node::{
-    Home, KdfParams, Node, NodeConfig, RequestSpec, Unlock,
-    consent::Policy,
-    metrics::ProcessUsage,
-    net::{self, Client, NetConfig, Response},
-    node::system_now,
-    storage::FlushStats,
+    Home, KdfParams, Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, Unlock,
+    consent::Policy, metrics::ProcessUsage, net::NetConfig, node::system_now, storage::FlushStats,
 };
 use passport_protocol::{FieldValue, PeerRecord, samples::CryptoFloor};
 
@@ -59,16 +55,13 @@ fn net_config(bootstrap: Vec<Multiaddr>) -> NetConfig {
     }
 }
 
-async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
-    let (client, event_loop) = net::new(
-        node,
-        identity::Keypair::generate_ed25519(),
-        net_config(bootstrap),
-    )
-    .unwrap();
-    tokio::spawn(event_loop.run());
-    client.until_listening().await.unwrap();
-    client
+async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Passport {
+    let (passport, _events) = Passport::with_node(node)
+        .network(net_config(bootstrap))
+        .spawn()
+        .await
+        .unwrap();
+    passport
 }
 
 fn open(dir: &std::path::Path) -> Node {
@@ -102,39 +95,32 @@ fn spec() -> RequestSpec {
     RequestSpec::new("Load", ["name.given".parse().unwrap()], "delivery", 86_400)
 }
 
-/// One request→grant, as the merchant's API makes it: sign and store the request,
-/// send it, verify and store the grant (which makes the request durable too).
-/// Returns the latency.
-async fn round_trip(merchant: &Node, client: &Client, record: &PeerRecord) -> Duration {
+/// One request→grant through the merchant's request flow (the one the API, the
+/// demo and netsim use): sign and store the request, send it, verify and store the
+/// grant (which makes the request durable too). Returns the latency.
+async fn round_trip(merchant: &Passport, record: &PeerRecord) -> Duration {
     let started = Instant::now();
-    let (shop, person) = (merchant.clone(), record.id);
-    let prepared =
-        tokio::task::spawn_blocking(move || shop.prepare_request(person, spec(), system_now()))
-            .await
-            .unwrap()
-            .unwrap();
-    let Response::Message(decision) = client.send_to_record(record, prepared.bytes).await.unwrap()
-    else {
-        panic!("a standing policy grants at once")
-    };
-    let shop = merchant.clone();
-    tokio::task::spawn_blocking(move || {
-        shop.receive(&decision, system_now())?;
-        shop.settle(prepared.unsettled)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let outcome = merchant
+        .request_to_record(record, spec(), Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            outcome.answer,
+            RequestAnswer::Decided(RequestStatus::Granted { .. })
+        ),
+        "a standing policy grants at once: {outcome:?}"
+    );
     started.elapsed()
 }
 
 /// The merchant's flushes, and the persons' summed.
-fn flush_stats(merchant: &Node, people: &[(Node, Client)]) -> (FlushStats, FlushStats) {
+fn flush_stats(merchant: &Passport, people: &[Passport]) -> (FlushStats, FlushStats) {
     let persons = people
         .iter()
-        .map(|(node, _)| node.flush_stats())
+        .map(|person| person.node().flush_stats())
         .fold(FlushStats::default(), std::ops::Add::add);
-    (merchant.flush_stats(), persons)
+    (merchant.node().flush_stats(), persons)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -150,20 +136,18 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     println!("starting {persons} person nodes and a merchant on loopback (sled stores)...");
-    let first = person(&dir.path().join("p0"));
-    let first_net = start(first.clone(), Vec::new()).await;
-    let status = first_net.status().await.unwrap();
+    let first = start(person(&dir.path().join("p0")), Vec::new()).await;
+    let status = first.status().await.unwrap();
     let bootstrap: Multiaddr = format!("{}/p2p/{}", status.listen_addrs[0], status.peer_id)
         .parse()
         .unwrap();
-    let mut people = vec![(first, first_net)];
+    let mut people = vec![first];
     for i in 1..persons {
         let node = person(&dir.path().join(format!("p{i}")));
-        let client = start(node.clone(), vec![bootstrap.clone()]).await;
-        people.push((node, client));
+        people.push(start(node, vec![bootstrap.clone()]).await);
     }
-    for (_, client) in &people {
-        while client.publish().await.is_err() {
+    for person in &people {
+        while person.client().unwrap().publish().await.is_err() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -174,11 +158,11 @@ async fn main() {
     } else {
         open(&dir.path().join("merchant"))
     };
-    let merchant_net = start(merchant.clone(), vec![bootstrap]).await;
+    let merchant = start(merchant, vec![bootstrap]).await;
     let mut records = Vec::new();
-    for (node, _) in &people {
+    for person in &people {
         let record = loop {
-            match merchant_net.lookup(node.id()).await {
+            match merchant.client().unwrap().lookup(person.id()).await {
                 Ok(record) => break record,
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -187,7 +171,7 @@ async fn main() {
     }
     // Warm up: a connection to every person.
     for record in &records {
-        round_trip(&merchant, &merchant_net, record).await;
+        round_trip(&merchant, record).await;
     }
 
     // What the 101 nodes cost with no requests at all (pings, DHT upkeep): the
@@ -203,9 +187,8 @@ async fn main() {
     let records = Arc::new(records);
     let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
         .map(|i| {
-            let (merchant, client, records) =
-                (merchant.clone(), merchant_net.clone(), records.clone());
-            async move { round_trip(&merchant, &client, &records[i % records.len()]).await }
+            let (merchant, records) = (merchant.clone(), records.clone());
+            async move { round_trip(&merchant, &records[i % records.len()]).await }
         })
         .buffer_unordered(in_flight)
         .collect()

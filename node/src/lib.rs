@@ -45,13 +45,16 @@ pub mod audit;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
+pub mod delivery;
 pub mod error;
+pub mod events;
 pub mod home;
 pub mod human;
 pub mod merchant;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod passport;
 pub mod person;
 pub mod storage;
 pub mod vault;
@@ -60,9 +63,12 @@ pub mod web;
 pub use passport_protocol as protocol;
 
 pub use crate::{
+    delivery::Sending,
     error::NodeError,
+    events::{Event, Events},
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
     node::{ApiSettings, NetworkSettings, Node, NodeConfig, Outgoing, Reply},
+    passport::{Passport, PassportError, RequestAnswer, RequestOutcome},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

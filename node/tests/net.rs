@@ -890,7 +890,7 @@ async fn a_person_behind_nat_is_found_and_reached_through_a_relay() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
-    use passport_node::{Approval, Home, KdfParams, RequestStatus, Unlock, daemon::Daemon};
+    use passport_node::{Approval, Home, KdfParams, Passport, RequestStatus, Unlock};
     let bootstrap = start(memory_node(), vec![]).await;
     let boot = dial_address(&bootstrap).await;
     let merchant_node = memory_node();
@@ -920,20 +920,18 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
     // First run: a request arrives, the person approves, and the node stops before
     // the decision could be delivered.
     let request_id = {
-        let person = Daemon::start(
-            open().await,
-            identity::Keypair::generate_ed25519(),
-            config(),
-            sweep,
-        )
-        .await
-        .unwrap();
-        name_ada(&person.node);
-        let record = lookup_eventually(&merchant.client, person.node.id())
+        let (person, _events) = Passport::with_node(open().await)
+            .network(config())
+            .sweep_every(sweep)
+            .spawn()
+            .await
+            .unwrap();
+        name_ada(person.node());
+        let record = lookup_eventually(&merchant.client, person.node().id())
             .await
             .unwrap();
         let request = merchant_node
-            .request(person.node.id(), spec(&["name.given"]), now())
+            .request(person.node().id(), spec(&["name.given"]), now())
             .unwrap();
         let Response::Pending(id) = merchant
             .client
@@ -944,10 +942,10 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
             panic!("expected pending")
         };
         person
-            .node
+            .node()
             .approve(&id, Approval::default(), now())
             .unwrap();
-        assert_eq!(person.node.outbox().unwrap().len(), 1);
+        assert_eq!(person.node().outbox().unwrap().len(), 1);
         person.shutdown().await;
         id
     };
@@ -961,14 +959,12 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
     ));
 
     // Second run, from the same home: the decision goes out and leaves the outbox.
-    let person = Daemon::start(
-        open().await,
-        identity::Keypair::generate_ed25519(),
-        config(),
-        sweep,
-    )
-    .await
-    .unwrap();
+    let (person, _events) = Passport::with_node(open().await)
+        .network(config())
+        .sweep_every(sweep)
+        .spawn()
+        .await
+        .unwrap();
     for _ in 0..300 {
         let granted = matches!(
             merchant_node
@@ -978,7 +974,7 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
                 .status,
             RequestStatus::Granted { .. }
         );
-        if granted && person.node.outbox().unwrap().is_empty() {
+        if granted && person.node().outbox().unwrap().is_empty() {
             person.shutdown().await;
             return;
         }

@@ -5,20 +5,18 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use libp2p::{Multiaddr, identity, multiaddr::Protocol};
+use libp2p::{Multiaddr, multiaddr::Protocol};
 use passport_node::{
-    Approval, Node, NodeConfig, RequestSpec, RequestStatus,
+    Approval, Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus,
     consent::{Effect, FieldScope, Policy},
-    daemon::Daemon,
-    net::{NetConfig, Response},
-    node::system_now as now,
+    net::NetConfig,
 };
 use passport_protocol::{FieldName, FieldRequest, FieldValue, Offer, PeerRecord};
 
 use crate::output;
 
 /// A fresh node on loopback, joined through `bootstrap`.
-async fn start(bootstrap: Vec<Multiaddr>) -> anyhow::Result<Daemon> {
+async fn start(bootstrap: Vec<Multiaddr>) -> anyhow::Result<Passport> {
     let config = NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse()?],
         mdns: false,
@@ -28,13 +26,17 @@ async fn start(bootstrap: Vec<Multiaddr>) -> anyhow::Result<Daemon> {
         ..NetConfig::default()
     };
     let node = Node::in_memory(NodeConfig::default())?;
-    Ok(Daemon::start(
-        node,
-        identity::Keypair::generate_ed25519(),
-        config,
-        Duration::from_secs(3600),
-    )
-    .await?)
+    let (passport, _events) = Passport::with_node(node)
+        .network(config)
+        .sweep_every(Duration::from_secs(3600))
+        .spawn()
+        .await?;
+    Ok(passport)
+}
+
+/// A running node's network, which every node of the demo has.
+fn net(passport: &Passport) -> anyhow::Result<&passport_node::net::Client> {
+    passport.client().context("the node runs without a network")
 }
 
 fn field(name: &str) -> anyhow::Result<FieldName> {
@@ -61,10 +63,10 @@ impl Steps {
 }
 
 /// Ada's record, once her node's background publication reached the DHT.
-async fn find(merchant: &Daemon, ada: &Daemon) -> anyhow::Result<PeerRecord> {
+async fn find(merchant: &Passport, ada: &Passport) -> anyhow::Result<PeerRecord> {
     let mut last = None;
     for _ in 0..50 {
-        match merchant.client.lookup(ada.node.id()).await {
+        match net(merchant)?.lookup(ada.id()).await {
             Ok(record) => return Ok(record),
             Err(e) => last = Some(e),
         }
@@ -79,18 +81,17 @@ pub(crate) async fn run() -> anyhow::Result<()> {
 
     steps.step("Starting a bootstrap node, Ada's node (a person) and Brand X's node (a merchant).");
     let boot = start(vec![]).await?;
-    let boot_addr = boot
-        .client
+    let boot_addr = net(&boot)?
         .listen_addrs()
         .await?
         .into_iter()
         .next()
         .context("the bootstrap node does not listen")?
-        .with(Protocol::P2p(boot.client.peer_id()));
+        .with(Protocol::P2p(net(&boot)?.peer_id()));
     let ada = start(vec![boot_addr.clone()]).await?;
     let brand_x = start(vec![boot_addr]).await?;
-    steps.say(format!("Ada's passport id:     {}", ada.node.id()));
-    steps.say(format!("Brand X's passport id: {}", brand_x.node.id()));
+    steps.say(format!("Ada's passport id:     {}", ada.id()));
+    steps.say(format!("Brand X's passport id: {}", brand_x.id()));
 
     steps.step("Ada fills in her passport. Values are encrypted in her node's store.");
     for (name, value) in [
@@ -99,34 +100,32 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         ("address.home", "12 Rue des Lilas, 69001 Lyon"),
         ("phone.mobile", "+33 6 12 34 56 78"),
     ] {
-        ada.node.set_field(field(name)?, text(value), now())?;
+        ada.set_field(field(name)?, text(value)).await?;
         steps.say(format!("{name} = {value}"));
     }
 
     steps.step("Ada sets a standing policy: Brand X may have her normal fields for delivery.");
-    ada.node.add_policy(
-        Policy {
-            id: 0,
-            effect: Effect::Allow,
-            merchant: Some(brand_x.node.id()),
-            purpose: Some("delivery".into()),
-            fields: FieldScope {
-                any_normal: true,
-                named: [field("name.given")?, field("address.home")?]
-                    .into_iter()
-                    .collect(),
-            },
-            max_duration_secs: Some(30 * 86_400),
-            created_at: now(),
+    ada.add_policy(Policy {
+        id: 0,
+        effect: Effect::Allow,
+        merchant: Some(brand_x.id()),
+        purpose: Some("delivery".into()),
+        fields: FieldScope {
+            any_normal: true,
+            named: [field("name.given")?, field("address.home")?]
+                .into_iter()
+                .collect(),
         },
-        now(),
-    )?;
-    ada.node.tag_field(
-        &field("phone.mobile")?,
+        max_duration_secs: Some(30 * 86_400),
+        created_at: passport_node::node::system_now(),
+    })
+    .await?;
+    ada.tag_field(
+        field("phone.mobile")?,
         ["contact".to_string()].into_iter().collect(),
         Some(passport_node::vault::Sensitivity::Sensitive),
-        now(),
-    )?;
+    )
+    .await?;
     steps.say("Her phone number is marked sensitive: it is always asked.");
 
     steps.step("Brand X finds Ada's node in the DHT, knowing only her passport id.");
@@ -161,23 +160,20 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             reply_to: Vec::new(),
         })
     };
-    let request = brand_x.node.request(
-        ada.node.id(),
-        spec(&["name.given", "address.home"], "delivery")?,
-        now(),
-    )?;
-    let Response::Message(grant) = brand_x.client.send_to_record(&record, request).await? else {
+    let outcome = brand_x
+        .request_to_record(
+            &record,
+            spec(&["name.given", "address.home"], "delivery")?,
+            Duration::ZERO,
+        )
+        .await?;
+    let RequestAnswer::Decided(RequestStatus::Granted {
+        grant: delivery_grant,
+    }) = outcome.answer
+    else {
         bail!("the policy did not answer with a grant");
     };
-    brand_x.node.receive(&grant, now())?;
-    let delivery_grant = brand_x
-        .node
-        .received()?
-        .into_iter()
-        .next()
-        .context("no grant stored")?
-        .grant_id;
-    let values = brand_x.node.open_grant(&delivery_grant, now())?;
+    let values = brand_x.open_grant(delivery_grant).await?;
     steps.say(format!(
         "Grant {delivery_grant}, signed by Ada's node, sealed to Brand X:"
     ));
@@ -186,36 +182,39 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     }
 
     steps.step("Brand X also asks for her phone, for delivery updates. Ada must decide.");
-    let request = brand_x.node.request(
-        ada.node.id(),
-        spec(&["phone.mobile"], "delivery updates by SMS")?,
-        now(),
-    )?;
-    let Response::Pending(request_id) = brand_x.client.send_to_record(&record, request).await?
-    else {
+    let outcome = brand_x
+        .request_to_record(
+            &record,
+            spec(&["phone.mobile"], "delivery updates by SMS")?,
+            Duration::ZERO,
+        )
+        .await?;
+    if outcome.answer != RequestAnswer::Pending {
         bail!("the request did not wait for Ada");
-    };
+    }
+    let request_id = outcome.request_id;
     steps.say("Brand X is told: pending.");
-    let inbox = ada.node.inbox()?;
+    let inbox = ada.inbox().await?;
     let item = inbox.first().context("Ada's inbox is empty")?;
     steps.say(format!("Ada's inbox: {}", item.sentence()));
-    let decision = ada.node.approve(
-        &request_id,
+    ada.approve(
+        request_id,
         Approval {
             duration_secs: Some(7 * 86_400),
             ..Approval::default()
         },
-        now(),
-    )?;
-    ada.client.deliver(&ada.node, decision).await?;
-    let sent = brand_x
-        .node
-        .sent_request(&request_id)?
+    )
+    .await?
+    .delivered()
+    .await?;
+    let status = brand_x
+        .decision(request_id, Duration::from_secs(10))
+        .await?
         .context("Brand X lost its request")?;
-    let RequestStatus::Granted { grant: phone_grant } = sent.status else {
+    let RequestStatus::Granted { grant: phone_grant } = status else {
         bail!("the approval did not reach Brand X");
     };
-    let values = brand_x.node.open_grant(&phone_grant, now())?;
+    let values = brand_x.open_grant(phone_grant).await?;
     steps.say(format!(
         "Ada approved for 7 days; Brand X's node received the grant: phone.mobile = {}",
         values
@@ -225,23 +224,20 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     ));
 
     steps.step("Brand X fetches the current values under its delivery grant.");
-    let fetch = brand_x.node.fetch(&delivery_grant, now())?;
-    let Response::Message(update) = brand_x.client.send_to(ada.node.id(), fetch).await? else {
-        bail!("the fetch was not answered");
-    };
-    brand_x.node.receive(&update, now())?;
+    brand_x.fetch(delivery_grant).await?;
     steps.say("Ada's node answered with a fresh signed update: the values are current.");
 
     steps.step("Ada moves house. Her node pushes the new address to Brand X.");
-    let updates = ada.node.set_field(
-        field("address.home")?,
-        text("3 Quai Saint-Vincent, 69001 Lyon"),
-        now(),
-    )?;
+    let updates = ada
+        .set_field(
+            field("address.home")?,
+            text("3 Quai Saint-Vincent, 69001 Lyon"),
+        )
+        .await?;
     for update in updates {
-        ada.client.deliver(&ada.node, update).await?;
+        update.delivered().await?;
     }
-    let values = brand_x.node.open_grant(&delivery_grant, now())?;
+    let values = brand_x.open_grant(delivery_grant).await?;
     steps.say(format!(
         "Brand X now holds address.home = {}",
         values
@@ -251,11 +247,10 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     ));
 
     steps.step("Ada revokes the delivery grant. Brand X's node erases and sends a receipt.");
-    let revocation = ada.node.revoke(&delivery_grant, now())?;
-    ada.client.deliver(&ada.node, revocation).await?;
+    ada.revoke(delivery_grant).await?.delivered().await?;
     let issued = ada
-        .node
-        .grants()?
+        .grants()
+        .await?
         .into_iter()
         .find(|g| g.grant_id == delivery_grant)
         .context("Ada's grant vanished")?;
@@ -265,13 +260,13 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     steps.say(format!(
         "Ada's node verified and logged deletion receipt {receipt}."
     ));
-    match brand_x.node.open_grant(&delivery_grant, now()) {
+    match brand_x.open_grant(delivery_grant).await {
         Err(e) => steps.say(format!("Brand X opening it now: {e}")),
         Ok(_) => bail!("Brand X could still open a revoked grant"),
     }
 
     steps.step("Ada reads her audit log: every share, revocation and receipt, hash-chained.");
-    for entry in ada.node.audit_entries()? {
+    for entry in ada.audit().await? {
         let event = serde_json::to_value(&entry.event)?;
         steps.say(format!(
             "#{:<3} {}",
@@ -279,7 +274,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
             output::s(&event, "event").replace('_', " ")
         ));
     }
-    let report = ada.node.verify_audit()?;
+    let report = ada.verify_audit().await?;
     if !report.is_intact() {
         bail!("the audit log does not verify");
     }
@@ -288,8 +283,8 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         report.entries
     ));
 
-    for daemon in [brand_x, ada, boot] {
-        daemon.shutdown().await;
+    for passport in [brand_x, ada, boot] {
+        passport.shutdown().await;
     }
     output::line("\nEvery step succeeded.");
     Ok(())

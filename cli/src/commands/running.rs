@@ -5,8 +5,9 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use axum::http::Method;
 use passport_node::{
+    Passport,
     api::{self, ApiState},
-    daemon::{Daemon, shutdown_signal},
+    daemon::shutdown_signal,
     net::NetConfig,
 };
 use serde_json::json;
@@ -56,18 +57,20 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         format!("could not listen on {api_addr} for the local API: is another `passport node` running? Choose another with --api 127.0.0.1:PORT")
     })?;
     let api_addr = listener.local_addr()?;
-    let daemon = Daemon::start(
-        node.clone(),
-        ctx.home.network_key()?,
-        net_config,
-        SWEEP_INTERVAL,
-    )
-    .await?;
+    let (passport, _events) = Passport::with_node(node.clone())
+        .keypair(ctx.home.network_key()?)
+        .network(net_config)
+        .sweep_every(SWEEP_INTERVAL)
+        .spawn()
+        .await?;
     let token = ctx.home.api_token()?;
     let mut state = ApiState::new(
         node.clone(),
-        daemon.client.clone(),
-        daemon.metrics.clone(),
+        passport
+            .client()
+            .context("the network did not start")?
+            .clone(),
+        passport.metrics().cloned().unwrap_or_default(),
         token,
         api_addr,
     )
@@ -79,7 +82,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     let page = state.page_url();
     write_atomically(&ctx.api_addr_path(), &api_addr.to_string())?;
 
-    let status = daemon.client.status().await?;
+    let status = passport.status().await?;
     let url = format!("http://{api_addr}/");
     if ctx.json {
         output::json(&json!({
@@ -110,7 +113,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     let served = api::serve(listener, state, shutdown_signal()).await;
     let _ = std::fs::remove_file(ctx.api_addr_path());
     ctx.note("Stopping: finishing messages in flight…");
-    daemon.shutdown().await;
+    passport.shutdown().await;
     served.context("the local API failed")?;
     ctx.note("Stopped.");
     Ok(())

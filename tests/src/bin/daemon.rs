@@ -4,14 +4,10 @@
 //! Ctrl-C, then shuts down gracefully and prints `STOPPED`.
 #![allow(clippy::print_stdout)]
 
-use std::{io::Write as _, process::ExitCode, time::Duration};
+use std::{io::Write as _, process::ExitCode};
 
 use libp2p::multiaddr::Protocol;
-use passport_node::{
-    Home, Node, Unlock,
-    daemon::{Daemon, shutdown_signal},
-    net::NetConfig,
-};
+use passport_node::{Home, Passport, Unlock, daemon::shutdown_signal, net::NetConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,28 +33,28 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .into_iter()
         .collect();
-    let node = Node::open_home(&home, &Unlock::KeyFile)?;
     let config = NetConfig {
         listen: vec![listen],
         bootstrap,
         mdns: false,
         ..NetConfig::default()
     };
-    let daemon = Daemon::start(node, home.network_key()?, config, Duration::from_secs(60)).await?;
-    let addr = daemon
-        .client
+    let (passport, _events) = Passport::builder(home)
+        .unlock(Unlock::KeyFile)
+        .network(config)
+        .spawn()
+        .await?;
+    let client = passport.client().ok_or("the network did not start")?;
+    let addr = client
         .listen_addrs()
         .await?
         .into_iter()
         .next()
         .ok_or("not listening")?;
-    println!(
-        "LISTENING {}",
-        addr.with(Protocol::P2p(daemon.client.peer_id()))
-    );
+    println!("LISTENING {}", addr.with(Protocol::P2p(client.peer_id())));
     std::io::stdout().flush()?;
     shutdown_signal().await;
-    daemon.shutdown().await;
+    passport.shutdown().await;
     println!("STOPPED");
     Ok(())
 }

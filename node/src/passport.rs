@@ -1,0 +1,695 @@
+//! [`Passport`]: one node as an async handle, what an application embeds.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), passport_node::PassportError> {
+//! use futures::StreamExt as _;
+//! use passport_node::{Home, Passport, Unlock, net::NetConfig};
+//!
+//! let (passport, mut events) = Passport::builder(Home::new("/var/lib/shop"))
+//!     .unlock(Unlock::KeyFile)
+//!     .network(NetConfig::default())
+//!     .spawn()
+//!     .await?;
+//! println!("running as {}", passport.id());
+//! while let Some(event) = events.next().await {
+//!     println!("{event:?}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The handle owns the node core, its network (when it has one), the sweeper and
+//! the deliveries; every method is async and does the blocking store work on
+//! tokio's blocking pool, here and nowhere else. Both sides of the protocol are
+//! here: the merchant's request flow ([`Passport::request`]) and fetch, and the
+//! person's inbox, decisions, revocations and erasure. Without a network
+//! ([`Builder::network`] not called) the same methods work on the store alone, and
+//! messages they make wait in the durable outbox for the next start: that is what
+//! the command line does when no node runs.
+
+use std::{sync::Arc, time::Duration};
+
+use libp2p::identity;
+use passport_protocol::{
+    FieldName, FieldValue, FieldValues, GrantId, MessageId, PassportId, PeerRecord,
+};
+use tokio::{sync::Mutex, task::JoinHandle};
+
+use crate::{
+    audit::{AuditEntry, AuditReport},
+    consent::Policy,
+    delivery::{Backoff, Delivery, Sending},
+    error::NodeError,
+    events::{Event, Events},
+    home::{Home, Unlock},
+    merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
+    metrics::Metrics,
+    net::{self, BoxedTransport, Client, NetConfig, NetError, Response, Status},
+    node::{Node, Outgoing, system_now as now},
+    person::{Approval, InboxItem, IssuedGrant},
+    vault::{FieldRecord, Sensitivity},
+};
+
+/// A wait longer than any run: what a wait too long to add to "now" becomes.
+const FAR_AHEAD: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// How often expired requests and grants are swept, unless told otherwise.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What can go wrong behind a [`Passport`] call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PassportError {
+    /// The node core refused or failed (an unknown grant, a full inbox, storage…).
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// The network failed or the other node refused.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The call needs the network and this handle runs without one.
+    #[error("this needs the network, and the node is not running: start it with `passport node`")]
+    Offline,
+    /// The message is being delivered already (by an earlier call or a sweep).
+    #[error("this message is being delivered already")]
+    AlreadySending,
+    /// The store work was cancelled or panicked; nothing half-done was kept.
+    #[error("the node's work was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// How a [`Passport`] starts: [`Passport::builder`] or [`Passport::with_node`].
+#[must_use = "a builder does nothing until spawned"]
+pub struct Builder {
+    source: Source,
+    network: Option<NetConfig>,
+    keypair: Option<identity::Keypair>,
+    transport: Option<BoxedTransport>,
+    sweep_every: Duration,
+}
+
+enum Source {
+    Home { home: Home, unlock: Unlock },
+    Node(Node),
+}
+
+impl Builder {
+    fn new(source: Source) -> Self {
+        Self {
+            source,
+            network: None,
+            keypair: None,
+            transport: None,
+            sweep_every: DEFAULT_SWEEP_INTERVAL,
+        }
+    }
+
+    /// How the home's passport is unlocked. Default: the key file.
+    pub fn unlock(mut self, unlock: Unlock) -> Self {
+        if let Source::Home { unlock: u, .. } = &mut self.source {
+            *u = unlock;
+        }
+        self
+    }
+
+    /// Runs the network with `config`. Default: no network (the store alone).
+    pub fn network(mut self, config: NetConfig) -> Self {
+        self.network = Some(config);
+        self
+    }
+
+    /// The libp2p key. Default: the home's `network.key`, or a fresh one for a
+    /// node given by [`Passport::with_node`].
+    pub fn keypair(mut self, keypair: identity::Keypair) -> Self {
+        self.keypair = Some(keypair);
+        self
+    }
+
+    /// Runs the network over `transport` instead of TCP and QUIC: the simulator's
+    /// in-memory network, for one.
+    pub fn transport(mut self, transport: BoxedTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// How often expired requests and grants are swept while the network runs.
+    /// Default [`DEFAULT_SWEEP_INTERVAL`] (60 s).
+    pub fn sweep_every(mut self, every: Duration) -> Self {
+        self.sweep_every = every;
+        self
+    }
+
+    /// Opens the store, and with a network: starts it, waits until it listens,
+    /// publishes the record in the background (retrying until the DHT takes it),
+    /// delivers what the outbox kept from the last run and starts the sweeper.
+    /// Returns the handle and a subscription to its events.
+    pub async fn spawn(self) -> Result<(Passport, Events), PassportError> {
+        let (node, home) = match self.source {
+            Source::Node(node) => (node, None),
+            Source::Home { home, unlock } => {
+                let opening = home.clone();
+                let node = blocking(move || Node::open_home(&opening, &unlock)).await?;
+                (node, Some(home))
+            }
+        };
+        let events = node.subscribe();
+        let Some(config) = self.network else {
+            let delivery = Delivery::new(node.clone(), None, backoff(&NetConfig::default()));
+            let passport = Passport::assemble(node, None, delivery);
+            return Ok((passport, events));
+        };
+        let keypair = match (self.keypair, home) {
+            (Some(keypair), _) => keypair,
+            (None, Some(home)) => blocking(move || home.network_key()).await?,
+            (None, None) => identity::Keypair::generate_ed25519(),
+        };
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => net::tcp_and_quic(&keypair)?,
+        };
+        let metrics = Metrics::default();
+        let backoff = backoff(&config);
+        let (client, event_loop) =
+            net::with_transport(node.clone(), keypair, config, metrics.clone(), transport)?;
+        let event_loop = tokio::spawn(event_loop.run());
+        if let Err(e) = client.until_listening().await {
+            event_loop.abort();
+            return Err(e.into());
+        }
+        tokio::spawn(publish_until_taken(client.clone()));
+        let delivery = Delivery::new(node.clone(), Some(client.clone()), backoff);
+        // Messages made before the last stop (say, an approval whose delivery was
+        // still being retried) go out again.
+        let resumed = delivery.resume().await?;
+        if resumed > 0 {
+            tracing::info!(
+                count = resumed,
+                "delivering messages left from the last run"
+            );
+        }
+        let sweeper = tokio::spawn(sweep_forever(
+            node.clone(),
+            delivery.clone(),
+            self.sweep_every,
+        ));
+        let network = Network {
+            client,
+            metrics,
+            tasks: Mutex::new(Some((event_loop, sweeper))),
+        };
+        Ok((Passport::assemble(node, Some(network), delivery), events))
+    }
+}
+
+fn backoff(config: &NetConfig) -> Backoff {
+    Backoff {
+        initial: config.retry_initial,
+        max: config.retry_max,
+    }
+}
+
+/// One passport, running: cheap to clone, clones share everything.
+#[derive(Clone)]
+pub struct Passport {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Node,
+    network: Option<Network>,
+    delivery: Delivery,
+}
+
+struct Network {
+    client: Client,
+    metrics: Metrics,
+    /// The event loop and the sweeper, until shutdown takes them.
+    tasks: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
+}
+
+impl std::fmt::Debug for Passport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passport")
+            .field("id", &self.id())
+            .field("online", &self.inner.network.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What became of a request a merchant sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOutcome {
+    /// The request's id: ask [`Passport::sent_request`] or wait with
+    /// [`Passport::decision`] when it is pending.
+    pub request_id: MessageId,
+    /// Where it stands.
+    pub answer: RequestAnswer,
+}
+
+/// Where a sent request stands when [`Passport::request`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestAnswer {
+    /// Decided (by a standing policy at once, or by the person within the wait).
+    Decided(RequestStatus),
+    /// The person has not decided yet.
+    Pending,
+    /// The other node took the message and had nothing to answer.
+    Accepted,
+    /// The other node had this very request already.
+    AlreadyReceived,
+}
+
+/// Runs blocking store work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, NodeError> + Send + 'static,
+) -> Result<T, PassportError> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PassportError::Interrupted(e.to_string()))??)
+}
+
+impl Passport {
+    /// A handle for the passport in `home` (its `config.toml` applies).
+    pub fn builder(home: Home) -> Builder {
+        Builder::new(Source::Home {
+            home,
+            unlock: Unlock::KeyFile,
+        })
+    }
+
+    /// A handle for a node already open: the simulator starts and stops the network
+    /// of the same node this way.
+    pub fn with_node(node: Node) -> Builder {
+        Builder::new(Source::Node(node))
+    }
+
+    fn assemble(node: Node, network: Option<Network>, delivery: Delivery) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                node,
+                network,
+                delivery,
+            }),
+        }
+    }
+
+    /// This passport's id.
+    pub fn id(&self) -> PassportId {
+        self.inner.node.id()
+    }
+
+    /// The node core, for synchronous reads (a page rendering the store) and tests.
+    pub fn node(&self) -> &Node {
+        &self.inner.node
+    }
+
+    /// The network client, when the network runs: status, lookups, peers.
+    pub fn client(&self) -> Option<&Client> {
+        self.inner.network.as_ref().map(|n| &n.client)
+    }
+
+    /// The network's counters, when it runs (for `/metrics`).
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.inner.network.as_ref().map(|n| &n.metrics)
+    }
+
+    fn net(&self) -> Result<&Client, PassportError> {
+        self.client().ok_or(PassportError::Offline)
+    }
+
+    /// Every change committed from now on (see [`crate::events`]).
+    pub fn events(&self) -> Events {
+        self.inner.node.subscribe()
+    }
+
+    /// Deliveries running now.
+    pub fn deliveries_in_flight(&self) -> usize {
+        self.inner.delivery.in_flight()
+    }
+
+    /// Runs `f` on the node on the blocking pool.
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Node) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, PassportError> {
+        let node = self.inner.node.clone();
+        blocking(move || f(&node)).await
+    }
+
+    /// Delivers what an operation made, in the background.
+    fn send(&self, outgoing: Vec<Outgoing>) -> Vec<Sending> {
+        outgoing
+            .into_iter()
+            .map(|out| self.inner.delivery.spawn(out))
+            .collect()
+    }
+
+    fn send_one(&self, outgoing: Outgoing) -> Sending {
+        self.inner.delivery.spawn(outgoing)
+    }
+
+    /// The network's state now.
+    pub async fn status(&self) -> Result<Status, PassportError> {
+        Ok(self.net()?.status().await?)
+    }
+
+    /// Stops gracefully: in-flight messages finish and are answered, the network and
+    /// the sweeper stop, deliveries end (what is undelivered stays in the outbox).
+    /// Calls after this one find the network stopped.
+    pub async fn shutdown(&self) {
+        if let Some(network) = &self.inner.network
+            && let Some((event_loop, sweeper)) = network.tasks.lock().await.take()
+        {
+            sweeper.abort();
+            let _ = network.client.shutdown().await;
+            let _ = event_loop.await;
+        }
+        self.inner.delivery.shutdown().await;
+    }
+}
+
+/// The merchant's side.
+impl Passport {
+    /// Asks `to` for fields: signs and records the request, finds the person's node
+    /// and sends it, stores the answer, and if the person must decide waits up to
+    /// `wait` for the decision. The request is durable before this returns, whatever
+    /// happened on the network (one flush when an answer comes straight back).
+    pub async fn request(
+        &self,
+        to: PassportId,
+        spec: RequestSpec,
+        wait: Duration,
+    ) -> Result<RequestOutcome, PassportError> {
+        self.request_via(to, None, spec, wait).await
+    }
+
+    /// [`Passport::request`] to the node a record found earlier names, without a new
+    /// lookup.
+    pub async fn request_to_record(
+        &self,
+        record: &PeerRecord,
+        spec: RequestSpec,
+        wait: Duration,
+    ) -> Result<RequestOutcome, PassportError> {
+        self.request_via(record.id, Some(record), spec, wait).await
+    }
+
+    /// The merchant's request flow, the one place it is written.
+    async fn request_via(
+        &self,
+        to: PassportId,
+        record: Option<&PeerRecord>,
+        spec: RequestSpec,
+        wait: Duration,
+    ) -> Result<RequestOutcome, PassportError> {
+        let client = self.net()?.clone();
+        let prepared = self
+            .run(move |node| node.prepare_request(to, spec, now()))
+            .await?;
+        let request_id = prepared.request_id;
+        let sent = match record {
+            Some(record) => client.send_to_record(record, prepared.bytes).await,
+            None => client.send_to(to, prepared.bytes).await,
+        };
+        // The request's record becomes durable with the answer's when one comes
+        // back (one flush instead of two); in every case it is durable before this
+        // returns, even when sending or storing the answer failed.
+        let (decision, sent) = match sent {
+            Ok(Response::Message(decision)) => (Some(decision), Ok(None)),
+            Ok(other) => (None, Ok(Some(other))),
+            Err(e) => (None, Err(e)),
+        };
+        let unsettled = prepared.unsettled;
+        let status = self
+            .run(move |node| {
+                let received = decision.map(|d| node.receive(&d, now())).transpose();
+                node.settle(unsettled)?;
+                received?;
+                Ok(node.sent_request(&request_id)?.map(|sent| sent.status))
+            })
+            .await?;
+        let answer = match sent? {
+            // (A message in answer was taken out above.)
+            None | Some(Response::Message(_)) => {
+                RequestAnswer::Decided(status.ok_or(NodeError::UnknownRequest(request_id))?)
+            }
+            Some(Response::Pending(_)) => match self.decision(request_id, wait).await? {
+                Some(RequestStatus::Waiting) | None => RequestAnswer::Pending,
+                Some(status) => RequestAnswer::Decided(status),
+            },
+            Some(Response::Accepted) => RequestAnswer::Accepted,
+            Some(Response::AlreadyReceived) => RequestAnswer::AlreadyReceived,
+            Some(Response::Busy) => return Err(NetError::Busy.into()),
+            Some(Response::Refused(reason)) => return Err(NetError::Refused(reason).into()),
+        };
+        Ok(RequestOutcome { request_id, answer })
+    }
+
+    /// Waits up to `wait` for the person's decision on `request_id`; returns where
+    /// the request stands then (`None`: no such request).
+    pub async fn decision(
+        &self,
+        request_id: MessageId,
+        wait: Duration,
+    ) -> Result<Option<RequestStatus>, PassportError> {
+        use futures::StreamExt as _;
+        if wait.is_zero() {
+            return self.sent_status(request_id).await;
+        }
+        let now = tokio::time::Instant::now();
+        let deadline = now.checked_add(wait).unwrap_or(now + FAR_AHEAD);
+        // Subscribed before the first read, so a decision stored in between is
+        // not missed.
+        let mut events = self.events();
+        loop {
+            let status = self.sent_status(request_id).await?;
+            if !matches!(status, Some(RequestStatus::Waiting)) {
+                return Ok(status);
+            }
+            // Reread only when an answer (or a lag) may have changed it.
+            loop {
+                match tokio::time::timeout_at(deadline, events.next()).await {
+                    Err(_) | Ok(None) => return Ok(status),
+                    Ok(Some(Event::Lagged { .. })) => break,
+                    Ok(Some(Event::Committed { event, .. })) => {
+                        use crate::audit::AuditEvent::{GrantReceived, RefusalReceived};
+                        if matches!(event, GrantReceived { .. } | RefusalReceived { .. }) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn sent_status(
+        &self,
+        request_id: MessageId,
+    ) -> Result<Option<RequestStatus>, PassportError> {
+        Ok(self.sent_request(request_id).await?.map(|sent| sent.status))
+    }
+
+    /// A sent request and where it stands.
+    pub async fn sent_request(
+        &self,
+        request_id: MessageId,
+    ) -> Result<Option<SentRequest>, PassportError> {
+        self.run(move |node| node.sent_request(&request_id)).await
+    }
+
+    /// Asks the person's node for the current values under a grant, stores them and
+    /// returns them.
+    pub async fn fetch(&self, grant: GrantId) -> Result<FieldValues, PassportError> {
+        let client = self.net()?.clone();
+        let (person, bytes) = self
+            .run(move |node| {
+                let person = node
+                    .received_grant(&grant)?
+                    .ok_or(NodeError::UnknownGrant(grant))?
+                    .person;
+                Ok((person, node.fetch(&grant, now())?))
+            })
+            .await?;
+        match client.send_to(person, bytes).await? {
+            Response::Message(update) => {
+                self.run(move |node| node.receive(&update, now()).map(drop))
+                    .await?;
+            }
+            Response::Refused(reason) => return Err(NetError::Refused(reason).into()),
+            Response::Busy => return Err(NetError::Busy.into()),
+            other => {
+                return Err(NetError::Unreachable(format!(
+                    "unexpected answer to a fetch: {other:?}"
+                ))
+                .into());
+            }
+        }
+        self.open_grant(grant).await
+    }
+
+    /// Grants held, newest first.
+    pub async fn received(&self) -> Result<Vec<ReceivedGrant>, PassportError> {
+        self.run(Node::received).await
+    }
+
+    /// The values under a grant held, while it is valid.
+    pub async fn open_grant(&self, grant: GrantId) -> Result<FieldValues, PassportError> {
+        self.run(move |node| node.open_grant(&grant, now())).await
+    }
+}
+
+/// The person's side.
+impl Passport {
+    /// Pending requests, oldest first.
+    pub async fn inbox(&self) -> Result<Vec<InboxItem>, PassportError> {
+        self.run(Node::inbox).await
+    }
+
+    /// Approves a pending request; the grant is on its way when this returns.
+    pub async fn approve(
+        &self,
+        request: MessageId,
+        approval: Approval,
+    ) -> Result<Sending, PassportError> {
+        let out = self
+            .run(move |node| node.approve(&request, approval, now()))
+            .await?;
+        Ok(self.send_one(out))
+    }
+
+    /// Refuses a pending request, with a reason for the merchant (may be empty).
+    pub async fn deny(&self, request: MessageId, reason: String) -> Result<Sending, PassportError> {
+        let out = self
+            .run(move |node| node.deny(&request, &reason, now()))
+            .await?;
+        Ok(self.send_one(out))
+    }
+
+    /// Grants issued, newest first.
+    pub async fn grants(&self) -> Result<Vec<IssuedGrant>, PassportError> {
+        self.run(Node::grants).await
+    }
+
+    /// Revokes a grant; the merchant is told to erase.
+    pub async fn revoke(&self, grant: GrantId) -> Result<Sending, PassportError> {
+        let out = self.run(move |node| node.revoke(&grant, now())).await?;
+        Ok(self.send_one(out))
+    }
+
+    /// Asks a merchant to erase everything it holds about this person.
+    pub async fn erase(&self, merchant: PassportId) -> Result<Sending, PassportError> {
+        let out = self.run(move |node| node.erase(&merchant, now())).await?;
+        Ok(self.send_one(out))
+    }
+
+    /// Sets a field; merchants holding live grants over it get the new value.
+    pub async fn set_field(
+        &self,
+        name: FieldName,
+        value: FieldValue,
+    ) -> Result<Vec<Sending>, PassportError> {
+        let out = self
+            .run(move |node| node.set_field(name, value, now()))
+            .await?;
+        Ok(self.send(out))
+    }
+
+    /// Removes a field; merchants holding live grants over it are told.
+    pub async fn remove_field(&self, name: FieldName) -> Result<Vec<Sending>, PassportError> {
+        let out = self
+            .run(move |node| node.remove_field(&name, now()))
+            .await?;
+        Ok(self.send(out))
+    }
+
+    /// Sets a field's tags, and its sensitivity when given.
+    pub async fn tag_field(
+        &self,
+        name: FieldName,
+        tags: std::collections::BTreeSet<String>,
+        sensitivity: Option<Sensitivity>,
+    ) -> Result<(), PassportError> {
+        self.run(move |node| node.tag_field(&name, tags, sensitivity, now()))
+            .await
+    }
+
+    /// Every field, by name.
+    pub async fn fields(&self) -> Result<Vec<(FieldName, FieldRecord)>, PassportError> {
+        self.run(Node::fields).await
+    }
+
+    /// One field.
+    pub async fn field(&self, name: FieldName) -> Result<Option<FieldRecord>, PassportError> {
+        self.run(move |node| node.field(&name)).await
+    }
+
+    /// Standing policies.
+    pub async fn policies(&self) -> Result<Vec<Policy>, PassportError> {
+        self.run(Node::policies).await
+    }
+
+    /// Adds a standing policy; returns it with its id.
+    pub async fn add_policy(&self, policy: Policy) -> Result<Policy, PassportError> {
+        self.run(move |node| node.add_policy(policy, now())).await
+    }
+
+    /// Removes a standing policy.
+    pub async fn remove_policy(&self, id: u64) -> Result<(), PassportError> {
+        self.run(move |node| node.remove_policy(id, now())).await
+    }
+}
+
+/// Both sides.
+impl Passport {
+    /// The audit log, oldest first.
+    pub async fn audit(&self) -> Result<Vec<AuditEntry>, PassportError> {
+        self.run(Node::audit_entries).await
+    }
+
+    /// Checks the audit log's hash chain.
+    pub async fn verify_audit(&self) -> Result<AuditReport, PassportError> {
+        self.run(Node::verify_audit).await
+    }
+
+    /// A sent or received message's signed bytes, by id, from the audit log.
+    pub async fn message(&self, id: MessageId) -> Result<Option<Vec<u8>>, PassportError> {
+        self.run(move |node| node.message(&id)).await
+    }
+}
+
+/// Publishes the record, retrying with backoff until the DHT takes it or the
+/// network stops.
+async fn publish_until_taken(client: Client) {
+    let mut wait = Duration::from_millis(200);
+    while let Err(e) = client.publish().await {
+        if matches!(e, NetError::Stopped) {
+            return;
+        }
+        tracing::debug!(error = %e, "publishing the record failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// Sweeps every `every`, delivers the receipts the sweep makes, and picks up what
+/// waited in the outbox.
+async fn sweep_forever(node: Node, delivery: Delivery, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let sweeping = node.clone();
+        let receipts = match tokio::task::spawn_blocking(move || sweeping.sweep(now())).await {
+            Ok(Ok(receipts)) => receipts,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "sweeping failed");
+                Vec::new()
+            }
+            Err(_) => return,
+        };
+        for receipt in receipts {
+            drop(delivery.spawn(receipt));
+        }
+        if let Err(e) = delivery.resume().await {
+            tracing::warn!(error = %e, "reading the outbox failed");
+        }
+    }
+}
