@@ -144,13 +144,13 @@ impl ReceivedGrant {
 
 /// A request recorded by [`Node::prepare_request`], perhaps not yet durable.
 #[derive(Debug)]
-pub struct PreparedRequest {
+pub(crate) struct PreparedRequest {
     /// The signed request, to send.
-    pub bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// Its id.
-    pub request_id: MessageId,
+    pub(crate) request_id: MessageId,
     /// What to hand [`Node::settle`].
-    pub unsettled: Unsettled,
+    pub(crate) unsettled: Unsettled,
 }
 
 impl Node {
@@ -188,7 +188,7 @@ impl Node {
     /// decision on a request this node no longer knows; nothing this node
     /// acknowledged is lost, which is the same as dying before the answer is
     /// stored.
-    pub fn prepare_request(
+    pub(crate) fn prepare_request(
         &self,
         person: PassportId,
         spec: RequestSpec,
@@ -563,5 +563,63 @@ impl Tx<'_> {
             out.push(queued);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use passport_protocol::FieldValue;
+
+    use super::*;
+    use crate::{
+        Home, KdfParams, NodeConfig, Reply, Unlock, consent::Policy, node::system_now as now,
+    };
+
+    fn sled_node(dir: &std::path::Path) -> Node {
+        let home = Home::new(dir);
+        home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
+            .unwrap();
+        Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
+    }
+
+    #[test]
+    fn a_prepared_request_becomes_durable_with_its_grant_in_one_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let person = sled_node(&dir.path().join("person"));
+        let merchant = sled_node(&dir.path().join("merchant"));
+        let t0 = now();
+        let given: FieldName = "name.given".parse().unwrap();
+        person
+            .set_field(given.clone(), FieldValue::Text("Ada".into()), t0)
+            .unwrap();
+        person
+            .add_policy(Policy::allow_normal_fields(Some(merchant.id())), t0)
+            .unwrap();
+        let spec = || RequestSpec::new("Brand X", [given.clone()], "delivery", 86_400);
+
+        let flushes = || merchant.flush_stats().flushes;
+        let before = flushes();
+        let prepared = merchant.prepare_request(person.id(), spec(), t0).unwrap();
+        // Recorded and visible, not yet flushed.
+        let sent = merchant
+            .sent_request(&prepared.request_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(sent.status, RequestStatus::Waiting);
+        assert_eq!(flushes(), before);
+
+        let Reply::Message(grant) = person.receive(&prepared.bytes, t0).unwrap() else {
+            panic!("expected a grant")
+        };
+        merchant.receive(&grant, t0).unwrap();
+        // Storing the grant flushed the request with it: settling needs no flush.
+        merchant.settle(prepared.unsettled).unwrap();
+        assert_eq!(flushes(), before + 1);
+
+        // Without an answer, settling is what flushes.
+        let unanswered = merchant.prepare_request(person.id(), spec(), t0).unwrap();
+        merchant.settle(unanswered.unsettled).unwrap();
+        assert_eq!(flushes(), before + 2);
+        assert!(merchant.verify_audit().unwrap().is_intact());
     }
 }

@@ -139,7 +139,7 @@ pub enum Reply {
 /// [`Node::settle`] waits for the writes, then tells subscribers the events.
 #[derive(Debug)]
 #[must_use = "writes are not durable until settled"]
-pub struct Unsettled {
+pub(crate) struct Unsettled {
     ticket: Option<Ticket>,
     events: Vec<Event>,
 }
@@ -380,7 +380,7 @@ impl Node {
     /// Returns once the writes behind `unsettled` (and all before them) are durable,
     /// then tells watchers of [`Node::changes`] and subscribers of
     /// [`Node::subscribe`].
-    pub fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
+    pub(crate) fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
         if let Some(ticket) = unsettled.ticket {
             self.inner.durable.wait(ticket)?;
             self.inner.changes.send_modify(|count| *count += 1);

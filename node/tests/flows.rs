@@ -118,46 +118,6 @@ fn standing_policy_grants_in_one_exchange() {
 }
 
 #[test]
-fn a_prepared_request_becomes_durable_with_its_grant_in_one_flush() {
-    let dir = tempfile::tempdir().unwrap();
-    let person = sled_node(&dir.path().join("person"));
-    let merchant = sled_node(&dir.path().join("merchant"));
-    person_with_fields(&person);
-    person
-        .add_policy(Policy::allow_normal_fields(Some(merchant.id())), T0)
-        .unwrap();
-
-    let flushes = || merchant.flush_stats().flushes;
-    let before = flushes();
-    let prepared = merchant
-        .prepare_request(person.id(), spec(&[("name.given", true)]), T0)
-        .unwrap();
-    // Recorded and visible, not yet flushed.
-    let sent = merchant
-        .sent_request(&prepared.request_id)
-        .unwrap()
-        .unwrap();
-    assert_eq!(sent.status, RequestStatus::Waiting);
-    assert_eq!(flushes(), before);
-
-    let Reply::Message(grant) = person.receive(&prepared.bytes, T0).unwrap() else {
-        panic!("expected a grant")
-    };
-    merchant.receive(&grant, T0).unwrap();
-    // Storing the grant flushed the request with it: settling needs no flush.
-    merchant.settle(prepared.unsettled).unwrap();
-    assert_eq!(flushes(), before + 1);
-
-    // Without an answer, settling is what flushes.
-    let unanswered = merchant
-        .prepare_request(person.id(), spec(&[("name.given", true)]), T0)
-        .unwrap();
-    merchant.settle(unanswered.unsettled).unwrap();
-    assert_eq!(flushes(), before + 2);
-    assert!(merchant.verify_audit().unwrap().is_intact());
-}
-
-#[test]
 fn a_request_for_less_than_a_day_reads_in_hours_and_minutes() {
     let person = memory_node();
     let merchant = memory_node();
