@@ -502,7 +502,7 @@ impl EventLoop {
             } => {
                 if let Err(e) = accept_record(self.swarm.behaviour_mut().kad.store_mut(), record) {
                     self.rejected_records += 1;
-                    tracing::debug!(%source, reason = e.reason(), "refused a DHT record");
+                    tracing::debug!(%source, reason = e.reason(), error = %e, "refused a DHT record");
                 }
             }
             kad::Event::OutboundQueryProgressed {

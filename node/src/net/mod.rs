@@ -27,7 +27,8 @@
 //! - `codec.rs`: the request-response [`Codec`] and its [`Response`].
 //! - `limit.rs`: the per-peer rate limiter.
 //! - `lookup.rs`: DHT lookups ([`LookupTrace`], [`RoutingView`]) and the filter
-//!   every inbound DHT record passes before it is stored.
+//!   every inbound DHT record passes before it is stored, with its own rejection
+//!   reasons (forged, stale, expired, malformed, bad key, store full).
 //! - `behaviour.rs`: the combined libp2p behaviour and [`KAD_PROTOCOL`].
 //! - `client.rs`: [`Client`], the public async API, and the commands it sends.
 //! - `inbound.rs`: inbound request-response messages: limits, and handing them to
