@@ -39,10 +39,9 @@ pub struct EventLoop {
     lookups: HashMap<kad::QueryId, Lookup>,
     publishes: HashMap<kad::QueryId, oneshot::Sender<Result<(), NetError>>>,
     requests: Requests,
-    /// Records refused by validation, for metrics and tests.
-    rejected_records: u64,
-    /// Kademlia requests answered, for metrics and the simulator.
-    dht_served: DhtServed,
+    /// Counters for `/metrics` and [`Status`]: records refused, Kademlia requests
+    /// served, hole punches (and, through `inbound`, messages).
+    metrics: Metrics,
     /// Whether this node has published its record (then it republishes whenever its
     /// addresses change).
     published: bool,
@@ -50,8 +49,6 @@ pub struct EventLoop {
     reachability: Reachability,
     /// Relay listeners, by relay, while this node is private.
     relay_listeners: HashMap<PeerId, ListenerId>,
-    hole_punch_attempts: u64,
-    hole_punch_successes: u64,
     /// Open connections by peer, with their remote addresses (bounded by the
     /// connection limits).
     connections: HashMap<PeerId, HashMap<libp2p::swarm::ConnectionId, Multiaddr>>,
@@ -98,7 +95,7 @@ impl EventLoop {
         commands: mpsc::Receiver<Command>,
     ) -> Self {
         let (answers_tx, answers) = mpsc::channel(config.command_capacity);
-        let inbound = Inbound::new(node.clone(), &config, answers_tx, metrics);
+        let inbound = Inbound::new(node.clone(), &config, answers_tx, metrics.clone());
         Self {
             swarm,
             node,
@@ -109,13 +106,10 @@ impl EventLoop {
             lookups: HashMap::new(),
             publishes: HashMap::new(),
             requests: HashMap::new(),
-            rejected_records: 0,
-            dht_served: DhtServed::default(),
+            metrics,
             published: false,
             reachability: Reachability::Unknown,
             relay_listeners: HashMap::new(),
-            hole_punch_attempts: 0,
-            hole_punch_successes: 0,
             connections: HashMap::new(),
             moved: Moved::default(),
         }
@@ -298,12 +292,12 @@ impl EventLoop {
                         .filter(|a| is_relayed(a))
                         .cloned()
                         .collect(),
-                    hole_punch_attempts: self.hole_punch_attempts,
-                    hole_punch_successes: self.hole_punch_successes,
+                    hole_punch_attempts: self.metrics.hole_punch_attempts(),
+                    hole_punch_successes: self.metrics.hole_punch_successes(),
                     published: self.published,
-                    rejected_records: self.rejected_records,
-                    throttled: self.inbound.throttled,
-                    dht_served: self.dht_served,
+                    rejected_records: self.metrics.rejected_records(),
+                    throttled: self.metrics.throttled(),
+                    dht_served: DhtServed::read(&self.metrics),
                 });
             }
             // Handled in `run`, where the loop can end.
@@ -373,10 +367,9 @@ impl EventLoop {
                 remote_peer_id,
                 result,
             })) => {
-                self.hole_punch_attempts += 1;
+                self.metrics.count_hole_punch(result.is_ok());
                 match result {
                     Ok(_) => {
-                        self.hole_punch_successes += 1;
                         tracing::info!(peer = %remote_peer_id, "hole punch gave a direct connection");
                     }
                     Err(e) => {
@@ -489,7 +482,7 @@ impl EventLoop {
 
     fn on_kad_event(&mut self, event: kad::Event) {
         if let kad::Event::InboundRequest { request } = &event {
-            self.dht_served.count(request);
+            self.metrics.count_dht_request(DhtServed::kind_of(request));
         }
         match event {
             kad::Event::InboundRequest {
@@ -501,7 +494,7 @@ impl EventLoop {
                     },
             } => {
                 if let Err(e) = accept_record(self.swarm.behaviour_mut().kad.store_mut(), record) {
-                    self.rejected_records += 1;
+                    self.metrics.count_rejected_record();
                     tracing::debug!(%source, reason = e.reason(), error = %e, "refused a DHT record");
                 }
             }
@@ -524,7 +517,7 @@ impl EventLoop {
                             }
                         }
                         Err(e) => {
-                            self.rejected_records += 1;
+                            self.metrics.count_rejected_record();
                             tracing::debug!(
                                 reason = e.reason(),
                                 "ignored an invalid record in a lookup"
@@ -557,7 +550,88 @@ fn is_relayed(addr: &Multiaddr) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use libp2p::{
+        core::{muxing::StreamMuxerBox, transport::dummy::DummyTransport},
+        noise,
+        swarm::ConnectionId,
+        yamux,
+    };
+
+    use super::{super::behaviour::behaviour, *};
+    use crate::NodeConfig;
+
+    /// An event loop with no transport, to be fed events by hand.
+    fn offline(metrics: Metrics) -> EventLoop {
+        let config = NetConfig {
+            listen: Vec::new(),
+            mdns: false,
+            ..NetConfig::default()
+        };
+        let swarm = libp2p::SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_other_transport(|_| DummyTransport::<(PeerId, StreamMuxerBox)>::new())
+            .unwrap()
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .unwrap()
+            .with_behaviour(|key, relay_client| behaviour(key, relay_client, &config))
+            .unwrap()
+            .build();
+        let node = Node::in_memory(NodeConfig::default()).unwrap();
+        let (_, commands) = mpsc::channel(1);
+        EventLoop::new(swarm, node, config, metrics, commands)
+    }
+
+    #[tokio::test]
+    async fn a_counter_bumped_once_shows_in_the_status_and_in_the_metrics() {
+        let metrics = Metrics::default();
+        let mut event_loop = offline(metrics.clone());
+        // A junk record offered for storage: one put_record served, one record refused.
+        let id = event_loop.node.id();
+        event_loop.on_kad_event(kad::Event::InboundRequest {
+            request: kad::InboundRequest::PutRecord {
+                source: PeerId::random(),
+                connection: ConnectionId::new_unchecked(0),
+                record: Some(kad::Record::new(PeerRecord::dht_key(&id), vec![0xff; 40])),
+            },
+        });
+        // A hole punch that gave a direct connection.
+        event_loop.on_swarm_event(SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
+            remote_peer_id: PeerId::random(),
+            result: Ok(ConnectionId::new_unchecked(1)),
+        })));
+        // An inbound message answered busy, as `Inbound` counts it.
+        metrics.count_throttled();
+
+        let (reply, answer) = oneshot::channel();
+        event_loop.on_command(Command::Status { reply });
+        let status = answer.await.unwrap();
+        assert_eq!(status.rejected_records, 1);
+        assert_eq!(
+            status.dht_served,
+            DhtServed {
+                put_record: 1,
+                ..DhtServed::default()
+            }
+        );
+        assert_eq!(
+            (status.hole_punch_attempts, status.hole_punch_successes),
+            (1, 1)
+        );
+        assert_eq!(status.throttled, 1);
+
+        let text = metrics.render(&status);
+        for line in [
+            "passport_dht_records_rejected 1",
+            "passport_dht_requests_served{kind=\"put_record\"} 1",
+            "passport_dht_requests_served{kind=\"find_node\"} 0",
+            "passport_hole_punch_attempts_total 1",
+            "passport_hole_punch_successes_total 1",
+            "passport_throttled 1",
+            "passport_connected_peers 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
+    }
 
     #[test]
     fn a_burst_of_address_changes_shares_one_republication() {

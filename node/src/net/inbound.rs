@@ -40,9 +40,7 @@ pub(super) struct Inbound {
     rate: limit::RateLimiter<PeerId>,
     /// Bounds the inbound messages being handled at once.
     in_flight: Arc<Semaphore>,
-    /// Messages refused for rate or load, for metrics and tests.
-    pub(super) throttled: u64,
-    /// Counters for `/metrics`.
+    /// Counters for `/metrics` and the network's status.
     metrics: Metrics,
 }
 
@@ -60,7 +58,6 @@ impl Inbound {
             answers_tx,
             rate: limit::RateLimiter::new(config.peer_burst, config.peer_rate_per_sec, 4096),
             in_flight: Arc::new(Semaphore::new(config.max_inbound_in_flight)),
-            throttled: 0,
             metrics,
         }
     }
@@ -92,7 +89,7 @@ impl Inbound {
                         None
                     };
                     let Some(permit) = permit else {
-                        self.throttled += 1;
+                        self.metrics.count_throttled();
                         self.metrics.message("unknown", "busy");
                         let refusal = Response::Busy;
                         let _ = messages.send_response(channel, refusal);

@@ -1,7 +1,10 @@
 //! [`Status`]: a snapshot of the network's state, with [`Reachability`] and
-//! [`DhtServed`].
+//! [`DhtServed`]. Its running counts are read from the node's [`Metrics`], where the
+//! event loop counts them.
 
 use libp2p::{Multiaddr, PeerId, kad};
+
+use crate::metrics::{DhtRequest, Metrics, NetGauges};
 
 /// Whether other nodes can dial this one directly, as AutoNAT last found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,13 +74,33 @@ pub struct DhtServed {
 }
 
 impl DhtServed {
-    pub(super) fn count(&mut self, request: &kad::InboundRequest) {
-        let counter = match request {
-            kad::InboundRequest::FindNode { .. } => &mut self.find_node,
-            kad::InboundRequest::GetRecord { .. } => &mut self.get_record,
-            kad::InboundRequest::PutRecord { .. } => &mut self.put_record,
-            _ => &mut self.other,
-        };
-        *counter += 1;
+    /// The counts `metrics` holds.
+    pub(super) fn read(metrics: &Metrics) -> Self {
+        Self {
+            find_node: metrics.dht_requests(DhtRequest::FindNode),
+            get_record: metrics.dht_requests(DhtRequest::GetRecord),
+            put_record: metrics.dht_requests(DhtRequest::PutRecord),
+            other: metrics.dht_requests(DhtRequest::Other),
+        }
+    }
+
+    /// The kind `request` is counted as.
+    pub(super) fn kind_of(request: &kad::InboundRequest) -> DhtRequest {
+        match request {
+            kad::InboundRequest::FindNode { .. } => DhtRequest::FindNode,
+            kad::InboundRequest::GetRecord { .. } => DhtRequest::GetRecord,
+            kad::InboundRequest::PutRecord { .. } => DhtRequest::PutRecord,
+            _ => DhtRequest::Other,
+        }
+    }
+}
+
+/// What `/metrics` reads from a status at each scrape.
+impl From<&Status> for NetGauges {
+    fn from(status: &Status) -> Self {
+        Self {
+            connected_peers: status.connected_peers,
+            routing_table_size: status.routing_table_size,
+        }
     }
 }

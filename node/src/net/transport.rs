@@ -31,7 +31,9 @@ pub fn new(
 /// [`with_transport`] takes.
 pub type BoxedTransport = libp2p::core::transport::Boxed<(PeerId, StreamMuxerBox)>;
 
-/// [`new`], counting into `metrics` (shared with the HTTP API's `/metrics`).
+/// [`new`], counting into `metrics` (shared with the HTTP API's `/metrics`). The
+/// network's [`Status`](super::Status) reads its counts from `metrics`, so each node
+/// needs its own.
 pub fn with_metrics(
     node: Node,
     keypair: identity::Keypair,
