@@ -1,5 +1,10 @@
 //! Prometheus metrics of a running node: messages handled by kind and result,
-//! rejections by reason, and (read at scrape time) DHT and connection figures.
+//! rejections by reason, the network's running counts (DHT records refused, messages
+//! throttled, DHT requests served, hole punches) and, set at scrape time, its
+//! connection figures.
+//!
+//! [`Metrics`] is the one place each of these counts lives: the network's event loop
+//! counts into it, and its status (`net::Status`) reads them back.
 
 use prometheus_client::{
     encoding::text::encode,
@@ -7,11 +12,55 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::net::Status;
-
 type Labels = Vec<(&'static str, String)>;
 
+/// A kind of Kademlia request a node answers, as the `kind` label of
+/// `passport_dht_requests_served` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhtRequest {
+    /// For the peers closest to a key (routing, bootstraps, the first steps of every
+    /// lookup).
+    FindNode,
+    /// For a record.
+    GetRecord,
+    /// A record offered for storage.
+    PutRecord,
+    /// Anything else (provider records, which Passport does not use).
+    Other,
+}
+
+impl DhtRequest {
+    /// Every kind, in the order `/metrics` lists them.
+    pub const ALL: [DhtRequest; 4] = [
+        DhtRequest::FindNode,
+        DhtRequest::GetRecord,
+        DhtRequest::PutRecord,
+        DhtRequest::Other,
+    ];
+
+    /// The `kind` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            DhtRequest::FindNode => "find_node",
+            DhtRequest::GetRecord => "get_record",
+            DhtRequest::PutRecord => "put_record",
+            DhtRequest::Other => "other",
+        }
+    }
+}
+
+/// The network figures that are read, not counted, at each scrape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetGauges {
+    /// Peers connected now.
+    pub connected_peers: usize,
+    /// Peers in the Kademlia routing table.
+    pub routing_table_size: usize,
+}
+
 /// The node's metrics. Cheap to clone; clones share counters.
+///
+/// The network's status reads its counts from here, so each node needs its own.
 #[derive(Clone)]
 pub struct Metrics {
     registry: std::sync::Arc<Registry>,
@@ -19,9 +68,14 @@ pub struct Metrics {
     rejections: Family<Labels, Counter>,
     connected_peers: Gauge,
     routing_table_size: Gauge,
+    // The next three are running counts exported as gauges, as they always were, so
+    // their names keep no `_total` suffix.
     records_rejected: Gauge,
     throttled: Gauge,
-    dht_served: Family<Labels, Gauge>,
+    /// The series of `passport_dht_requests_served`, in [`DhtRequest::ALL`] order.
+    dht_served: [Gauge; 4],
+    hole_punch_attempts: Counter,
+    hole_punch_successes: Counter,
 }
 
 impl Default for Metrics {
@@ -63,11 +117,29 @@ impl Default for Metrics {
             "Inbound messages answered busy (rate or load) since start",
             throttled.clone(),
         );
-        let dht_served = Family::<Labels, Gauge>::default();
+        let dht_served_family = Family::<Labels, Gauge>::default();
         registry.register(
             "dht_requests_served",
             "Kademlia requests answered since start, by kind",
-            dht_served.clone(),
+            dht_served_family.clone(),
+        );
+        // Every kind is shown from the start, at zero.
+        let dht_served = DhtRequest::ALL.map(|kind| {
+            dht_served_family
+                .get_or_create(&vec![("kind", kind.label().to_string())])
+                .clone()
+        });
+        let hole_punch_attempts = Counter::default();
+        registry.register(
+            "hole_punch_attempts",
+            "DCUtR hole punches tried since start (as either side)",
+            hole_punch_attempts.clone(),
+        );
+        let hole_punch_successes = Counter::default();
+        registry.register(
+            "hole_punch_successes",
+            "DCUtR hole punches that gave a direct connection since start",
+            hole_punch_successes.clone(),
         );
         Self {
             registry: std::sync::Arc::new(registry),
@@ -78,8 +150,15 @@ impl Default for Metrics {
             records_rejected,
             throttled,
             dht_served,
+            hole_punch_attempts,
+            hole_punch_successes,
         }
     }
+}
+
+/// A gauge used as a running count, as a count.
+fn count(gauge: &Gauge) -> u64 {
+    u64::try_from(gauge.get()).unwrap_or(0)
 }
 
 impl Metrics {
@@ -101,26 +180,63 @@ impl Metrics {
             .inc();
     }
 
-    /// The exposition text, with the network figures of `status`.
-    pub fn render(&self, status: &Status) -> String {
-        let as_gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        self.connected_peers
-            .set(as_gauge(status.connected_peers as u64));
-        self.routing_table_size
-            .set(as_gauge(status.routing_table_size as u64));
-        self.records_rejected.set(as_gauge(status.rejected_records));
-        self.throttled.set(as_gauge(status.throttled));
-        let served = status.dht_served;
-        for (kind, n) in [
-            ("find_node", served.find_node),
-            ("get_record", served.get_record),
-            ("put_record", served.put_record),
-            ("other", served.other),
-        ] {
-            self.dht_served
-                .get_or_create(&vec![("kind", kind.to_string())])
-                .set(as_gauge(n));
+    /// Counts one DHT record refused by validation (offered for storage, or found by
+    /// a lookup).
+    pub fn count_rejected_record(&self) {
+        self.records_rejected.inc();
+    }
+
+    /// DHT records refused by validation since start.
+    pub fn rejected_records(&self) -> u64 {
+        count(&self.records_rejected)
+    }
+
+    /// Counts one inbound message answered busy (the peer's rate, or this node's load).
+    pub fn count_throttled(&self) {
+        self.throttled.inc();
+    }
+
+    /// Inbound messages answered busy since start.
+    pub fn throttled(&self) -> u64 {
+        count(&self.throttled)
+    }
+
+    /// Counts one Kademlia request of `kind` this node answered.
+    pub fn count_dht_request(&self, kind: DhtRequest) {
+        self.dht_served[kind as usize].inc();
+    }
+
+    /// Kademlia requests of `kind` this node answered since start.
+    pub fn dht_requests(&self, kind: DhtRequest) -> u64 {
+        count(&self.dht_served[kind as usize])
+    }
+
+    /// Counts one DCUtR hole punch tried, and whether it gave a direct connection.
+    pub fn count_hole_punch(&self, succeeded: bool) {
+        self.hole_punch_attempts.inc();
+        if succeeded {
+            self.hole_punch_successes.inc();
         }
+    }
+
+    /// DCUtR hole punches tried since start.
+    pub fn hole_punch_attempts(&self) -> u64 {
+        self.hole_punch_attempts.get()
+    }
+
+    /// Of those, the ones that gave a direct connection.
+    pub fn hole_punch_successes(&self) -> u64 {
+        self.hole_punch_successes.get()
+    }
+
+    /// The exposition text, with the network figures of `net` (a `net::Status`
+    /// will do).
+    pub fn render(&self, net: impl Into<NetGauges>) -> String {
+        let net = net.into();
+        let as_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.connected_peers.set(as_gauge(net.connected_peers));
+        self.routing_table_size
+            .set(as_gauge(net.routing_table_size));
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);

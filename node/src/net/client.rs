@@ -1,0 +1,302 @@
+//! [`Client`]: the cloneable handle on a running network, and the [`Command`]s it
+//! sends the event loop.
+
+use std::time::Duration;
+
+use libp2p::{Multiaddr, PeerId};
+use passport_protocol::{PassportId, PeerRecord};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    codec::Response,
+    config::NetConfig,
+    error::NetError,
+    lookup::{LookupTrace, RoutingView},
+    status::Status,
+};
+use crate::node::{Node, Outgoing, system_now as now};
+
+/// What a [`Client`] asks of the event loop; each carries the `oneshot` to answer on.
+pub(super) enum Command {
+    Status {
+        reply: oneshot::Sender<Status>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+    Publish {
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
+    Lookup {
+        id: PassportId,
+        reply: oneshot::Sender<(Result<PeerRecord, NetError>, LookupTrace)>,
+    },
+    RoutingView {
+        id: PassportId,
+        reply: oneshot::Sender<RoutingView>,
+    },
+    Send {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        bytes: Vec<u8>,
+        reply: oneshot::Sender<Result<Response, NetError>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<(PeerId, Vec<Multiaddr>)>>,
+    },
+}
+
+/// A handle on a running network. Cheap to clone; every call is a bounded command to
+/// the event loop.
+#[derive(Clone, Debug)]
+pub struct Client {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    config: NetConfig,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Command::Status { .. } => "Status",
+            Command::Shutdown { .. } => "Shutdown",
+            Command::Publish { .. } => "Publish",
+            Command::Lookup { .. } => "Lookup",
+            Command::RoutingView { .. } => "RoutingView",
+            Command::Send { .. } => "Send",
+            Command::ListenAddrs { .. } => "ListenAddrs",
+            Command::Peers { .. } => "Peers",
+        })
+    }
+}
+
+impl Client {
+    /// A client sending its commands on `commands`, for the node with `peer_id`.
+    pub(super) fn new(commands: mpsc::Sender<Command>, peer_id: PeerId, config: NetConfig) -> Self {
+        Self {
+            commands,
+            peer_id,
+            config,
+        }
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// This node's network identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Publishes this passport's signed record in the DHT.
+    pub async fn publish(&self) -> Result<(), NetError> {
+        self.call(|reply| Command::Publish { reply }).await?
+    }
+
+    /// Finds `id`'s node through the DHT; the record is verified before it is returned.
+    pub async fn lookup(&self, id: PassportId) -> Result<PeerRecord, NetError> {
+        self.lookup_traced(id).await.0
+    }
+
+    /// [`Client::lookup`], with what the lookup cost: for simulations and
+    /// diagnostics.
+    pub async fn lookup_traced(
+        &self,
+        id: PassportId,
+    ) -> (Result<PeerRecord, NetError>, LookupTrace) {
+        let limit = self.config.lookup_timeout;
+        match tokio::time::timeout(limit, self.call(|reply| Command::Lookup { id, reply })).await {
+            Ok(Ok((result, trace))) => (result, trace),
+            Ok(Err(e)) => (Err(e), LookupTrace::default()),
+            Err(_) => (Err(NetError::Timeout(limit)), LookupTrace::default()),
+        }
+    }
+
+    /// What this node's routing table and record store say about `id`: the peers it
+    /// would answer a lookup for `id` with, and whether it holds a valid record for
+    /// it. For simulators that replay a lookup's path; no network traffic.
+    pub async fn routing_view(&self, id: PassportId) -> Result<RoutingView, NetError> {
+        self.call(|reply| Command::RoutingView { id, reply }).await
+    }
+
+    /// Finds `id`'s node and sends it a signed message; returns its answer.
+    pub async fn send_to(&self, id: PassportId, bytes: Vec<u8>) -> Result<Response, NetError> {
+        let record = self.lookup(id).await?;
+        self.send_to_record(&record, bytes).await
+    }
+
+    /// Sends a signed message to the node a (verified) record names, without a new
+    /// lookup: for a sender that looked the record up recently.
+    pub async fn send_to_record(
+        &self,
+        record: &PeerRecord,
+        bytes: Vec<u8>,
+    ) -> Result<Response, NetError> {
+        let peer = record
+            .peers
+            .iter()
+            .find_map(|p| PeerId::from_bytes(p).ok())
+            .ok_or_else(|| NetError::Unreachable("the record names no valid PeerId".into()))?;
+        let addresses = record
+            .addresses
+            .iter()
+            .filter_map(|a| a.parse().ok())
+            .collect();
+        let limit = self.config.request_timeout + Duration::from_secs(5);
+        tokio::time::timeout(
+            limit,
+            self.call(|reply| Command::Send {
+                peer,
+                addresses,
+                bytes,
+                reply,
+            }),
+        )
+        .await
+        .map_err(|_| NetError::Timeout(limit))??
+    }
+
+    /// Delivers a message this node made (a decision, an update, a revocation, an
+    /// erase request, a receipt) and feeds any signed message in the answer (a
+    /// receipt, say) back into `node`. Returns the answer.
+    pub async fn deliver(&self, node: &Node, outgoing: Outgoing) -> Result<Response, NetError> {
+        let response = self.send_to(outgoing.to, outgoing.bytes).await?;
+        match &response {
+            Response::Message(bytes) => {
+                let (node, bytes) = (node.clone(), bytes.clone());
+                tokio::task::spawn_blocking(move || node.receive(&bytes, now()))
+                    .await
+                    .map_err(|e| NetError::Interrupted(e.to_string()))??;
+            }
+            Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
+            Response::Busy => return Err(NetError::Busy),
+            Response::Pending(_) | Response::Accepted | Response::AlreadyReceived => {}
+        }
+        Ok(response)
+    }
+
+    /// [`Client::deliver`], retried with exponential backoff (from
+    /// [`NetConfig::retry_initial`] up to [`NetConfig::retry_max`]) while the other node
+    /// is unreachable, until the message itself expires. A refusal is final.
+    pub async fn deliver_with_retry(
+        &self,
+        node: &Node,
+        outgoing: Outgoing,
+    ) -> Result<Response, NetError> {
+        let expires_at = passport_protocol::decode_trusted(&outgoing.bytes)?
+            .claims
+            .expires_at;
+        let mut wait = self.config.retry_initial;
+        loop {
+            match self.deliver(node, outgoing.clone()).await {
+                Err(
+                    NetError::NotFound(_)
+                    | NetError::Timeout(_)
+                    | NetError::Unreachable(_)
+                    | NetError::Busy,
+                ) if now() < expires_at => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(self.config.retry_max);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`Client::deliver_with_retry`], then takes the message out of `node`'s durable
+    /// outbox once the outcome is final: delivered, refused, or expired. If the
+    /// network stops first, the message stays in the outbox for the next start.
+    pub async fn deliver_durably(
+        &self,
+        node: &Node,
+        outgoing: Outgoing,
+    ) -> Result<Response, NetError> {
+        let result = self.deliver_with_retry(node, outgoing.clone()).await;
+        if matches!(result, Err(NetError::Stopped)) {
+            return result;
+        }
+        let (settling, at) = (node.clone(), now());
+        let settled = tokio::task::spawn_blocking(move || settling.outbox_done(&outgoing, at))
+            .await
+            .map_err(|e| NetError::Interrupted(e.to_string()))?;
+        if let Err(e) = settled {
+            tracing::warn!(error = %e, "could not take a delivered message out of the outbox");
+        }
+        result
+    }
+
+    /// Delivers, in the background, everything `node`'s outbox holds: messages made
+    /// before the node last stopped.
+    pub async fn resume_outbox(&self, node: &Node) -> Result<usize, NetError> {
+        let reading = node.clone();
+        let pending = tokio::task::spawn_blocking(move || reading.outbox())
+            .await
+            .map_err(|e| NetError::Interrupted(e.to_string()))??;
+        let count = pending.len();
+        for out in pending {
+            self.spawn_delivery(node, out);
+        }
+        Ok(count)
+    }
+
+    /// [`Client::deliver_durably`] on its own task; failures are logged.
+    pub fn spawn_delivery(&self, node: &Node, outgoing: Outgoing) {
+        let (client, node) = (self.clone(), node.clone());
+        tokio::spawn(async move {
+            let to = outgoing.to;
+            if let Err(e) = client.deliver_durably(&node, outgoing).await {
+                tracing::warn!(%to, error = %e, "a message could not be delivered");
+            }
+        });
+    }
+
+    /// The network's state now.
+    pub async fn status(&self) -> Result<Status, NetError> {
+        self.call(|reply| Command::Status { reply }).await
+    }
+
+    /// Stops the network gracefully: no new messages are taken, those being handled
+    /// finish (their writes are durable) and are answered, then the event loop ends.
+    pub async fn shutdown(&self) -> Result<(), NetError> {
+        self.call(|reply| Command::Shutdown { reply }).await
+    }
+
+    /// The addresses this node listens on.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.call(|reply| Command::ListenAddrs { reply }).await
+    }
+
+    /// The addresses this node listens on, once it listens on any (its listeners
+    /// open just after the event loop starts). Gives up after 5 s, and at once for a
+    /// node configured with no listen address.
+    pub async fn until_listening(&self) -> Result<Vec<Multiaddr>, NetError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let addrs = self.listen_addrs().await?;
+            if !addrs.is_empty()
+                || self.config.listen.is_empty()
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Ok(addrs);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The peers connected now, each with the addresses of its connections.
+    pub async fn peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>, NetError> {
+        self.call(|reply| Command::Peers { reply }).await
+    }
+}
