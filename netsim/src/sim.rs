@@ -1044,6 +1044,7 @@ impl Sim {
                             break;
                         }
                     }
+                    Some(_) => {}
                 }
             }
         }

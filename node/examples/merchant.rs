@@ -53,12 +53,13 @@ pub async fn run(
     let tell = say.clone();
     tokio::spawn(async move {
         while let Some(event) = events.next().await {
-            tell(match event {
+            match event {
                 Event::Committed { seq, event, .. } => {
-                    format!("event #{seq}: {}", event.describe())
+                    tell(format!("event #{seq}: {}", event.describe()));
                 }
-                Event::Lagged { missed } => format!("missed {missed} events"),
-            });
+                Event::Lagged { missed } => tell(format!("missed {missed} events")),
+                _ => {} // other changes of the store, with nothing to tell
+            }
         }
     });
 

@@ -27,9 +27,9 @@ use crate::{
     error::NodeError,
     home::Home,
     merchant::RequestSpec,
-    metrics::Metrics,
     net::{self, Client, NetError},
     node::{Node, Outgoing},
+    passport::{Passport, PassportError},
     person::Approval,
     web::Web,
 };
@@ -37,12 +37,11 @@ use crate::{
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
+    /// The node served. Without a network (the `passport` command on a stopped
+    /// node), network routes answer 503 and messages made wait in the durable
+    /// outbox until the node runs.
+    pub(crate) passport: Passport,
     pub(crate) node: Node,
-    /// `None` when the API serves a store without a running network (the `passport`
-    /// command on a stopped node): network routes answer 503, and messages made wait
-    /// in the durable outbox until the node runs.
-    pub(crate) client: Option<Client>,
-    metrics: Metrics,
     pub(crate) token: Arc<str>,
     /// The `Host` values accepted; the first is the bound address.
     hosts: Arc<[String]>,
@@ -53,15 +52,8 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// State for an API bound to `addr`, guarded by `token`, serving `metrics` (pass
-    /// the same [`Metrics`] given to [`net::with_metrics`]).
-    pub fn new(
-        node: Node,
-        client: Client,
-        metrics: Metrics,
-        token: String,
-        addr: SocketAddr,
-    ) -> Self {
+    /// State for an API over `passport`, bound to `addr`, guarded by `token`.
+    pub fn new(passport: Passport, token: String, addr: SocketAddr) -> Self {
         let port = addr.port();
         let mut hosts = vec![addr.to_string()];
         if addr.ip().is_loopback() {
@@ -71,21 +63,13 @@ impl ApiState {
                 format!("[::1]:{port}"),
             ]);
         }
-        Self::from_parts(node, Some(client), metrics, &token, hosts, port)
+        Self::from_parts(passport, &token, hosts, port)
     }
 
-    fn from_parts(
-        node: Node,
-        client: Option<Client>,
-        metrics: Metrics,
-        token: &str,
-        hosts: Vec<String>,
-        port: u16,
-    ) -> Self {
+    fn from_parts(passport: Passport, token: &str, hosts: Vec<String>, port: u16) -> Self {
         Self {
-            node,
-            client,
-            metrics,
+            node: passport.node().clone(),
+            passport,
             token: token.into(),
             hosts: hosts.into(),
             home: None,
@@ -131,12 +115,9 @@ impl ApiState {
     }
 
     fn net(&self) -> Result<&Client, ApiError> {
-        self.client.as_ref().ok_or_else(|| {
-            ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "this needs the network, and the node is not running: start it with `passport node`".into(),
-            )
-        })
+        self.passport
+            .client()
+            .ok_or_else(|| PassportError::Offline.into())
     }
 }
 
@@ -156,9 +137,7 @@ impl LocalApi {
     pub fn new(node: Node) -> Self {
         let token = crate::home::random_token();
         let state = ApiState::from_parts(
-            node,
-            None,
-            Metrics::default(),
+            Passport::offline(node),
             &token,
             vec![LOCAL_HOST.to_string()],
             0,
@@ -243,6 +222,18 @@ impl From<NodeError> for ApiError {
     }
 }
 
+impl From<PassportError> for ApiError {
+    fn from(e: PassportError) -> Self {
+        match e {
+            PassportError::Node(e) => e.into(),
+            PassportError::Net(e) => e.into(),
+            PassportError::Offline => Self(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            PassportError::AlreadySending => Self(StatusCode::CONFLICT, e.to_string()),
+            _ => Self(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        }
+    }
+}
+
 impl From<NetError> for ApiError {
     fn from(e: NetError) -> Self {
         let status = match &e {
@@ -288,6 +279,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/received/{id}/values", get(received_values))
         .route("/v1/requests", post(send_request))
         .route("/v1/audit", get(audit))
+        .route("/v1/events", get(events))
         .route("/v1/audit/verify", get(audit_verify))
         .route("/v1/policies", get(policies).post(add_policy))
         .route("/v1/policies/{id}", axum::routing::delete(remove_policy))
@@ -442,13 +434,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub(crate) fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
     outgoing
         .into_iter()
-        .map(|out| {
-            let to = out.to.to_string();
-            if let Some(client) = &state.client {
-                client.spawn_delivery(&state.node, out);
-            }
-            to
-        })
+        .map(|out| state.passport.deliver(out).to.to_string())
         .collect()
 }
 
@@ -863,6 +849,42 @@ async fn audit(State(state): State<ApiState>) -> ApiResult {
     )))
 }
 
+/// Server-sent events, one per committed change, as JSON (see
+/// [`Event`](crate::Event)); the SSE event name is its `kind`. Bounded with the
+/// page's live streams; ends when the server shuts down.
+async fn events(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    use futures::StreamExt as _;
+    let (permit, closing) = state.web.live_stream().ok_or_else(|| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many live streams are open on this node; close some, then retry".into(),
+        )
+    })?;
+    let stream = futures::stream::unfold(
+        (state.passport.events(), closing, permit),
+        |(mut events, mut closing, permit)| async move {
+            if *closing.borrow() {
+                return None;
+            }
+            let event = tokio::select! {
+                event = events.next() => event?,
+                _ = closing.changed() => return None,
+            };
+            let json = serde_json::to_value(&event).ok()?;
+            let kind = json["kind"].as_str().unwrap_or("event").to_string();
+            let sse = Sse::default().event(kind).data(json.to_string());
+            Some((
+                Ok::<_, std::convert::Infallible>(sse),
+                (events, closing, permit),
+            ))
+        },
+    );
+    Ok(axum::response::sse::Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
 async fn audit_verify(State(state): State<ApiState>) -> ApiResult {
     let report = blocking(move || state.node.verify_audit()).await?;
     Ok(Json(
@@ -889,12 +911,13 @@ async fn remove_policy(State(state): State<ApiState>, Path(id): Path<u64>) -> Ap
 
 async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let status = state.net()?.status().await?;
+    let metrics = state.passport.metrics().ok_or(PassportError::Offline)?;
     Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(&status),
+        metrics.render(&status),
     )
         .into_response())
 }
@@ -909,9 +932,7 @@ mod tests {
         let node = Node::in_memory(NodeConfig::default()).unwrap();
         let state = |hosts: &[&str]| {
             ApiState::from_parts(
-                node.clone(),
-                None,
-                Metrics::default(),
+                Passport::offline(node.clone()),
                 "token",
                 hosts.iter().map(|h| h.to_string()).collect(),
                 7117,

@@ -25,6 +25,7 @@ pub const EVENT_CAPACITY: usize = 1024;
 /// Something that happened on this node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[non_exhaustive]
 pub enum Event {
     /// A change was committed and is durable.
     Committed {
@@ -37,6 +38,9 @@ pub enum Event {
         /// expiry, a policy change.
         event: AuditEvent,
     },
+    /// A change with no audit entry was committed (a field, its tags, a petname,
+    /// the outbox): whoever shows the store rereads it. Carries nothing.
+    StoreChanged,
     /// This subscriber fell behind and missed `missed` events: reread the state it
     /// shows.
     Lagged {
@@ -50,7 +54,7 @@ impl Event {
     pub fn audit_event(&self) -> Option<&AuditEvent> {
         match self {
             Self::Committed { event, .. } => Some(event),
-            Self::Lagged { .. } => None,
+            Self::StoreChanged | Self::Lagged { .. } => None,
         }
     }
 }
@@ -136,6 +140,42 @@ mod tests {
         let mut events = sender.subscribe();
         drop(sender);
         assert_eq!(events.next().await, None);
+    }
+
+    #[tokio::test]
+    async fn a_commit_tells_its_audit_events_and_one_without_any_says_the_store_changed() {
+        use futures::FutureExt as _;
+
+        use crate::{Node, NodeConfig, consent::Policy};
+        let node = Node::in_memory(NodeConfig::default()).unwrap();
+        let mut events = node.subscribe();
+        let now = Timestamp::from_secs(1_800_000_000);
+        node.set_field(
+            "name.given".parse().unwrap(),
+            passport_protocol::FieldValue::Text("Ada".into()),
+            now,
+        )
+        .unwrap();
+        assert_eq!(events.next().await, Some(Event::StoreChanged));
+        let policy = node
+            .add_policy(Policy::allow_normal_fields(None), now)
+            .unwrap();
+        let Some(Event::Committed { seq, at, event }) = events.next().await else {
+            panic!("expected the policy change");
+        };
+        assert_eq!((seq, at), (0, now));
+        assert_eq!(
+            event,
+            AuditEvent::PolicyChanged {
+                policy: policy.id,
+                added: true
+            }
+        );
+        // A read, and a transaction that fails, tell nothing.
+        node.fields().unwrap();
+        assert!(node.remove_policy(policy.id + 1, now).is_err());
+        assert_eq!(events.next().now_or_never(), None);
+        assert_eq!(node.commits(), 2);
     }
 
     #[test]

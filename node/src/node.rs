@@ -181,8 +181,8 @@ struct Inner {
     durable: Durable,
     config: NodeConfig,
     state: Mutex<State>,
-    /// Bumped after every committed change, for pages that show live state.
-    changes: tokio::sync::watch::Sender<u64>,
+    /// Transactions that wrote something, since the node was opened.
+    commits: std::sync::atomic::AtomicU64,
     /// Every committed change, typed.
     events: EventSender,
 }
@@ -273,7 +273,7 @@ impl Node {
                     rng,
                     seen_count,
                 }),
-                changes: tokio::sync::watch::Sender::new(0),
+                commits: std::sync::atomic::AtomicU64::new(0),
                 events: EventSender::default(),
             }),
         })
@@ -302,11 +302,10 @@ impl Node {
         &self.inner.config
     }
 
-    /// A counter bumped after every committed change (a request in, a decision, a
-    /// grant, a receipt…): wait on it with `changed()` to refresh a view of the
-    /// store. It says only that something changed, never what.
-    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.inner.changes.subscribe()
+    /// How many transactions that wrote something have become durable since the node
+    /// was opened: a page rendered at one count knows it is out of date at another.
+    pub fn commits(&self) -> u64 {
+        self.inner.commits.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every change committed from now on, as it becomes durable (see
@@ -378,13 +377,18 @@ impl Node {
     }
 
     /// Returns once the writes behind `unsettled` (and all before them) are durable,
-    /// then tells watchers of [`Node::changes`] and subscribers of
-    /// [`Node::subscribe`].
+    /// then tells subscribers of [`Node::subscribe`] what they did.
     pub(crate) fn settle(&self, unsettled: Unsettled) -> Result<(), NodeError> {
         if let Some(ticket) = unsettled.ticket {
             self.inner.durable.wait(ticket)?;
-            self.inner.changes.send_modify(|count| *count += 1);
-            self.inner.events.send(unsettled.events);
+            self.inner
+                .commits
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut events = unsettled.events;
+            if events.is_empty() {
+                events.push(Event::StoreChanged);
+            }
+            self.inner.events.send(events);
         }
         Ok(())
     }

@@ -152,9 +152,7 @@ impl Builder {
         };
         let events = node.subscribe();
         let Some(config) = self.network else {
-            let delivery = Delivery::new(node.clone(), None, backoff(&NetConfig::default()));
-            let passport = Passport::assemble(node, None, delivery);
-            return Ok((passport, events));
+            return Ok((Passport::offline(node), events));
         };
         let keypair = match (self.keypair, home) {
             (Some(keypair), _) => keypair,
@@ -281,6 +279,13 @@ impl Passport {
         Builder::new(Source::Node(node))
     }
 
+    /// A handle over `node` without a network, at once (no task is started):
+    /// what [`Builder::spawn`] makes when no network is asked for.
+    pub fn offline(node: Node) -> Self {
+        let delivery = Delivery::new(node.clone(), None, backoff(&NetConfig::default()));
+        Self::assemble(node, None, delivery)
+    }
+
     fn assemble(node: Node, network: Option<Network>, delivery: Delivery) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -344,6 +349,15 @@ impl Passport {
 
     fn send_one(&self, outgoing: Outgoing) -> Sending {
         self.inner.delivery.spawn(outgoing)
+    }
+
+    /// Delivers a message this node made (it is in the node's outbox already, as
+    /// everything [`Node`] makes for others is): sent on its own task, retried while
+    /// the other node is unreachable until the message expires, taken out of the
+    /// outbox once the outcome is final. For callers that work on the [`Node`]
+    /// directly; the methods of this handle deliver what they make themselves.
+    pub fn deliver(&self, outgoing: Outgoing) -> Sending {
+        self.send_one(outgoing)
     }
 
     /// The network's state now.
@@ -469,6 +483,7 @@ impl Passport {
                 match tokio::time::timeout_at(deadline, events.next()).await {
                     Err(_) | Ok(None) => return Ok(status),
                     Ok(Some(Event::Lagged { .. })) => break,
+                    Ok(Some(Event::StoreChanged)) => {}
                     Ok(Some(Event::Committed { event, .. })) => {
                         use crate::audit::AuditEvent::{GrantReceived, RefusalReceived};
                         if matches!(event, GrantReceived { .. } | RefusalReceived { .. }) {

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
-    Node, NodeConfig,
+    Node, NodeConfig, Passport,
     api::{self, ApiState},
-    metrics::Metrics,
     net::{self, Client, NetConfig},
 };
 use serde_json::{Value, json};
@@ -24,20 +23,23 @@ fn memory_node() -> Node {
     Node::in_memory(NodeConfig::default()).unwrap()
 }
 
-async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
-    start_net_with(node, bootstrap, Metrics::default()).await
-}
-
-async fn start_net_with(node: Node, bootstrap: Vec<Multiaddr>, metrics: Metrics) -> Client {
-    let config = NetConfig {
+fn loopback(bootstrap: Vec<Multiaddr>) -> NetConfig {
+    NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap,
         mdns: false,
         lookup_timeout: Duration::from_secs(5),
         ..NetConfig::default()
-    };
-    let (client, event_loop) =
-        net::with_metrics(node, identity::Keypair::generate_ed25519(), config, metrics).unwrap();
+    }
+}
+
+async fn start_net(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
+    let (client, event_loop) = net::new(
+        node,
+        identity::Keypair::generate_ed25519(),
+        loopback(bootstrap),
+    )
+    .unwrap();
     tokio::spawn(event_loop.run());
     client.until_listening().await.unwrap();
     client
@@ -45,15 +47,19 @@ async fn start_net_with(node: Node, bootstrap: Vec<Multiaddr>, metrics: Metrics)
 
 async fn start(bootstrap: Vec<Multiaddr>) -> (Running, Client) {
     let node = memory_node();
-    let metrics = Metrics::default();
-    let client = start_net_with(node.clone(), bootstrap, metrics.clone()).await;
+    let (passport, _events) = Passport::with_node(node.clone())
+        .network(loopback(bootstrap))
+        .spawn()
+        .await
+        .unwrap();
+    let client = passport.client().unwrap().clone();
     while client.publish().await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = "t".repeat(64);
-    let state = ApiState::new(node.clone(), client.clone(), metrics, token.clone(), addr);
+    let state = ApiState::new(passport, token.clone(), addr);
     tokio::spawn(api::serve(listener, state, std::future::pending()));
     (
         Running {
@@ -335,4 +341,49 @@ async fn the_api_drives_a_request_from_merchant_to_person_and_back() {
         text.contains("passport_dht_requests_served{kind=\"find_node\"}"),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_events_streams_each_committed_change_as_json() {
+    let (person, _client) = start(vec![]).await;
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/v1/events", person.base))
+        .bearer_auth(&person.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let policy =
+        serde_json::to_value(passport_node::consent::Policy::allow_normal_fields(None)).unwrap();
+    let (code, added) = person
+        .call(reqwest::Method::POST, "/v1/policies", Some(policy))
+        .await;
+    assert_eq!(code, 200, "{added}");
+    let mut seen = String::new();
+    while !seen.contains("policy_changed") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("no event within 10 s")
+            .unwrap()
+            .expect("the stream ended");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let data = seen
+        .lines()
+        .find_map(|line| line.strip_prefix("data: "))
+        .unwrap();
+    let event: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(event["kind"], "committed", "{seen}");
+    assert_eq!(event["event"]["event"], "policy_changed");
+    assert_eq!(event["event"]["policy"], added["id"]);
+    assert!(seen.starts_with("event: committed\n"), "{seen}");
+    // Without the token: refused like every other route.
+    let refused = reqwest::get(format!("{}/v1/events", person.base))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
 }

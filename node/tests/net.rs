@@ -177,9 +177,11 @@ async fn unknown_ids_are_not_found_within_the_lookup_timeout() {
     );
 }
 
-/// A node on the network: its core and its client, listening and published.
+/// A node on the network: its core, its handle and its client, listening and
+/// published.
 struct Peer {
     node: Node,
+    passport: passport_node::Passport,
     client: Client,
 }
 
@@ -188,10 +190,18 @@ async fn peer(node: Node, boot: &Multiaddr, config: NetConfig) -> Peer {
         bootstrap: vec![boot.clone()],
         ..config
     };
-    let client = start_with(node.clone(), config);
-    dial_address(&client).await;
+    let (passport, _events) = passport_node::Passport::with_node(node.clone())
+        .network(config)
+        .spawn()
+        .await
+        .unwrap();
+    let client = passport.client().unwrap().clone();
     publish(&client).await;
-    Peer { node, client }
+    Peer {
+        node,
+        passport,
+        client,
+    }
 }
 
 fn spec(fields: &[&str]) -> RequestSpec {
@@ -244,7 +254,7 @@ async fn every_flow_end_to_end_between_real_nodes() {
         .approve(&request_id, Approval::default(), now())
         .unwrap();
     assert_eq!(
-        person.client.deliver(&person.node, decision).await.unwrap(),
+        person.passport.deliver(decision).delivered().await.unwrap(),
         Response::Accepted
     );
     // Delivered again (as a retry after a lost answer would be): not an error.
@@ -267,7 +277,7 @@ async fn every_flow_end_to_end_between_real_nodes() {
             .unwrap(),
     };
     assert_eq!(
-        person.client.deliver(&person.node, again).await.unwrap(),
+        person.passport.deliver(again).delivered().await.unwrap(),
         Response::AlreadyReceived
     );
     assert!(matches!(
@@ -295,7 +305,7 @@ async fn every_flow_end_to_end_between_real_nodes() {
         panic!("expected pending");
     };
     let refusal = person.node.deny(&refused_id, "no calls", now()).unwrap();
-    person.client.deliver(&person.node, refusal).await.unwrap();
+    person.passport.deliver(refusal).delivered().await.unwrap();
     assert!(matches!(
         merchant
             .node
@@ -316,7 +326,7 @@ async fn every_flow_end_to_end_between_real_nodes() {
         )
         .unwrap()
     {
-        person.client.deliver(&person.node, update).await.unwrap();
+        person.passport.deliver(update).delivered().await.unwrap();
     }
     let values = merchant.node.open_grant(&grant_id, now()).unwrap();
     assert_eq!(
@@ -350,7 +360,7 @@ async fn every_flow_end_to_end_between_real_nodes() {
 
     // (f) Revoke: the merchant erases and answers with a receipt the person verifies and logs.
     let revoke = person.node.revoke(&grant_id, now()).unwrap();
-    let Response::Message(_) = person.client.deliver(&person.node, revoke).await.unwrap() else {
+    let Response::Message(_) = person.passport.deliver(revoke).delivered().await.unwrap() else {
         panic!("expected a receipt");
     };
     assert!(
@@ -386,9 +396,9 @@ async fn every_flow_end_to_end_between_real_nodes() {
         .node
         .approve(&id, Approval::default(), now())
         .unwrap();
-    person.client.deliver(&person.node, grant).await.unwrap();
+    person.passport.deliver(grant).delivered().await.unwrap();
     let erase = person.node.erase(&merchant.node.id(), now()).unwrap();
-    let Response::Message(_) = person.client.deliver(&person.node, erase).await.unwrap() else {
+    let Response::Message(_) = person.passport.deliver(erase).delivered().await.unwrap() else {
         panic!()
     };
     assert!(
@@ -448,8 +458,8 @@ async fn a_decision_for_an_offline_merchant_is_retried_until_it_arrives() {
         .approve(&request_id, Approval::default(), now())
         .unwrap();
     let delivering = {
-        let (client, node) = (person.client.clone(), person.node.clone());
-        tokio::spawn(async move { client.deliver_with_retry(&node, decision).await })
+        let passport = person.passport.clone();
+        tokio::spawn(async move { passport.deliver(decision).delivered().await })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
     // Back online, with a new network identity and address.

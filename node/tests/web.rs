@@ -6,12 +6,10 @@
 
 use std::time::{Duration, Instant};
 
-use libp2p::identity;
 use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Unlock,
+    Home, KdfParams, Node, NodeConfig, Passport, Unlock,
     api::{self, ApiState},
-    metrics::Metrics,
-    net::{self, NetConfig},
+    net::NetConfig,
     protocol::{FieldValue, Timestamp},
     web::MAX_LIVE_STREAMS,
 };
@@ -42,19 +40,14 @@ async fn start() -> Page {
         mdns: false,
         ..NetConfig::default()
     };
-    let metrics = Metrics::default();
-    let (client, event_loop) = net::with_metrics(
-        node.clone(),
-        identity::Keypair::generate_ed25519(),
-        config,
-        metrics.clone(),
-    )
-    .unwrap();
-    tokio::spawn(event_loop.run());
+    let (passport, _events) = Passport::with_node(node.clone())
+        .network(config)
+        .spawn()
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = ApiState::new(node.clone(), client, metrics, TOKEN.into(), addr)
-        .with_passphrase_login(home);
+    let state = ApiState::new(passport, TOKEN.into(), addr).with_passphrase_login(home);
     assert_eq!(state.page_url(), format!("http://{addr}/"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(api::serve(listener, state, async move {

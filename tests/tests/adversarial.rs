@@ -71,6 +71,29 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
     client
 }
 
+/// [`start`] as a [`passport_node::Passport`] handle, for delivering what the
+/// node makes.
+async fn start_passport(node: Node, bootstrap: Vec<Multiaddr>) -> passport_node::Passport {
+    let config = NetConfig {
+        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
+        bootstrap,
+        mdns: false,
+        peer_burst: 1_000_000,
+        peer_rate_per_sec: 1_000_000,
+        ..NetConfig::default()
+    };
+    let (passport, _events) = passport_node::Passport::with_node(node)
+        .network(config)
+        .spawn()
+        .await
+        .unwrap();
+    let client = passport.client().unwrap();
+    while client.publish().await.is_err() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    passport
+}
+
 async fn address(client: &Client) -> Multiaddr {
     let status = client.status().await.unwrap();
     format!("{}/p2p/{}", status.listen_addrs[0], status.peer_id)
@@ -409,8 +432,8 @@ async fn thousands_of_bad_messages_are_refused_with_their_reason_while_others_ar
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grants_open_only_for_their_merchant_and_fetches_end_with_revocation_or_expiry() {
     let person = node_with(IdentityKey::generate(&mut rand::rng()), None);
-    let person_net = start(person.clone(), Vec::new()).await;
-    let bootstrap = vec![address(&person_net).await];
+    let person_passport = start_passport(person.clone(), Vec::new()).await;
+    let bootstrap = vec![address(person_passport.client().unwrap()).await];
     let shop = node_with(IdentityKey::generate(&mut rand::rng()), None);
     let shop_net = start(shop.clone(), bootstrap.clone()).await;
     let rival_secret: [u8; 32] = rand::random();
@@ -446,7 +469,11 @@ async fn grants_open_only_for_their_merchant_and_fetches_end_with_revocation_or_
             ..Approval::default()
         };
         let decision = person.approve(&request_id, approval, now()).unwrap();
-        let delivered = person_net.deliver(&person, decision.clone()).await.unwrap();
+        let delivered = person_passport
+            .deliver(decision.clone())
+            .delivered()
+            .await
+            .unwrap();
         assert!(matches!(delivered, Response::Accepted), "{delivered:?}");
         let new = shop
             .received()
@@ -500,7 +527,7 @@ async fn grants_open_only_for_their_merchant_and_fetches_end_with_revocation_or_
     // Revoked: a fetch made before the revocation is refused after it.
     let early_fetch = shop.fetch(&long, now()).unwrap();
     let revoke = person.revoke(&long, now()).unwrap();
-    person_net.deliver(&person, revoke).await.unwrap();
+    person_passport.deliver(revoke).delivered().await.unwrap();
     let answer = shop_net.send_to(person.id(), early_fetch).await.unwrap();
     let Response::Refused(reason) = answer else {
         panic!("{answer:?}")

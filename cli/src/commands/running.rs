@@ -64,17 +64,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         .spawn()
         .await?;
     let token = ctx.home.api_token()?;
-    let mut state = ApiState::new(
-        node.clone(),
-        passport
-            .client()
-            .context("the network did not start")?
-            .clone(),
-        passport.metrics().cloned().unwrap_or_default(),
-        token,
-        api_addr,
-    )
-    .with_hosts(&config.api.hosts);
+    let mut state = ApiState::new(passport.clone(), token, api_addr).with_hosts(&config.api.hosts);
     let passphrase = !ctx.home.key_file_path().exists();
     if passphrase {
         state = state.with_passphrase_login(ctx.home.clone());

@@ -14,7 +14,6 @@ use super::{
     lookup::{LookupTrace, RoutingView},
     status::Status,
 };
-use crate::node::{Node, Outgoing, system_now as now};
 
 /// What a [`Client`] asks of the event loop; each carries the `oneshot` to answer on.
 pub(super) enum Command {
@@ -166,100 +165,6 @@ impl Client {
         )
         .await
         .map_err(|_| NetError::Timeout(limit))??
-    }
-
-    /// Delivers a message this node made (a decision, an update, a revocation, an
-    /// erase request, a receipt) and feeds any signed message in the answer (a
-    /// receipt, say) back into `node`. Returns the answer.
-    pub async fn deliver(&self, node: &Node, outgoing: Outgoing) -> Result<Response, NetError> {
-        let response = self.send_to(outgoing.to, outgoing.bytes).await?;
-        match &response {
-            Response::Message(bytes) => {
-                let (node, bytes) = (node.clone(), bytes.clone());
-                tokio::task::spawn_blocking(move || node.receive(&bytes, now()))
-                    .await
-                    .map_err(|e| NetError::Interrupted(e.to_string()))??;
-            }
-            Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
-            Response::Busy => return Err(NetError::Busy),
-            Response::Pending(_) | Response::Accepted | Response::AlreadyReceived => {}
-        }
-        Ok(response)
-    }
-
-    /// [`Client::deliver`], retried with exponential backoff (from
-    /// [`NetConfig::retry_initial`] up to [`NetConfig::retry_max`]) while the other node
-    /// is unreachable, until the message itself expires. A refusal is final.
-    pub async fn deliver_with_retry(
-        &self,
-        node: &Node,
-        outgoing: Outgoing,
-    ) -> Result<Response, NetError> {
-        let expires_at = passport_protocol::decode_trusted(&outgoing.bytes)?
-            .claims
-            .expires_at;
-        let mut wait = self.config.retry_initial;
-        loop {
-            match self.deliver(node, outgoing.clone()).await {
-                Err(
-                    NetError::NotFound(_)
-                    | NetError::Timeout(_)
-                    | NetError::Unreachable(_)
-                    | NetError::Busy,
-                ) if now() < expires_at => {
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(self.config.retry_max);
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// [`Client::deliver_with_retry`], then takes the message out of `node`'s durable
-    /// outbox once the outcome is final: delivered, refused, or expired. If the
-    /// network stops first, the message stays in the outbox for the next start.
-    pub async fn deliver_durably(
-        &self,
-        node: &Node,
-        outgoing: Outgoing,
-    ) -> Result<Response, NetError> {
-        let result = self.deliver_with_retry(node, outgoing.clone()).await;
-        if matches!(result, Err(NetError::Stopped)) {
-            return result;
-        }
-        let (settling, at) = (node.clone(), now());
-        let settled = tokio::task::spawn_blocking(move || settling.outbox_done(&outgoing, at))
-            .await
-            .map_err(|e| NetError::Interrupted(e.to_string()))?;
-        if let Err(e) = settled {
-            tracing::warn!(error = %e, "could not take a delivered message out of the outbox");
-        }
-        result
-    }
-
-    /// Delivers, in the background, everything `node`'s outbox holds: messages made
-    /// before the node last stopped.
-    pub async fn resume_outbox(&self, node: &Node) -> Result<usize, NetError> {
-        let reading = node.clone();
-        let pending = tokio::task::spawn_blocking(move || reading.outbox())
-            .await
-            .map_err(|e| NetError::Interrupted(e.to_string()))??;
-        let count = pending.len();
-        for out in pending {
-            self.spawn_delivery(node, out);
-        }
-        Ok(count)
-    }
-
-    /// [`Client::deliver_durably`] on its own task; failures are logged.
-    pub fn spawn_delivery(&self, node: &Node, outgoing: Outgoing) {
-        let (client, node) = (self.clone(), node.clone());
-        tokio::spawn(async move {
-            let to = outgoing.to;
-            if let Err(e) = client.deliver_durably(&node, outgoing).await {
-                tracing::warn!(%to, error = %e, "a message could not be delivered");
-            }
-        });
     }
 
     /// The network's state now.

@@ -118,13 +118,14 @@ impl NetConfig {
 
 impl Default for NetConfig {
     fn default() -> Self {
+        // What `[network]` in config.toml can set defaults to what that section
+        // says when absent: those defaults are written once, there.
+        let file = crate::NetworkSettings::default();
+        let addrs = |list: &[String]| list.iter().filter_map(|a| a.parse().ok()).collect();
         Self {
-            listen: ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"]
-                .iter()
-                .filter_map(|a| a.parse().ok())
-                .collect(),
-            mdns: true,
-            bootstrap: Vec::new(),
+            listen: addrs(&file.listen),
+            mdns: file.mdns,
+            bootstrap: addrs(&file.bootstrap),
             request_timeout: Duration::from_secs(30),
             lookup_timeout: Duration::from_secs(20),
             record_lifetime: Duration::from_secs(24 * 3600),
@@ -145,11 +146,32 @@ impl Default for NetConfig {
             max_inbound_in_flight: 64,
             max_connections: 512,
             max_connections_per_peer: 4,
-            relays: Vec::new(),
-            relay_server: false,
+            relays: addrs(&file.relays),
+            relay_server: file.relay_server,
             autonat_only_global: true,
             autonat_boot_delay: Duration::from_secs(15),
             autonat_retry_interval: Duration::from_secs(90),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_a_config_file_can_set_are_those_of_its_network_section() {
+        let from_file = NetConfig::from_settings(&crate::NetworkSettings::default()).unwrap();
+        let default = NetConfig::default();
+        assert_eq!(default.listen, from_file.listen);
+        assert_eq!(default.bootstrap, from_file.bootstrap);
+        assert_eq!(default.relays, from_file.relays);
+        assert_eq!(default.mdns, from_file.mdns);
+        assert_eq!(default.relay_server, from_file.relay_server);
+        assert_eq!(
+            default.listen.len(),
+            crate::NetworkSettings::default().listen.len(),
+            "every default listen address parses"
+        );
     }
 }

@@ -22,7 +22,7 @@
 //! # Live updates
 //!
 //! `/events` is a server-sent event stream that says "change" whenever the store
-//! commits anything ([`Node::changes`](crate::Node::changes)); the page's small
+//! commits anything (the node's [events](crate::events)); the page's small
 //! script then fetches the page again and swaps its content. Everything works
 //! without JavaScript: every action is a plain form POST answered with a redirect.
 
@@ -46,6 +46,7 @@ use axum::{
     },
     routing::{get, post},
 };
+use futures::StreamExt as _;
 use passport_protocol::{Date, FieldName, FieldValue, GrantId, MessageId};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::{Semaphore, watch};
@@ -98,6 +99,16 @@ pub(crate) struct Flash {
 }
 
 impl Web {
+    /// Room for one more live stream (a page's or the API's `/v1/events`), and a
+    /// watch that turns true when the server shuts down; `None` when
+    /// [`MAX_LIVE_STREAMS`] are open.
+    pub(crate) fn live_stream(
+        &self,
+    ) -> Option<(tokio::sync::OwnedSemaphorePermit, watch::Receiver<bool>)> {
+        let permit = self.live.clone().try_acquire_owned().ok()?;
+        Some((permit, self.closing.subscribe()))
+    }
+
     /// The page's state for a server on `port`.
     pub(crate) fn new(port: u16) -> Self {
         Self {
@@ -196,7 +207,7 @@ impl FromRequestParts<ApiState> for Authed {
         let found = cookie(&parts.headers, &web.session_cookie).and_then(|id| {
             let (csrf, expires) = web.session(id)?;
             Some(Self {
-                changes: *state.node.changes().borrow(),
+                changes: state.node.commits(),
                 session: id.to_string(),
                 csrf,
                 expires,
@@ -769,7 +780,7 @@ async fn status(State(state): State<ApiState>, authed: Authed) -> Response {
         Ok(n) => n,
         Err(e) => return failed(e),
     };
-    let net = match &state.client {
+    let net = match state.passport.client() {
         Some(client) => client.status().await.ok(),
         None => None,
     };
@@ -787,9 +798,9 @@ struct Since {
     since: Option<u64>,
 }
 
-/// Server-sent events: `change` whenever the store commits something, and at once if
-/// something changed since the page's `since`. Ends with the session, or when the
-/// server shuts down.
+/// Server-sent events: `change` whenever the store commits something (or this
+/// stream fell behind the node's events), and at once if something changed since
+/// the page's `since`. Ends with the session, or when the server shuts down.
 async fn events(
     State(state): State<ApiState>,
     authed: Authed,
@@ -801,26 +812,34 @@ async fn events(
             "Too many pages are open on this node; close some, then reload.",
         );
     };
-    let mut changes = state.node.changes();
-    if since.is_some_and(|since| since != *changes.borrow()) {
-        changes.mark_changed();
-    }
+    // Subscribed before reading the count, so nothing committed in between is missed.
+    let changes = state.passport.events();
+    let node = state.node.clone();
+    let stale = since.is_some_and(|since| since != node.commits());
     let closing = state.web.closing.subscribe();
     let until = tokio::time::Instant::from_std(authed.expires);
     let stream = futures::stream::unfold(
-        (changes, closing, permit),
-        move |(mut changes, mut closing, permit)| async move {
-            if *closing.borrow() {
-                return None;
+        (changes, closing, permit, stale),
+        move |(mut changes, mut closing, permit, stale)| {
+            let node = node.clone();
+            async move {
+                if *closing.borrow() {
+                    return None;
+                }
+                if !stale {
+                    tokio::select! {
+                        changed = changes.next() => changed?,
+                        _ = closing.changed() => return None,
+                        () = tokio::time::sleep_until(until) => return None,
+                    };
+                }
+                let count = node.commits();
+                let event = Event::default().event("change").data(count.to_string());
+                Some((
+                    Ok::<_, Infallible>(event),
+                    (changes, closing, permit, false),
+                ))
             }
-            tokio::select! {
-                changed = changes.changed() => changed.ok()?,
-                _ = closing.changed() => return None,
-                () = tokio::time::sleep_until(until) => return None,
-            }
-            let count = *changes.borrow_and_update();
-            let event = Event::default().event("change").data(count.to_string());
-            Some((Ok::<_, Infallible>(event), (changes, closing, permit)))
         },
     );
     Sse::new(stream)
