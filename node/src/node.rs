@@ -735,8 +735,10 @@ impl SeenIds for Tx<'_> {
             }
             Ok(None) => {}
             Err(e) => {
+                // The typed storage error is what the caller reports (see
+                // `Tx::check_received`).
                 self.storage_error = Some(e);
-                return Err(ProtocolError::ReplayStoreFull { capacity: 0 });
+                return Err(ProtocolError::ReplayStoreUnavailable);
             }
         }
         let capacity = self.node.config().seen_ids_capacity;
@@ -777,4 +779,64 @@ pub(crate) fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
 /// other party's clock is involved in using data one holds.
 pub(crate) fn ended(expires_at: Timestamp, now: Timestamp) -> bool {
     now >= expires_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Entries, MemoryStorage};
+
+    /// A store whose reads of seen message ids fail, as a broken disk's would.
+    struct UnreadableSeenIds(MemoryStorage);
+
+    impl Storage for UnreadableSeenIds {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+            if key.starts_with(SEEN_PREFIX) {
+                return Err(NodeError::Storage("input/output error".into()));
+            }
+            self.0.get(key)
+        }
+        fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
+            self.0.scan_prefix(prefix)
+        }
+        fn apply(&self, batch: Batch) -> Result<(), NodeError> {
+            self.0.apply(batch)
+        }
+        fn flush(&self) -> Result<(), NodeError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_replay_store_that_cannot_be_read_reports_the_storage_error_not_a_full_store() {
+        let now = Timestamp::from_secs(1_800_000_000);
+        let person = Node::with_storage(
+            Keys::generate(),
+            Arc::new(UnreadableSeenIds(MemoryStorage::new())),
+            NodeConfig::default(),
+            None,
+        )
+        .unwrap();
+        let merchant = Node::in_memory(NodeConfig::default()).unwrap();
+        let spec =
+            crate::RequestSpec::new("Shop", ["name.given".parse().unwrap()], "delivery", 86_400);
+        let request = merchant.request(person.id(), spec, now).unwrap();
+        let err = person.receive(&request, now).unwrap_err();
+        assert!(
+            matches!(&err, NodeError::Storage(detail) if detail.contains("input/output")),
+            "{err:?}"
+        );
+        assert!(
+            !err.to_string().contains("too many recent messages"),
+            "{err}"
+        );
+        // What the replay check itself says, should anyone read it.
+        let seen = person.tx(now, |tx| {
+            Ok(tx.check_and_insert(MessageId::random(&mut rand::rng()), now, now))
+        });
+        assert!(
+            matches!(seen, Ok(Err(ProtocolError::ReplayStoreUnavailable))),
+            "{seen:?}"
+        );
+    }
 }

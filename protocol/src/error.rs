@@ -182,6 +182,12 @@ pub enum ProtocolError {
         /// The store's capacity.
         capacity: usize,
     },
+    /// The replay store could not be read, so whether the message is a replay is
+    /// unknown; it is refused rather than risk accepting one twice.
+    #[error(
+        "the replay store could not be read; the message was not accepted, send it again later"
+    )]
+    ReplayStoreUnavailable,
     /// A message to be signed names an issuer other than the signing key's id.
     #[error("message issuer {issuer} is not the signing key's id {signer}")]
     IssuerNotSigner {
@@ -237,6 +243,7 @@ impl ProtocolError {
             Self::TooOld { .. } => "too_old",
             Self::Replayed { .. } => "replayed",
             Self::ReplayStoreFull { .. } => "replay_store_full",
+            Self::ReplayStoreUnavailable => "replay_store_unavailable",
             Self::IssuerNotSigner { .. } => "issuer_not_signer",
             Self::SealFailed => "seal_failed",
             Self::OpenFailed => "open_failed",
