@@ -1,7 +1,8 @@
 //! A Passport node: one person's (or merchant's) passport, its encrypted store, its
-//! consent decisions, its grants and its audit log. The network comes on top of this
-//! crate's [`Node`]; everything here is driven by explicit calls with an explicit
-//! `now`, so tests and the simulator run it deterministically.
+//! consent decisions, its grants and its audit log. The core, [`Node`], is driven by
+//! explicit synchronous calls with an explicit `now`, so tests run it
+//! deterministically; [`Passport`] is the async handle over it and its network that
+//! applications embed (see `examples/merchant.rs`).
 //!
 //! # Layout
 //!
@@ -24,8 +25,11 @@
 //!   CSRF tokens, server-rendered HTML, live updates by server-sent events.
 //! - [`human`]: times and durations in words, for the page and the command line.
 //! - [`metrics`]: Prometheus counters and gauges, served at `/metrics`.
-//! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
-//!   shutdown on Ctrl-C or SIGTERM.
+//! - [`passport`]: [`Passport`], the async handle an application embeds: the node,
+//!   its network, the sweeper and the deliveries (a bounded, joined task set); both
+//!   sides' operations, and the merchant's request flow, written once.
+//! - [`events`]: [`Event`], told after each commit to bounded subscribers.
+//! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
@@ -34,7 +38,8 @@
 //! # Keys in the store
 //!
 //! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
-//! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `s/` and
+//! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `o/` the
+//! outbox (messages made and not yet delivered), `s/` and
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `meta/` counters
 //! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
@@ -45,7 +50,6 @@ pub mod audit;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
-pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod home;
@@ -63,12 +67,11 @@ pub mod web;
 pub use passport_protocol as protocol;
 
 pub use crate::{
-    delivery::Sending,
     error::NodeError,
     events::{Event, Events},
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
     node::{ApiSettings, NetworkSettings, Node, NodeConfig, Outgoing, Reply},
-    passport::{Passport, PassportError, RequestAnswer, RequestOutcome},
+    passport::{Passport, PassportError, RequestAnswer, RequestOutcome, Sending},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

@@ -34,10 +34,17 @@ use passport_protocol::{
 };
 use tokio::{sync::Mutex, task::JoinHandle};
 
+mod delivery;
+mod error;
+
+use self::delivery::{Backoff, Delivery};
+pub use self::{
+    delivery::{MAX_DELIVERIES, Sending},
+    error::PassportError,
+};
 use crate::{
     audit::{AuditEntry, AuditReport},
     consent::Policy,
-    delivery::{Backoff, Delivery, Sending},
     error::NodeError,
     events::{Event, Events},
     home::{Home, Unlock},
@@ -54,27 +61,6 @@ const FAR_AHEAD: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// How often expired requests and grants are swept, unless told otherwise.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
-
-/// What can go wrong behind a [`Passport`] call.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PassportError {
-    /// The node core refused or failed (an unknown grant, a full inbox, storage…).
-    #[error(transparent)]
-    Node(#[from] NodeError),
-    /// The network failed or the other node refused.
-    #[error(transparent)]
-    Net(#[from] NetError),
-    /// The call needs the network and this handle runs without one.
-    #[error("this needs the network, and the node is not running: start it with `passport node`")]
-    Offline,
-    /// The message is being delivered already (by an earlier call or a sweep).
-    #[error("this message is being delivered already")]
-    AlreadySending,
-    /// The store work was cancelled or panicked; nothing half-done was kept.
-    #[error("the node's work was interrupted: {0}")]
-    Interrupted(String),
-}
 
 /// How a [`Passport`] starts: [`Passport::builder`] or [`Passport::with_node`].
 #[must_use = "a builder does nothing until spawned"]

@@ -22,8 +22,9 @@ use tokio::{sync::oneshot, task::JoinSet};
 use crate::{
     net::{Client, NetError, Response},
     node::{Node, Outgoing, system_now as now},
-    passport::PassportError,
 };
+
+use super::error::PassportError;
 
 /// Deliveries in flight at once; more wait in the durable outbox.
 pub const MAX_DELIVERIES: usize = 1024;
