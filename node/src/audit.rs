@@ -405,7 +405,7 @@ pub enum AuditProblem {
     },
 }
 
-/// The result of [`verify`].
+/// The result of [`Node::verify_audit`](crate::Node::verify_audit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditReport {
     /// Entries found.

@@ -2,7 +2,7 @@
 
 use crate::{error::NodeError, net::NetError};
 
-/// What can go wrong behind a [`Passport`] call.
+/// What can go wrong behind a [`Passport`](super::Passport) call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PassportError {
