@@ -999,10 +999,11 @@ impl Sim {
         let Some(passport) = self.passport(person) else {
             return;
         };
-        let node = self.nodes[person].node.clone();
-        // The node's events outlive restarts: the receipt may come later, through
-        // the merchant's outbox after either side restarted.
-        let mut events = node.subscribe();
+        // The node and its events outlive restarts: the receipt may come later,
+        // through the merchant's outbox after either side restarted, so read the
+        // store through a handle of its own rather than the running one.
+        let store = Passport::offline(self.nodes[person].node.clone());
+        let mut events = store.events();
         let Ok(sending) = passport.revoke(grant).await else {
             self.record(|r, _| {
                 *r.delivery_failures
@@ -1017,16 +1018,11 @@ impl Sim {
         });
         self.delivered(person, merchant, sending).await;
         loop {
-            let reading = node.clone();
-            let erased = tokio::task::spawn_blocking(move || reading.grants())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .is_some_and(|grants| {
-                    grants
-                        .iter()
-                        .any(|g| g.grant_id == grant && g.receipt.is_some())
-                });
+            let erased = store.grants().await.ok().is_some_and(|grants| {
+                grants
+                    .iter()
+                    .any(|g| g.grant_id == grant && g.receipt.is_some())
+            });
             if erased {
                 self.record(|r, t| {
                     r.erased += 1;
