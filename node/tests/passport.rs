@@ -272,3 +272,48 @@ async fn shutdown_ends_a_delivery_still_retrying_and_leaves_it_in_the_outbox() {
     );
     boot.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_beyond_the_bound_wait_in_the_outbox() {
+    let (boot, _) = start(memory_node(), vec![]).await;
+    let addr = dial_address(&boot).await;
+    let ada = memory_node();
+    name_ada(&ada);
+    let (person, _) = Passport::with_node(ada)
+        .network(loopback(vec![addr]))
+        .max_deliveries(1)
+        .spawn()
+        .await
+        .unwrap();
+    // Two requests from merchants that are nowhere on the network.
+    let mut requests = Vec::new();
+    for _ in 0..2 {
+        let merchant = memory_node();
+        let bytes = merchant.request(person.id(), spec(), now()).unwrap();
+        person.node().receive(&bytes, now()).unwrap();
+    }
+    for item in person.inbox().await.unwrap() {
+        requests.push(item.pending.request_id);
+    }
+    let first = person
+        .approve(requests[0], Approval::default())
+        .await
+        .unwrap();
+    let second = person
+        .approve(requests[1], Approval::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        second.delivered().await,
+        Err(PassportError::Net(NetError::Busy))
+    ));
+    assert_eq!(person.deliveries_in_flight(), 1);
+    assert_eq!(
+        person.node().outbox().unwrap().len(),
+        2,
+        "both wait in the outbox"
+    );
+    person.shutdown().await;
+    assert!(first.delivered().await.is_err());
+    boot.shutdown().await;
+}

@@ -67,6 +67,8 @@ pub(crate) struct Delivery {
     node: Node,
     client: Option<Client>,
     backoff: Backoff,
+    /// Deliveries in flight at once.
+    limit: usize,
     tasks: Arc<Mutex<Tasks>>,
 }
 
@@ -80,12 +82,14 @@ struct Tasks {
 }
 
 impl Delivery {
-    /// Deliveries for `node` over `client`; with none, messages wait in the outbox.
-    pub(crate) fn new(node: Node, client: Option<Client>, backoff: Backoff) -> Self {
+    /// Deliveries for `node` over `client`, at most `limit` at once; with no
+    /// client, messages wait in the outbox.
+    pub(crate) fn new(node: Node, client: Option<Client>, backoff: Backoff, limit: usize) -> Self {
         Self {
             node,
             client,
             backoff,
+            limit,
             tasks: Arc::new(Mutex::new(Tasks::default())),
         }
     }
@@ -117,7 +121,7 @@ impl Delivery {
             let _ = reply.send(Err(PassportError::AlreadySending));
             return sending;
         }
-        if tasks.set.len() >= MAX_DELIVERIES {
+        if tasks.set.len() >= self.limit {
             tracing::warn!(
                 to = %outgoing.to,
                 "too many deliveries in flight; the message waits in the outbox for the next sweep"

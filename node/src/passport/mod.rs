@@ -70,6 +70,7 @@ pub struct Builder {
     keypair: Option<identity::Keypair>,
     transport: Option<BoxedTransport>,
     sweep_every: Duration,
+    max_deliveries: usize,
 }
 
 enum Source {
@@ -85,6 +86,7 @@ impl Builder {
             keypair: None,
             transport: None,
             sweep_every: DEFAULT_SWEEP_INTERVAL,
+            max_deliveries: MAX_DELIVERIES,
         }
     }
 
@@ -120,6 +122,13 @@ impl Builder {
     /// Default [`DEFAULT_SWEEP_INTERVAL`] (60 s).
     pub fn sweep_every(mut self, every: Duration) -> Self {
         self.sweep_every = every;
+        self
+    }
+
+    /// Deliveries in flight at once; a message made beyond that waits in the outbox
+    /// for the next sweep. Default [`MAX_DELIVERIES`] (1,024).
+    pub fn max_deliveries(mut self, limit: usize) -> Self {
+        self.max_deliveries = limit;
         self
     }
 
@@ -159,7 +168,12 @@ impl Builder {
             return Err(e.into());
         }
         tokio::spawn(publish_until_taken(client.clone()));
-        let delivery = Delivery::new(node.clone(), Some(client.clone()), backoff);
+        let delivery = Delivery::new(
+            node.clone(),
+            Some(client.clone()),
+            backoff,
+            self.max_deliveries,
+        );
         // Messages made before the last stop (say, an approval whose delivery was
         // still being retried) go out again.
         let resumed = delivery.resume().await?;
@@ -268,7 +282,12 @@ impl Passport {
     /// A handle over `node` without a network, at once (no task is started):
     /// what [`Builder::spawn`] makes when no network is asked for.
     pub fn offline(node: Node) -> Self {
-        let delivery = Delivery::new(node.clone(), None, backoff(&NetConfig::default()));
+        let delivery = Delivery::new(
+            node.clone(),
+            None,
+            backoff(&NetConfig::default()),
+            MAX_DELIVERIES,
+        );
         Self::assemble(node, None, delivery)
     }
 
