@@ -7,6 +7,8 @@
 //!
 //! - [`home`]: the home directory (`identity.cbor`, `key`, `db/`) and unlocking it
 //!   with a passphrase (Argon2id) or a 0600 key file.
+//! - [`config`]: `config.toml`, [`Config`]: the core's [`NodeConfig`] at the top,
+//!   `[network]` ([`NetworkSettings`]) and `[api]` ([`ApiSettings`]).
 //! - [`crypt`]: encryption at rest, XChaCha20-Poly1305 with the record key as AAD.
 //! - [`storage`]: the [`Storage`](storage::Storage) trait, the sled store, the
 //!   in-memory store, and group commit ([`Durable`](storage::Durable)).
@@ -42,6 +44,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod config;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
@@ -60,9 +63,10 @@ pub mod web;
 pub use passport_protocol as protocol;
 
 pub use crate::{
+    config::{ApiSettings, Config, NetworkSettings, NodeConfig},
     error::NodeError,
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
-    node::{ApiSettings, NetworkSettings, Node, NodeConfig, Outgoing, Reply},
+    node::{Node, Outgoing, Reply},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

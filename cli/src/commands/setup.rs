@@ -1,6 +1,6 @@
 //! `init` and `id`.
 
-use passport_node::{KdfParams, NodeConfig, Unlock};
+use passport_node::{Config, KdfParams, Unlock};
 use serde_json::json;
 
 use crate::{args::InitArgs, context::Context, output};
@@ -43,7 +43,7 @@ pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
 }
 
 fn toml_defaults() -> anyhow::Result<String> {
-    let body = toml::to_string(&NodeConfig::default())?;
+    let body = toml::to_string(&Config::default())?;
     Ok(format!(
         "# Passport node settings. Every key is optional; these are the defaults.\n# See example.config.toml in the Passport repository for what each one means.\n\n{body}"
     ))
