@@ -10,7 +10,7 @@ use anyhow::{Context as _, anyhow, bail};
 use axum::http::{Method, StatusCode};
 use passport_node::{
     Home, Node, NodeError, Unlock,
-    api::{self, LocalApi},
+    http::{self, LocalApi},
 };
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -163,7 +163,7 @@ impl Context {
             answer["proof"].as_str().map(str::to_string)
         }
         .await;
-        if proof.as_deref() != Some(api::token_proof(&token, &nonce).as_str()) {
+        if proof.as_deref() != Some(http::token_proof(&token, &nonce).as_str()) {
             if proof.is_some() {
                 tracing::warn!(
                     "{} names {base}, which does not prove it is this passport's node: not sending it the token",

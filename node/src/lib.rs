@@ -21,9 +21,10 @@
 //!   while valid, fetch, erasure with signed deletion receipts.
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
-//! - [`api`]: the local HTTP API (axum): loopback, bearer token, Host check, JSON.
-//! - [`web`]: the consent page, served by the same server: login, session cookie,
-//!   CSRF tokens, server-rendered HTML, live updates by server-sent events.
+//! - [`http`]: the local HTTP server (axum): the JSON API (loopback, bearer token,
+//!   Host check) and, on the same server, the consent page (login, session cookie,
+//!   CSRF tokens, server-rendered HTML, live updates by server-sent events); and
+//!   [`http::LocalApi`], the same API in-process for the CLI when no node runs.
 //! - [`human`]: times and durations in words, for the page and the command line.
 //! - [`metrics`]: Prometheus counters and gauges, served at `/metrics`.
 //! - [`daemon`]: a node running for real: network, publishing, sweeper, graceful
@@ -42,7 +43,6 @@
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
 
-pub mod api;
 pub mod audit;
 pub mod config;
 pub mod consent;
@@ -50,6 +50,7 @@ pub mod crypt;
 pub mod daemon;
 pub mod error;
 pub mod home;
+pub mod http;
 pub mod human;
 pub mod merchant;
 pub mod metrics;
@@ -58,7 +59,6 @@ pub mod node;
 pub mod person;
 pub mod storage;
 pub mod vault;
-pub mod web;
 
 pub use passport_protocol as protocol;
 

@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 use libp2p::identity;
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, Unlock,
-    api::{self, ApiState},
+    http::{self, ApiState, web::MAX_LIVE_STREAMS},
     metrics::Metrics,
     net::{self, NetConfig},
     protocol::{FieldValue, Timestamp},
-    web::MAX_LIVE_STREAMS,
 };
 use reqwest::{StatusCode, redirect::Policy};
 use zeroize::Zeroizing;
@@ -57,7 +56,7 @@ async fn start() -> Page {
         .with_passphrase_login(home);
     assert_eq!(state.page_url(), format!("http://{addr}/"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(api::serve(listener, state, async move {
+    let served = tokio::spawn(http::serve(listener, state, async move {
         let _ = stop.await;
     }));
     Page {

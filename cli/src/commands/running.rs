@@ -5,8 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use anyhow::Context as _;
 use axum::http::Method;
 use passport_node::{
-    api::{self, ApiState},
     daemon::{Daemon, shutdown_signal},
+    http::{self, ApiState},
     net::NetConfig,
 };
 use serde_json::json;
@@ -107,7 +107,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         output::line(format!("  local API: {url}"));
         output::line("  stop with Ctrl-C");
     }
-    let served = api::serve(listener, state, shutdown_signal()).await;
+    let served = http::serve(listener, state, shutdown_signal()).await;
     let _ = std::fs::remove_file(ctx.api_addr_path());
     ctx.note("Stopping: finishing messages in flight…");
     daemon.shutdown().await;
