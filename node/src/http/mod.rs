@@ -35,7 +35,7 @@ use axum::{Router, http::StatusCode, middleware, routing::get};
 
 pub use self::{
     guards::token_proof,
-    local::LocalApi,
+    local::{LocalApi, LocalApiError},
     state::{ApiError, ApiState},
 };
 
