@@ -11,12 +11,12 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 use subtle::ConstantTimeEq as _;
 
-use super::state::{ApiError, ApiState, bad_request};
-
-type ApiResult = Result<Json<Value>, ApiError>;
+use super::{
+    state::{ApiError, ApiState, bad_request},
+    views,
+};
 
 /// Gives axum's own rejections (malformed JSON, an unknown key, a wrong content type,
 /// a bad path) the API's error shape, `{"error": "..."}`, like every other error.
@@ -98,13 +98,15 @@ pub(super) struct Hello {
 pub(super) async fn hello(
     State(state): State<ApiState>,
     axum::extract::Query(Hello { nonce }): axum::extract::Query<Hello>,
-) -> ApiResult {
+) -> Result<Json<views::Proof>, ApiError> {
     if nonce.len() < 16 || nonce.len() > MAX_NONCE_BYTES {
         return Err(bad_request(format!(
             "nonce: send 16 to {MAX_NONCE_BYTES} random characters"
         )));
     }
-    Ok(Json(json!({ "proof": token_proof(&state.token, &nonce) })))
+    Ok(Json(views::Proof {
+        proof: token_proof(&state.token, &nonce),
+    }))
 }
 
 pub(super) async fn bearer_guard(

@@ -18,15 +18,17 @@
 //!   when no node runs.
 //! - `api/`: the JSON handlers, one file per resource (fields, person, merchant,
 //!   audit, network).
+//! - [`views`]: the types the JSON API answers with, which the CLI reads back.
 //! - [`web`]: the consent page (sessions, forms, server-rendered HTML, live updates).
 //!
 //! `api` and `web` are leaves: neither imports the other; both use only `state`,
-//! `guards` and the node core.
+//! `guards`, `views` and the node core.
 
 mod api;
 mod guards;
 pub mod local;
 pub mod state;
+pub mod views;
 pub mod web;
 
 use std::future::Future;

@@ -15,9 +15,10 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use passport_protocol::PassportId;
 use tokio::sync::{Semaphore, watch};
 
+use super::views::ErrorBody;
 use crate::{
     error::NodeError,
     home::Home,
@@ -249,7 +250,7 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }
 
@@ -303,13 +304,14 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Delivers messages in the background, retrying until they expire; each stays in
-/// the node's durable outbox until then.
-/// Without a network (a [`LocalApi`](super::LocalApi)), they wait in the outbox for the node to start.
-pub(crate) fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<String> {
+/// the node's durable outbox until then. Without a network (a
+/// [`LocalApi`](super::LocalApi)), they wait in the outbox for the node to start.
+/// Returns the recipients, one per message.
+pub(crate) fn deliver_all(state: &ApiState, outgoing: Vec<Outgoing>) -> Vec<PassportId> {
     outgoing
         .into_iter()
         .map(|out| {
-            let to = out.to.to_string();
+            let to = out.to;
             if let Some(client) = &state.client {
                 client.spawn_delivery(&state.node, out);
             }

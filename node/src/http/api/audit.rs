@@ -7,29 +7,23 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use passport_protocol::MessageId;
-use serde_json::json;
 
 use super::{ApiResult, parse};
-use crate::http::state::{ApiError, ApiState, blocking};
+use crate::http::{
+    state::{ApiError, ApiState, blocking},
+    views,
+};
 
-pub(super) async fn audit(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn audit(State(state): State<ApiState>) -> ApiResult<Vec<views::AuditEntry>> {
     let entries = blocking(move || state.node.audit_entries()).await?;
-    Ok(Json(json!(
-        entries
-            .iter()
-            .map(|e| json!({
-                "seq": e.seq, "at": e.at, "event": e.event, "has_message": e.message.is_some(),
-                "message_id": e.message.as_deref().and_then(|m| passport_protocol::decode_trusted(m).ok()).map(|m| m.claims.id),
-            }))
-            .collect::<Vec<_>>()
-    )))
+    Ok(Json(entries.iter().map(views::AuditEntry::from).collect()))
 }
 
-pub(super) async fn audit_verify(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn audit_verify(
+    State(state): State<ApiState>,
+) -> ApiResult<views::AuditVerification> {
     let report = blocking(move || state.node.verify_audit()).await?;
-    Ok(Json(
-        json!({ "intact": report.is_intact(), "entries": report.entries, "problems": report.problems }),
-    ))
+    Ok(Json(report.into()))
 }
 
 /// A sent or received message's raw COSE bytes, for an auditor.

@@ -6,32 +6,30 @@ use axum::{
 };
 use passport_protocol::{FieldName, FieldValue};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{ApiResult, parse};
 use crate::{
     error::NodeError,
-    http::state::{ApiError, ApiState, blocking, deliver_all, now},
+    http::{
+        state::{ApiError, ApiState, blocking, deliver_all, now},
+        views,
+    },
 };
 
-pub(super) async fn fields(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn fields(State(state): State<ApiState>) -> ApiResult<Vec<views::Field>> {
     let fields = blocking(move || state.node.fields()).await?;
-    Ok(Json(json!(
+    Ok(Json(
         fields
             .into_iter()
-            .map(|(name, record)| field_json(&name, record))
-            .collect::<Vec<_>>()
-    )))
+            .map(|(name, record)| views::Field::new(name, record))
+            .collect(),
+    ))
 }
 
-fn field_json(name: &FieldName, record: crate::vault::FieldRecord) -> Value {
-    json!({
-        "name": name, "value": record.value, "tags": record.tags,
-        "sensitivity": record.sensitivity, "updated_at": record.updated_at,
-    })
-}
-
-pub(super) async fn field(State(state): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+pub(super) async fn field(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult<views::Field> {
     let name: FieldName = parse(&name, "field name")?;
     let record = blocking({
         let name = name.clone();
@@ -39,7 +37,7 @@ pub(super) async fn field(State(state): State<ApiState>, Path(name): Path<String
     })
     .await?
     .ok_or_else(|| ApiError::from(NodeError::UnknownField(name.clone())))?;
-    Ok(Json(field_json(&name, record)))
+    Ok(Json(views::Field::new(name, record)))
 }
 
 #[derive(Deserialize)]
@@ -54,11 +52,11 @@ pub(super) async fn tag_field(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     Json(body): Json<TagBody>,
-) -> ApiResult {
+) -> ApiResult<views::Empty> {
     let name: FieldName = parse(&name, "field name")?;
     let node = state.node.clone();
     blocking(move || node.tag_field(&name, body.tags, body.sensitivity, now())).await?;
-    Ok(Json(json!({})))
+    Ok(Json(views::Empty {}))
 }
 
 #[derive(Deserialize)]
@@ -71,19 +69,23 @@ pub(super) async fn set_field(
     State(state): State<ApiState>,
     Path(name): Path<String>,
     Json(body): Json<SetField>,
-) -> ApiResult {
+) -> ApiResult<views::UpdatesTo> {
     let name: FieldName = parse(&name, "field name")?;
     let node = state.node.clone();
     let updates = blocking(move || node.set_field(name, body.value, now())).await?;
-    Ok(Json(json!({ "updates_to": deliver_all(&state, updates) })))
+    Ok(Json(views::UpdatesTo {
+        updates_to: deliver_all(&state, updates),
+    }))
 }
 
 pub(super) async fn remove_field(
     State(state): State<ApiState>,
     Path(name): Path<String>,
-) -> ApiResult {
+) -> ApiResult<views::UpdatesTo> {
     let name: FieldName = parse(&name, "field name")?;
     let node = state.node.clone();
     let updates = blocking(move || node.remove_field(&name, now())).await?;
-    Ok(Json(json!({ "updates_to": deliver_all(&state, updates) })))
+    Ok(Json(views::UpdatesTo {
+        updates_to: deliver_all(&state, updates),
+    }))
 }

@@ -6,12 +6,14 @@ use axum::{
 };
 use passport_protocol::{FieldName, FieldRequest, GrantId, Offer, PassportId};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{ApiResult, parse};
 use crate::{
     error::NodeError,
-    http::state::{ApiError, ApiState, blocking, now},
+    http::{
+        state::{ApiError, ApiState, blocking, now},
+        views::{self, FieldValues, RequestOutcome, RequestResult},
+    },
     merchant::RequestSpec,
     net::{self, NetError},
 };
@@ -70,7 +72,7 @@ async fn send_prepared(
 pub(super) async fn send_request(
     State(state): State<ApiState>,
     Json(body): Json<RequestBody>,
-) -> ApiResult {
+) -> ApiResult<RequestOutcome> {
     let to: PassportId = parse(&body.to, "to")?;
     let wait_secs = body.wait_secs.min(MAX_WAIT_SECS);
     let spec = RequestSpec {
@@ -105,9 +107,10 @@ pub(super) async fn send_request(
                 move || node.sent_request(&request_id)
             })
             .await?;
-            Ok(Json(
-                json!({ "request_id": request_id, "result": sent.map(|s| s.status) }),
-            ))
+            Ok(Json(RequestOutcome {
+                request_id,
+                result: sent.map(|s| s.status.into()),
+            }))
         }
         net::Response::Pending(_) => {
             // The decision arrives later as its own message; poll our record of the
@@ -122,50 +125,53 @@ pub(super) async fn send_request(
                 if decided || tokio::time::Instant::now() >= deadline {
                     let result = match sent.map(|s| s.status) {
                         Some(crate::merchant::RequestStatus::Waiting) | None => {
-                            json!({ "status": "pending" })
+                            RequestResult::Pending
                         }
-                        Some(decided) => json!(decided),
+                        Some(decided) => decided.into(),
                     };
-                    return Ok(Json(json!({ "request_id": request_id, "result": result })));
+                    return Ok(Json(RequestOutcome {
+                        request_id,
+                        result: Some(result),
+                    }));
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
-        net::Response::Accepted => Ok(Json(
-            json!({ "request_id": request_id, "result": { "status": "accepted" } }),
-        )),
+        net::Response::Accepted => Ok(Json(RequestOutcome {
+            request_id,
+            result: Some(RequestResult::Accepted),
+        })),
         net::Response::Busy => Err(NetError::Busy.into()),
-        net::Response::AlreadyReceived => Ok(Json(
-            json!({ "request_id": request_id, "result": { "status": "already_received" } }),
-        )),
+        net::Response::AlreadyReceived => Ok(Json(RequestOutcome {
+            request_id,
+            result: Some(RequestResult::AlreadyReceived),
+        })),
         net::Response::Refused(reason) => Err(NetError::Refused(reason).into()),
     }
 }
 
-pub(super) async fn received(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn received(
+    State(state): State<ApiState>,
+) -> ApiResult<Vec<views::ReceivedGrant>> {
     let grants = blocking(move || state.node.received()).await?;
-    Ok(Json(json!(
-        grants
-            .iter()
-            .map(|g| json!({
-                "grant_id": g.grant_id, "person": g.person, "fields": g.fields, "terms": g.terms,
-                "received_at": g.received_at, "expires_at": g.expires_at,
-                "revoked_at": g.revoked_at, "erased_at": g.erased_at,
-            }))
-            .collect::<Vec<_>>()
-    )))
+    Ok(Json(
+        grants.iter().map(views::ReceivedGrant::from).collect(),
+    ))
 }
 
 pub(super) async fn received_values(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-) -> ApiResult {
+) -> ApiResult<FieldValues> {
     let id: GrantId = parse(&id, "grant id")?;
     let values = blocking(move || state.node.open_grant(&id, now())).await?;
-    Ok(Json(json!(values)))
+    Ok(Json(values))
 }
 
-pub(super) async fn fetch(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn fetch(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<FieldValues> {
     let id: GrantId = parse(&id, "grant id")?;
     let client = state.net()?.clone();
     let node = state.node.clone();
@@ -192,5 +198,5 @@ pub(super) async fn fetch(State(state): State<ApiState>, Path(id): Path<String>)
     }
     let node = state.node.clone();
     let values = blocking(move || node.open_grant(&id, now())).await?;
-    Ok(Json(json!(values)))
+    Ok(Json(values))
 }

@@ -11,11 +11,11 @@ use axum::{
     Json, Router,
     routing::{delete, get, post, put},
 };
-use serde_json::Value;
 
 use super::state::{ApiError, ApiState, bad_request};
 
-type ApiResult = Result<Json<Value>, ApiError>;
+/// What a JSON handler answers: a view, or an error.
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The API's routes; the caller puts them behind the token and Host guards.
 pub(super) fn routes() -> Router<ApiState> {

@@ -6,43 +6,33 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 use super::ApiResult;
-use crate::http::state::{ApiError, ApiState};
+use crate::http::{
+    state::{ApiError, ApiState},
+    views,
+};
 
-pub(super) async fn status(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn status(State(state): State<ApiState>) -> ApiResult<views::Status> {
     let net = state.net()?.status().await?;
-    Ok(Json(json!({
-        "id": state.node.id(),
-        "page": state.page_url(),
-        "peer_id": net.peer_id.to_string(),
-        "listen_addrs": net.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "external_addrs": net.external_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "connected_peers": net.connected_peers,
-        "routing_table_size": net.routing_table_size,
-        "reachability": net.reachability.name(),
-        "relay_addrs": net.relay_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "hole_punch_attempts": net.hole_punch_attempts,
-        "hole_punch_successes": net.hole_punch_successes,
-        "published": net.published,
-        "rejected_records": net.rejected_records,
-        "throttled": net.throttled,
-        "dht_served": net.dht_served,
-    })))
+    Ok(Json(views::Status::new(
+        state.node.id(),
+        state.page_url(),
+        &net,
+    )))
 }
 
-pub(super) async fn peers(State(state): State<ApiState>) -> ApiResult {
+pub(super) async fn peers(State(state): State<ApiState>) -> ApiResult<Vec<views::Peer>> {
     let peers = state.net()?.peers().await?;
-    Ok(Json(json!(
+    Ok(Json(
         peers
             .iter()
-            .map(|(peer, addrs)| json!({
-                "peer_id": peer.to_string(),
-                "addrs": addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            }))
-            .collect::<Vec<_>>()
-    )))
+            .map(|(peer, addrs)| views::Peer {
+                peer_id: peer.to_string(),
+                addrs: addrs.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
+    ))
 }
 
 pub(super) async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
