@@ -28,7 +28,7 @@ pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     // Made now so a shop backend can read it before the first start.
     ctx.home.api_token()?;
     if ctx.json {
-        output::json(&json!({ "id": id, "home": ctx.home.dir() }));
+        output::json(&json!({ "id": id, "home": ctx.home.dir() }))?;
     } else {
         output::line(format!(
             "Created a passport in {}",
@@ -54,8 +54,7 @@ pub(crate) fn id(ctx: &Context, qr: bool) -> anyhow::Result<()> {
     ctx.require_home()?;
     let id = ctx.home.public_id()?;
     if ctx.json {
-        output::json(&json!({ "id": id, "short": id.fmt_short() }));
-        return Ok(());
+        return output::json(&json!({ "id": id, "short": id.fmt_short() }));
     }
     output::line(id.to_string());
     if qr {
