@@ -10,8 +10,12 @@ use anyhow::{Context as _, anyhow, bail};
 use axum::http::{Method, StatusCode};
 use passport_node::{
     Home, Node, NodeError, Unlock,
-    api::{self, LocalApi},
+    http::{
+        self, LocalApi,
+        views::{ErrorBody, Proof},
+    },
 };
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -151,7 +155,7 @@ impl Context {
         // before sending it, and do not wait on a server that never answers.
         let nonce = passport_node::home::random_token();
         let proof = async {
-            let answer: Value = http
+            let answer: Proof = http
                 .get(format!("{base}/v1/hello?nonce={nonce}"))
                 .timeout(Duration::from_secs(5))
                 .send()
@@ -160,10 +164,10 @@ impl Context {
                 .json()
                 .await
                 .ok()?;
-            answer["proof"].as_str().map(str::to_string)
+            Some(answer.proof)
         }
         .await;
-        if proof.as_deref() != Some(api::token_proof(&token, &nonce).as_str()) {
+        if proof.as_deref() != Some(http::token_proof(&token, &nonce).as_str()) {
             if proof.is_some() {
                 tracing::warn!(
                     "{} names {base}, which does not prove it is this passport's node: not sending it the token",
@@ -238,26 +242,28 @@ impl Conn {
         if status.is_success() {
             return Ok(bytes);
         }
-        let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let message = error
-            .get("error")
-            .and_then(Value::as_str)
-            .map_or_else(|| status.to_string(), str::to_string);
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map_or_else(|_| status.to_string(), |body| body.error);
         if matches!(status, StatusCode::GONE | StatusCode::CONFLICT) {
             return Err(Negative(message).into());
         }
         Err(anyhow!(message))
     }
 
-    /// [`Conn::bytes`] for a JSON answer.
-    pub(crate) async fn json(
+    /// [`Conn::bytes`] for a JSON answer, read as `T` (one of
+    /// [`passport_node::http::views`]).
+    pub(crate) async fn json<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> anyhow::Result<Value> {
-        let bytes = self.bytes(method, path, body).await?;
-        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    ) -> anyhow::Result<T> {
+        let bytes = self.bytes(method.clone(), path, body).await?;
+        serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "the node's answer to {method} {path} is not in the shape this `passport` reads: is the node another version?"
+            )
+        })
     }
 }
 

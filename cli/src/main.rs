@@ -6,7 +6,8 @@
 //! - [`args`]: the command line (clap derive), exit codes and environment variables.
 //! - [`context`]: the home directory, the passphrase, and the connection to a node:
 //!   the running node's local HTTP API, or, when no node runs, the same API served
-//!   in-process over the store ([`passport_node::api::LocalApi`]).
+//!   in-process over the store ([`passport_node::http::LocalApi`]); answers are read
+//!   as the API's own types, [`passport_node::http::views`].
 //! - [`output`]: human and `--json` printing, durations and times.
 //! - `commands/`: one file per group of commands: [`commands::setup`] (init, id),
 //!   [`commands::data`] (set, get, unset, fields, tag), [`commands::running`] (node,

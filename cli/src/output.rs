@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use passport_protocol::{FieldValue, Timestamp};
+use serde::{Deserialize as _, Serialize};
 use serde_json::Value;
 
 /// A negative answer (exit code 1): a refusal, a revoked or expired grant, an invalid
@@ -18,12 +20,13 @@ impl std::fmt::Display for Negative {
 
 impl std::error::Error for Negative {}
 
-/// Prints `value` as pretty JSON on stdout.
-pub(crate) fn json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
-    );
+/// Prints `value` as pretty JSON on stdout. It goes through a [`Value`], whose
+/// members are sorted by name: `--json` prints them in that order whatever order
+/// a type declares them in, as it did when the answers were read as `Value`s.
+pub(crate) fn json(value: &impl Serialize) -> anyhow::Result<()> {
+    let value = serde_json::to_value(value)?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
 }
 
 /// A line on stdout.
@@ -33,35 +36,39 @@ pub(crate) fn line(text: impl std::fmt::Display) {
 
 /// An API answer: as JSON with `--json`, otherwise as `text` says it (nothing if
 /// `text` is empty).
-pub(crate) fn answer(json_wanted: bool, value: &Value, text: impl FnOnce(&Value) -> String) {
+pub(crate) fn answer<T: Serialize>(
+    json_wanted: bool,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
     if json_wanted {
-        json(value);
-    } else {
-        let text = text(value);
-        if !text.is_empty() {
-            line(text);
-        }
+        return json(value);
     }
+    let text = text(value);
+    if !text.is_empty() {
+        line(text);
+    }
+    Ok(())
 }
 
 /// A list the API answered: as JSON with `--json`, otherwise `item` for each
 /// element, or `empty` when there is none.
-pub(crate) fn items(
+pub(crate) fn items<T: Serialize>(
     json_wanted: bool,
-    value: &Value,
+    values: &[T],
     empty: &str,
-    item: impl Fn(&Value) -> String,
-) {
+    item: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
     if json_wanted {
-        return json(value);
+        return json(&values);
     }
-    let elements = value.as_array().map(Vec::as_slice).unwrap_or_default();
-    if elements.is_empty() {
+    if values.is_empty() {
         line(empty);
     }
-    for element in elements {
-        line(item(element));
+    for value in values {
+        line(item(value));
     }
+    Ok(())
 }
 
 pub(crate) use passport_node::human::span;
@@ -73,43 +80,36 @@ pub(crate) fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A timestamp (seconds since the epoch, as the API gives them) in UTC.
-pub(crate) fn time(value: &Value) -> String {
-    match value.as_u64() {
-        Some(secs) => {
-            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
-        }
-        None => "-".into(),
+/// A timestamp in UTC.
+pub(crate) fn time(at: Timestamp) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(at.as_secs())).to_string()
+}
+
+/// How long until `at`, or "ended".
+pub(crate) fn left(at: Timestamp) -> String {
+    match at.as_secs() {
+        at if at > now_secs() => format!("{} left", span(at - now_secs())),
+        _ => "ended".into(),
     }
 }
 
-/// How long until the timestamp `value`, or "ended".
-pub(crate) fn left(value: &Value) -> String {
-    match value.as_u64() {
-        Some(at) if at > now_secs() => format!("{} left", span(at - now_secs())),
-        Some(_) => "ended".into(),
-        None => "-".into(),
-    }
-}
-
-/// A field value as one line of text.
-pub(crate) fn value_text(value: &Value) -> String {
-    if let Some(text) = value.get("text").and_then(Value::as_str) {
-        return text.to_string();
-    }
-    if let Some(date) = value.get("date") {
-        return date
-            .as_str()
-            .map_or_else(|| date.to_string(), str::to_string);
-    }
-    if let Some(parts) = value.get("structured").and_then(Value::as_object) {
-        return parts
+/// A field value as one line of text: the text, the date, or `key=value` parts.
+pub(crate) fn field_text(value: &FieldValue) -> String {
+    match value {
+        FieldValue::Text(text) => text.clone(),
+        FieldValue::Date(date) => date.to_string(),
+        FieldValue::Structured(parts) => parts
             .iter()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
-            .join(", ");
+            .join(", "),
     }
-    value.to_string()
+}
+
+/// A field value in JSON as one line of text, like [`field_text`] (the demo holds
+/// its values as JSON); anything else as JSON.
+pub(crate) fn value_text(value: &Value) -> String {
+    FieldValue::deserialize(value).map_or_else(|_| value.to_string(), |v| field_text(&v))
 }
 
 /// A JSON string member, or "".
@@ -117,16 +117,11 @@ pub(crate) fn s<'a>(value: &'a Value, key: &str) -> &'a str {
     value.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// A list of strings as `a, b, c`.
-pub(crate) fn list(value: &Value) -> String {
-    value
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
+/// Items as `a, b, c`.
+pub(crate) fn list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| item.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

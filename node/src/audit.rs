@@ -370,7 +370,7 @@ pub(crate) fn append(
 }
 
 /// What is wrong with one place in the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "problem")]
 pub enum AuditProblem {
     /// The entry in slot `seq` was altered (does not decrypt, or its hash is wrong).

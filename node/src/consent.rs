@@ -19,6 +19,16 @@ pub enum Effect {
     Deny,
 }
 
+impl Effect {
+    /// Its name, as in JSON: `allow` or `deny`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Allow => "allow",
+            Self::Deny => "deny",
+        }
+    }
+}
+
 /// Which fields a policy covers.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FieldScope {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! <home>/
-//!   config.toml     optional settings (NodeConfig); absent means every default
+//!   config.toml     optional settings (config::Config); absent means every default
 //!   identity.cbor   public id and keys in clear; secret keys and the data key wrapped (0600)
 //!   key             only with a key file: 32 random bytes that unlock identity.cbor (0600)
 //!   api.token       the local HTTP API's bearer token (0600), made on first use
@@ -28,9 +28,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{crypt::DataKey, error::NodeError, node::NodeConfig};
+use crate::{config::Config, crypt::DataKey, error::NodeError};
 
-const CONFIG_FILE: &str = "config.toml";
 const API_TOKEN_FILE: &str = "api.token";
 const NETWORK_KEY_FILE: &str = "network.key";
 const IDENTITY_FILE: &str = "identity.cbor";
@@ -224,25 +223,13 @@ impl Home {
 
     /// `config.toml`.
     pub fn config_path(&self) -> PathBuf {
-        self.dir.join(CONFIG_FILE)
+        self.dir.join(crate::config::FILE_NAME)
     }
 
-    /// The node settings from `config.toml`, or every default if there is none. An
+    /// The settings from `config.toml`, or every default if there is none. An
     /// unknown key or a wrong type is an error naming the file and the problem.
-    pub fn config(&self) -> Result<NodeConfig, NodeError> {
-        let path = self.config_path();
-        match fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| NodeError::Corrupt {
-                path,
-                detail: e.to_string(),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(NodeConfig::default()),
-            Err(source) => Err(NodeError::Io {
-                action: "read",
-                path,
-                source,
-            }),
-        }
+    pub fn config(&self) -> Result<Config, NodeError> {
+        Config::read(&self.config_path())
     }
 
     /// `api.token`, the local HTTP API's bearer token (0600).
@@ -658,44 +645,6 @@ mod tests {
     }
 
     #[test]
-    fn config_defaults_when_absent_and_clear_errors_when_wrong() {
-        let dir = tempfile::tempdir().unwrap();
-        let home = Home::new(dir.path());
-        assert_eq!(home.config().unwrap(), NodeConfig::default());
-        fs::write(home.config_path(), "inbox_total = 10\n").unwrap();
-        let config = home.config().unwrap();
-        assert_eq!(config.inbox_total, 10);
-        assert_eq!(
-            config.inbox_per_merchant,
-            NodeConfig::default().inbox_per_merchant
-        );
-        fs::write(
-            home.config_path(),
-            "inbox_total = 10\n[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN\"]\nmdns = false\n",
-        )
-        .unwrap();
-        let config = home.config().unwrap();
-        assert!(!config.network.mdns);
-        let net = crate::net::NetConfig::from_settings(&config.network).unwrap();
-        assert_eq!(net.bootstrap.len(), 1);
-        assert_eq!(net.listen.len(), 2);
-        let bad = crate::node::NetworkSettings {
-            listen: vec!["tcp:4001".into()],
-            ..Default::default()
-        };
-        let err = crate::net::NetConfig::from_settings(&bad)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("tcp:4001"), "{err}");
-        fs::write(home.config_path(), "inbox_totl = 10\n").unwrap();
-        let err = home.config().unwrap_err().to_string();
-        assert!(
-            err.contains("config.toml") && err.contains("inbox_totl"),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn network_key_and_api_token_are_made_once_and_kept_private() {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().unwrap();
@@ -735,22 +684,5 @@ mod tests {
         ] {
             assert!(!file.windows(32).any(|w| w == secret.as_ref()));
         }
-    }
-}
-
-#[cfg(test)]
-mod example_config {
-    /// `example.config.toml` at the repository root documents every key with its
-    /// default: it must parse, and its values must be the defaults.
-    #[test]
-    fn the_example_config_is_complete_and_shows_the_defaults() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../example.config.toml");
-        let text = std::fs::read_to_string(path).unwrap();
-        let parsed: crate::NodeConfig = toml::from_str(&text).unwrap();
-        assert_eq!(parsed, crate::NodeConfig::default());
-        // Every key is present, not just defaulted.
-        let table: toml::Table = toml::from_str(&text).unwrap();
-        let defaults = toml::Table::try_from(crate::NodeConfig::default()).unwrap();
-        assert_eq!(table, defaults);
     }
 }

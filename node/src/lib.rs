@@ -8,6 +8,8 @@
 //!
 //! - [`home`]: the home directory (`identity.cbor`, `key`, `db/`) and unlocking it
 //!   with a passphrase (Argon2id) or a 0600 key file.
+//! - [`config`]: `config.toml`, [`Config`]: the core's [`NodeConfig`] at the top,
+//!   `[network]` ([`NetworkSettings`]) and `[api]` ([`ApiSettings`]).
 //! - [`crypt`]: encryption at rest, XChaCha20-Poly1305 with the record key as AAD.
 //! - [`storage`]: the [`Storage`](storage::Storage) trait, the sled store, the
 //!   in-memory store, and group commit ([`Durable`](storage::Durable)).
@@ -20,9 +22,10 @@
 //!   while valid, fetch, erasure with signed deletion receipts.
 //! - [`net`]: the libp2p network: [`net::Client`] and [`net::EventLoop`], DHT records
 //!   validated before they are stored, signed messages over request-response.
-//! - [`api`]: the local HTTP API (axum): loopback, bearer token, Host check, JSON.
-//! - [`web`]: the consent page, served by the same server: login, session cookie,
-//!   CSRF tokens, server-rendered HTML, live updates by server-sent events.
+//! - [`http`]: the local HTTP server (axum): the JSON API (loopback, bearer token,
+//!   Host check) and, on the same server, the consent page (login, session cookie,
+//!   CSRF tokens, server-rendered HTML, live updates by server-sent events); and
+//!   [`http::LocalApi`], the same API in-process for the CLI when no node runs.
 //! - [`human`]: times and durations in words, for the page and the command line.
 //! - [`metrics`]: Prometheus counters and gauges, served at `/metrics`.
 //! - [`passport`]: [`Passport`], the async handle an application embeds: the node,
@@ -45,14 +48,15 @@
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
 
-pub mod api;
 pub mod audit;
+pub mod config;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
 pub mod error;
 pub mod events;
 pub mod home;
+pub mod http;
 pub mod human;
 pub mod merchant;
 pub mod metrics;
@@ -62,16 +66,16 @@ pub mod passport;
 pub mod person;
 pub mod storage;
 pub mod vault;
-pub mod web;
 
 pub use passport_protocol as protocol;
 
 pub use crate::{
+    config::{ApiSettings, Config, NetworkSettings, NodeConfig},
     error::NodeError,
     events::{Event, Events},
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
-    node::{ApiSettings, NetworkSettings, Node, NodeConfig, Outgoing, Reply},
+    node::{Node, Outgoing, Reply},
     passport::{Passport, PassportError, RequestAnswer, RequestOutcome, Sending},
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

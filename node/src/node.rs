@@ -20,109 +20,13 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{
     audit::{self, AuditEntry, AuditEvent, AuditReport, Head},
+    config::NodeConfig,
     error::NodeError,
     events::{Event, EventSender, Events},
     home::{Home, Keys, Unlock},
     storage::{Batch, Durable, SledStorage, Storage, Ticket},
     vault::{self, FieldRecord, MAX_TAG_BYTES, MAX_TAGS, Sensitivity},
 };
-
-/// Tunables of the node core. Every field says its default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NodeConfig {
-    /// Pending requests kept per merchant. Default 16.
-    pub inbox_per_merchant: usize,
-    /// Pending requests kept in total. Default 256.
-    pub inbox_total: usize,
-    /// Seen message ids kept for replay protection. Default 100 000.
-    pub seen_ids_capacity: u64,
-    /// Lifetime of requests this node sends (how long the person has to answer), in
-    /// seconds. Default 7 days.
-    pub request_lifetime_secs: u64,
-    /// Lifetime of other messages this node sends (fetch, update, revoke, erase,
-    /// receipts), in seconds. Default 1 day.
-    pub message_lifetime_secs: u64,
-    /// Longest retention this person grants, whatever a merchant asks, in seconds.
-    /// Default 30 days.
-    pub max_retention_secs: u64,
-    /// The `[network]` section: where to listen and whom to join.
-    pub network: NetworkSettings,
-    /// The `[api]` section: the local HTTP API and consent page.
-    pub api: ApiSettings,
-}
-
-/// The `[api]` section of `config.toml`. Every field says its default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ApiSettings {
-    /// Address the local HTTP API (and the consent page) listens on. Default
-    /// `127.0.0.1:7117`: this machine only. Use port 0 for a free port; the address
-    /// in use is written to `<home>/api.addr` while the node runs.
-    pub listen: String,
-    /// Other `Host` names (`name:port`) the API and the consent page answer to, for
-    /// opening the page from another device, e.g. `["192.168.1.20:7117"]`. Needed
-    /// when `listen` is not loopback: any other name is refused (DNS rebinding).
-    /// Default: none.
-    pub hosts: Vec<String>,
-}
-
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:7117".into(),
-            hosts: Vec::new(),
-        }
-    }
-}
-
-/// The `[network]` section of `config.toml`. Every field says its default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NetworkSettings {
-    /// Multiaddrs to listen on. Default: every interface, a free TCP port and a free
-    /// QUIC port (`/ip4/0.0.0.0/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`).
-    pub listen: Vec<String>,
-    /// Peers to join the DHT through, each ending in `/p2p/<PeerId>`. Default: none.
-    pub bootstrap: Vec<String>,
-    /// Find Passport nodes on the local network with mDNS. Default: true.
-    pub mdns: bool,
-    /// Relays to reach this node through when it is behind NAT, each ending in
-    /// `/p2p/<PeerId>`. Default: none.
-    pub relays: Vec<String>,
-    /// Act as a relay for nodes behind NAT. Default: false.
-    pub relay_server: bool,
-}
-
-impl Default for NetworkSettings {
-    fn default() -> Self {
-        Self {
-            listen: vec![
-                "/ip4/0.0.0.0/tcp/0".into(),
-                "/ip4/0.0.0.0/udp/0/quic-v1".into(),
-            ],
-            bootstrap: Vec::new(),
-            mdns: true,
-            relays: Vec::new(),
-            relay_server: false,
-        }
-    }
-}
-
-impl Default for NodeConfig {
-    fn default() -> Self {
-        Self {
-            inbox_per_merchant: 16,
-            inbox_total: 256,
-            seen_ids_capacity: 100_000,
-            request_lifetime_secs: 7 * 86_400,
-            message_lifetime_secs: 86_400,
-            max_retention_secs: 30 * 86_400,
-            network: NetworkSettings::default(),
-            api: ApiSettings::default(),
-        }
-    }
-}
 
 /// What [`Node::receive`] answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,7 +126,7 @@ impl Node {
     /// Unlocks the passport in `home` and opens its database, with the settings of
     /// `home`'s `config.toml`.
     pub fn open_home(home: &Home, unlock: &Unlock) -> Result<Self, NodeError> {
-        let config = home.config()?;
+        let config = home.config()?.node;
         Self::open(home, unlock, config)
     }
 

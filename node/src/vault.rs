@@ -17,6 +17,14 @@ pub enum Sensitivity {
 }
 
 impl Sensitivity {
+    /// Its name, as in JSON: `normal` or `sensitive`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Normal => "normal",
+            Self::Sensitive => "sensitive",
+        }
+    }
+
     /// The default class of a field: payment details and government ids are
     /// sensitive, everything else normal.
     pub fn default_for(name: &FieldName) -> Self {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use libp2p::{Multiaddr, identity, multiaddr::Protocol};
 use passport_node::{
     Node, NodeConfig, Passport,
-    api::{self, ApiState},
+    http::{self, ApiState},
     net::{self, Client, NetConfig},
 };
 use serde_json::{Value, json};
@@ -60,7 +60,7 @@ async fn start(bootstrap: Vec<Multiaddr>) -> (Running, Client) {
     let addr = listener.local_addr().unwrap();
     let token = "t".repeat(64);
     let state = ApiState::new(passport, token.clone(), addr);
-    tokio::spawn(api::serve(listener, state, std::future::pending()));
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
     (
         Running {
             node,

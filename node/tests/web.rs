@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, Passport, Unlock,
-    api::{self, ApiState},
+    http::{self, ApiState, web::MAX_LIVE_STREAMS},
     net::NetConfig,
     protocol::{FieldValue, Timestamp},
-    web::MAX_LIVE_STREAMS,
 };
 use reqwest::{StatusCode, redirect::Policy};
 use zeroize::Zeroizing;
@@ -50,7 +49,7 @@ async fn start() -> Page {
     let state = ApiState::new(passport, TOKEN.into(), addr).with_passphrase_login(home);
     assert_eq!(state.page_url(), format!("http://{addr}/"));
     let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(api::serve(listener, state, async move {
+    let served = tokio::spawn(http::serve(listener, state, async move {
         let _ = stop.await;
     }));
     Page {

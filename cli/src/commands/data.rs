@@ -2,6 +2,7 @@
 
 use anyhow::{Context as _, bail};
 use axum::http::Method;
+use passport_node::http::views::{Empty, Field, UpdatesTo};
 use serde_json::{Map, Value, json};
 
 use super::{delivery_note, segment};
@@ -31,11 +32,11 @@ pub(crate) async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<()> {
     };
     let conn = ctx.connect(false).await?;
     let path = format!("/v1/fields/{}", segment(&args.name));
-    let answer = conn
+    let answer: UpdatesTo = conn
         .json(Method::PUT, &path, Some(&json!({ "value": value })))
         .await?;
     output::answer(ctx.json, &answer, |a| {
-        let updates = output::list(&a["updates_to"]);
+        let updates = output::list(&a.updates_to);
         let mut text = format!("Set {}.", args.name);
         if !updates.is_empty() {
             text += &format!(
@@ -44,46 +45,43 @@ pub(crate) async fn set(ctx: &Context, args: SetArgs) -> anyhow::Result<()> {
             );
         }
         text
-    });
-    Ok(())
+    })
 }
 
 pub(crate) async fn get(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let field = conn
+    let field: Field = conn
         .json(Method::GET, &format!("/v1/fields/{}", segment(name)), None)
         .await?;
-    output::answer(ctx.json, &field, |f| output::value_text(&f["value"]));
-    Ok(())
+    output::answer(ctx.json, &field, |f| output::field_text(&f.value))
 }
 
 pub(crate) async fn unset(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let answer = conn
+    let answer: UpdatesTo = conn
         .json(
             Method::DELETE,
             &format!("/v1/fields/{}", segment(name)),
             None,
         )
         .await?;
-    output::answer(ctx.json, &answer, |_| format!("Removed {name}."));
-    Ok(())
+    output::answer(ctx.json, &answer, |_| format!("Removed {name}."))
 }
 
 pub(crate) async fn fields(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let fields = conn.json(Method::GET, "/v1/fields", None).await?;
+    let fields: Vec<Field> = conn.json(Method::GET, "/v1/fields", None).await?;
     output::items(
         ctx.json,
         &fields,
         "No fields yet. Add one: passport set name.given Ada",
         |f| {
-            let tags = output::list(&f["tags"]);
+            let tags = output::list(&f.tags);
             format!(
                 "{:<20} {:<40} {}{}",
-                output::s(f, "name"),
-                output::value_text(&f["value"]),
-                output::s(f, "sensitivity"),
+                f.name.as_str(),
+                output::field_text(&f.value),
+                f.sensitivity.name(),
                 if tags.is_empty() {
                     String::new()
                 } else {
@@ -91,8 +89,7 @@ pub(crate) async fn fields(ctx: &Context) -> anyhow::Result<()> {
                 }
             )
         },
-    );
-    Ok(())
+    )
 }
 
 pub(crate) async fn tag(ctx: &Context, args: TagArgs) -> anyhow::Result<()> {
@@ -106,7 +103,6 @@ pub(crate) async fn tag(ctx: &Context, args: TagArgs) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let body = json!({ "tags": args.tags, "sensitivity": args.sensitivity });
     let path = format!("/v1/fields/{}/tags", segment(&args.name));
-    let answer = conn.json(Method::PUT, &path, Some(&body)).await?;
-    output::answer(ctx.json, &answer, |_| format!("Tagged {}.", args.name));
-    Ok(())
+    let answer: Empty = conn.json(Method::PUT, &path, Some(&body)).await?;
+    output::answer(ctx.json, &answer, |_| format!("Tagged {}.", args.name))
 }

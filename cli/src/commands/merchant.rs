@@ -1,7 +1,8 @@
 //! The merchant's commands: `request`, `received`, `show`, `fetch`.
 
 use axum::http::Method;
-use serde_json::{Value, json};
+use passport_node::http::views::{FieldValues, ReceivedGrant, RequestOutcome, RequestResult};
+use serde_json::json;
 
 use super::segment;
 use crate::{
@@ -21,23 +22,19 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
         "offer": args.offer.map(|text| json!({ "text": text, "details": {} })),
         "wait_secs": args.wait.map_or(0, |w| w.as_secs()),
     });
-    let answer = conn.json(Method::POST, "/v1/requests", Some(&body)).await?;
-    let result = &answer["result"];
-    let status = output::s(result, "status");
-    output::answer(ctx.json, &answer, |a| match status {
-        "granted" => {
-            let grant = output::s(result, "grant");
+    let answer: RequestOutcome = conn.json(Method::POST, "/v1/requests", Some(&body)).await?;
+    output::answer(ctx.json, &answer, |a| match &a.result {
+        Some(RequestResult::Granted { grant }) => {
             format!("Granted: grant {grant}. Open it with `passport show {grant}`.")
         }
-        "pending" => format!(
+        Some(RequestResult::Pending) => format!(
             "Pending: the person decides (request {}). The answer reaches this node; see `passport received`.",
-            output::s(a, "request_id")
+            a.request_id
         ),
-        "refused" => String::new(),
-        other => format!("Answer: {other}"),
-    });
-    if status == "refused" {
-        let reason = result["reason"].as_str().unwrap_or("no reason given");
+        Some(RequestResult::Refused { .. }) => String::new(),
+        other => format!("Answer: {}", other.as_ref().map_or("", RequestResult::name)),
+    })?;
+    if let Some(RequestResult::Refused { reason }) = &answer.result {
         return Err(Negative(format!("refused: {reason}")).into());
     }
     Ok(())
@@ -45,32 +42,29 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
 
 pub(crate) async fn received(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let grants = conn.json(Method::GET, "/v1/received", None).await?;
+    let grants: Vec<ReceivedGrant> = conn.json(Method::GET, "/v1/received", None).await?;
     output::items(ctx.json, &grants, "No grants received.", |g| {
-        let state = if !g["erased_at"].is_null() {
+        let state = if g.erased_at.is_some() {
             "erased".to_string()
-        } else if !g["revoked_at"].is_null() {
+        } else if g.revoked_at.is_some() {
             "revoked".to_string()
         } else {
-            output::left(&g["expires_at"])
+            output::left(g.expires_at)
         };
         format!(
             "{}  from {}  {}  ({state})",
-            output::s(g, "grant_id"),
-            output::s(g, "person"),
-            output::list(&g["fields"]),
+            g.grant_id,
+            g.person,
+            output::list(&g.fields),
         )
-    });
-    Ok(())
+    })
 }
 
 /// Opened values: one `name value` line each.
-fn values_text(values: &Value) -> String {
+fn values_text(values: &FieldValues) -> String {
     values
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(name, value)| format!("{name:<20} {}", output::value_text(value)))
+        .iter()
+        .map(|(name, value)| format!("{:<20} {}", name.as_str(), output::field_text(value)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -78,15 +72,13 @@ fn values_text(values: &Value) -> String {
 pub(crate) async fn show(ctx: &Context, grant: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     let path = format!("/v1/received/{}/values", segment(grant));
-    let values = conn.json(Method::GET, &path, None).await?;
-    output::answer(ctx.json, &values, values_text);
-    Ok(())
+    let values: FieldValues = conn.json(Method::GET, &path, None).await?;
+    output::answer(ctx.json, &values, values_text)
 }
 
 pub(crate) async fn fetch(ctx: &Context, grant: &str) -> anyhow::Result<()> {
     let conn = ctx.connect(true).await?;
     let path = format!("/v1/received/{}/fetch", segment(grant));
-    let values = conn.json(Method::POST, &path, None).await?;
-    output::answer(ctx.json, &values, values_text);
-    Ok(())
+    let values: FieldValues = conn.json(Method::POST, &path, None).await?;
+    output::answer(ctx.json, &values, values_text)
 }

@@ -27,8 +27,7 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                     bytes.len(),
                     file.display()
                 )
-            });
-            Ok(())
+            })
         }
         MessageCommand::Verify { file } => {
             let bytes = std::fs::read(&file)
@@ -39,7 +38,7 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                     if ctx.json {
                         output::json(
                             &json!({ "valid": false, "reason": e.reason(), "error": e.to_string() }),
-                        );
+                        )?;
                     }
                     return Err(Negative(format!("invalid: {e}")).into());
                 }
@@ -78,19 +77,13 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                 "body": body,
             });
             if ctx.json {
-                output::json(&report);
+                output::json(&report)?;
             } else {
                 output::line(format!("valid {kind}, signed by {}", claims.issuer));
                 output::line(format!("  to:       {}", claims.audience));
                 output::line(format!("  id:       {}", claims.id));
-                output::line(format!(
-                    "  issued:   {}",
-                    output::time(&report["issued_at"])
-                ));
-                output::line(format!(
-                    "  expires:  {}",
-                    output::time(&report["expires_at"])
-                ));
+                output::line(format!("  issued:   {}", output::time(claims.issued_at)));
+                output::line(format!("  expires:  {}", output::time(claims.expires_at)));
                 for (k, v) in body.as_object().into_iter().flatten() {
                     output::line(format!("  {k}: {v}"));
                 }

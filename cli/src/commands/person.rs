@@ -2,6 +2,12 @@
 //! `policy`, `audit`.
 
 use axum::http::Method;
+use passport_node::{
+    audit::AuditEvent,
+    http::views::{
+        AuditEntry, AuditVerification, DeliveringTo, InboxItem, IssuedGrant, Policy, Removed,
+    },
+};
 use serde_json::{Value, json};
 
 use super::{delivery_note, segment};
@@ -13,28 +19,19 @@ use crate::{
 
 pub(crate) async fn inbox(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let items = conn.json(Method::GET, "/v1/inbox", None).await?;
+    let items: Vec<InboxItem> = conn.json(Method::GET, "/v1/inbox", None).await?;
     output::items(ctx.json, &items, "No requests waiting.", |item| {
-        let mut text = output::s(item, "sentence").to_string();
-        for f in item["fields"].as_array().into_iter().flatten() {
-            let optional = if f["required"].as_bool() == Some(true) {
-                ""
-            } else {
-                " (optional)"
-            };
-            text += &format!(
-                "\n    {}{optional}: {}",
-                output::s(f, "name"),
-                output::s(f, "reason")
-            );
+        let mut text = item.sentence.clone();
+        for f in &item.fields {
+            let optional = if f.required { "" } else { " (optional)" };
+            text += &format!("\n    {}{optional}: {}", f.name, f.reason);
         }
-        let id = output::s(item, "request_id");
+        let id = item.request_id;
         text + &format!(
             "\n    answer: passport approve {id}   or   passport deny {id}   ({})",
-            output::left(&item["expires_at"])
+            output::left(item.expires_at)
         )
-    });
-    Ok(())
+    })
 }
 
 /// POSTs an action that sends a message (approve, deny, revoke, erase) and says so:
@@ -46,14 +43,13 @@ async fn send(
     done: impl FnOnce(String, &str) -> String,
 ) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let answer = conn.json(Method::POST, path, body).await?;
+    let answer: DeliveringTo = conn.json(Method::POST, path, body).await?;
     output::answer(ctx.json, &answer, |a| {
         done(
-            output::list(&a["delivering_to"]),
+            output::list(&a.delivering_to),
             delivery_note(conn.is_running()),
         )
-    });
-    Ok(())
+    })
 }
 
 pub(crate) async fn approve(ctx: &Context, args: ApproveArgs) -> anyhow::Result<()> {
@@ -88,27 +84,26 @@ pub(crate) async fn deny(
 
 pub(crate) async fn grants(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
-    let grants = conn.json(Method::GET, "/v1/grants", None).await?;
+    let grants: Vec<IssuedGrant> = conn.json(Method::GET, "/v1/grants", None).await?;
     output::items(ctx.json, &grants, "No grants given.", |g| {
-        let state = if g["revoked_at"].is_null() {
-            if g["live"].as_bool() == Some(true) {
-                output::left(&g["expires_at"])
+        let state = if g.revoked_at.is_none() {
+            if g.live {
+                output::left(g.expires_at)
             } else {
                 "ended".to_string()
             }
-        } else if g["receipt"].is_null() {
+        } else if g.receipt.is_none() {
             "revoked, receipt pending".to_string()
         } else {
             "revoked, erasure receipt received".to_string()
         };
         format!(
             "{}  to {}  {}  ({state})",
-            output::s(g, "grant_id"),
-            output::s(g, "merchant"),
-            output::list(&g["fields"]),
+            g.grant_id,
+            g.merchant,
+            output::list(&g.fields),
         )
-    });
-    Ok(())
+    })
 }
 
 pub(crate) async fn revoke(ctx: &Context, grant: &str) -> anyhow::Result<()> {
@@ -131,28 +126,27 @@ pub(crate) async fn policy(ctx: &Context, command: PolicyCommand) -> anyhow::Res
     let conn = ctx.connect(false).await?;
     match command {
         PolicyCommand::List => {
-            let policies = conn.json(Method::GET, "/v1/policies", None).await?;
+            let policies: Vec<Policy> = conn.json(Method::GET, "/v1/policies", None).await?;
             output::items(
                 ctx.json,
                 &policies,
                 "No standing policies: every request waits for you.",
                 describe_policy,
-            );
+            )
         }
         PolicyCommand::Add(args) => {
             let body = policy_body(&args)?;
-            let added = conn.json(Method::POST, "/v1/policies", Some(&body)).await?;
+            let added: Policy = conn.json(Method::POST, "/v1/policies", Some(&body)).await?;
             output::answer(ctx.json, &added, |p| {
                 format!("Added: {}", describe_policy(p))
-            });
+            })
         }
         PolicyCommand::Remove { id } => {
             let path = format!("/v1/policies/{id}");
-            let answer = conn.json(Method::DELETE, &path, None).await?;
-            output::answer(ctx.json, &answer, |_| format!("Removed policy {id}."));
+            let answer: Removed = conn.json(Method::DELETE, &path, None).await?;
+            output::answer(ctx.json, &answer, |_| format!("Removed policy {id}."))
         }
     }
-    Ok(())
 }
 
 fn policy_body(args: &PolicyAddArgs) -> anyhow::Result<Value> {
@@ -168,27 +162,30 @@ fn policy_body(args: &PolicyAddArgs) -> anyhow::Result<Value> {
     }))
 }
 
-fn describe_policy(p: &Value) -> String {
-    let who = p["merchant"].as_str().unwrap_or("any merchant");
-    let purpose = p["purpose"]
-        .as_str()
+fn describe_policy(p: &Policy) -> String {
+    let who = p
+        .merchant
+        .map_or_else(|| "any merchant".to_string(), |m| m.to_string());
+    let purpose = p
+        .purpose
+        .as_ref()
         .map_or_else(|| "any purpose".to_string(), |s| format!("purpose {s:?}"));
     let mut fields = Vec::new();
-    if p["fields"]["any_normal"].as_bool() == Some(true) {
+    if p.fields.any_normal {
         fields.push("every normal field".to_string());
     }
-    let named = output::list(&p["fields"]["named"]);
+    let named = output::list(&p.fields.named);
     if !named.is_empty() {
         fields.push(named);
     }
-    let limit = p["max_duration_secs"]
-        .as_u64()
+    let limit = p
+        .max_duration_secs
         .map(|s| format!(", at most {}", output::span(s)))
         .unwrap_or_default();
     format!(
         "#{} {} {} for {}, {}{limit}",
-        p["id"],
-        output::s(p, "effect"),
+        p.id,
+        p.effect.name(),
         fields.join(" and "),
         who,
         purpose
@@ -198,41 +195,43 @@ fn describe_policy(p: &Value) -> String {
 pub(crate) async fn audit(ctx: &Context, verify: bool) -> anyhow::Result<()> {
     let conn = ctx.connect(false).await?;
     if verify {
-        let report = conn.json(Method::GET, "/v1/audit/verify", None).await?;
-        if report["intact"].as_bool() != Some(true) {
+        let report: AuditVerification = conn.json(Method::GET, "/v1/audit/verify", None).await?;
+        if !report.intact {
             if ctx.json {
-                output::json(&report);
+                output::json(&report)?;
             }
-            let problems = report["problems"].to_string();
+            let problems = serde_json::to_value(&report.problems)?.to_string();
             return Err(Negative(format!("the audit log was tampered with: {problems}")).into());
         }
-        output::answer(ctx.json, &report, |r| {
+        return output::answer(ctx.json, &report, |r| {
             format!(
                 "The audit log is intact: {} entries, hash chain verified.",
-                r["entries"]
+                r.entries
             )
         });
-        return Ok(());
     }
-    let entries = conn.json(Method::GET, "/v1/audit", None).await?;
+    let entries: Vec<AuditEntry> = conn.json(Method::GET, "/v1/audit", None).await?;
     output::items(ctx.json, &entries, "The audit log is empty.", |e| {
-        let message = e["message_id"]
-            .as_str()
+        let message = e
+            .message_id
             .map(|m| format!("  (message {m})"))
             .unwrap_or_default();
+        // No padding on `seq`: `{:>4}` had none when it was a JSON `Value`, and the
+        // output stays as it was.
         format!(
-            "{:>4}  {}  {}{message}",
-            e["seq"],
-            output::time(&e["at"]),
-            describe_event(&e["event"])
+            "{}  {}  {}{message}",
+            e.seq,
+            output::time(e.at),
+            describe_event(&e.event)
         )
-    });
-    Ok(())
+    })
 }
 
-/// An event (`{"event": "grant_issued", ...}`) as one line: its name, then its
-/// members.
-fn describe_event(event: &Value) -> String {
+/// An event as one line: its name, then its members, as its JSON
+/// (`{"event": "grant_issued", ...}`) has them.
+fn describe_event(event: &AuditEvent) -> String {
+    let event = serde_json::to_value(event).unwrap_or_default();
+    let event = &event;
     let name = output::s(event, "event").replace('_', " ");
     let details = event
         .as_object()

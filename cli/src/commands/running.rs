@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use axum::http::Method;
 use passport_node::{
     Passport,
-    api::{self, ApiState},
     daemon::shutdown_signal,
+    http::{self, ApiState, views},
     net::NetConfig,
 };
 use serde_json::json;
@@ -81,7 +81,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
             "listen_addrs": status.listen_addrs.iter().map(|a| format!("{a}/p2p/{}", status.peer_id)).collect::<Vec<_>>(),
             "api": url,
             "page": page,
-        }));
+        }))?;
     } else {
         output::line(format!("Passport node {} is running.", node.id()));
         for addr in &status.listen_addrs {
@@ -100,7 +100,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         output::line(format!("  local API: {url}"));
         output::line("  stop with Ctrl-C");
     }
-    let served = api::serve(listener, state, shutdown_signal()).await;
+    let served = http::serve(listener, state, shutdown_signal()).await;
     let _ = std::fs::remove_file(ctx.api_addr_path());
     ctx.note("Stopping: finishing messages in flight…");
     passport.shutdown().await;
@@ -111,59 +111,46 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn status(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(true).await?;
-    let mut status = conn.json(Method::GET, "/v1/status", None).await?;
+    let status: views::Status = conn.json(Method::GET, "/v1/status", None).await?;
     let api = std::fs::read_to_string(ctx.api_addr_path()).unwrap_or_default();
     let url = format!("http://{}/", api.trim());
-    if let Some(map) = status.as_object_mut() {
-        map.insert("api".into(), json!(url));
-    }
     if ctx.json {
-        output::json(&status);
-        return Ok(());
+        let mut status = serde_json::to_value(&status)?;
+        if let Some(map) = status.as_object_mut() {
+            map.insert("api".into(), json!(url));
+        }
+        return output::json(&status);
     }
-    output::line(format!("Passport {}", output::s(&status, "id")));
-    output::line(format!(
-        "  PeerId:        {}",
-        output::s(&status, "peer_id")
-    ));
-    for addr in status["listen_addrs"].as_array().into_iter().flatten() {
-        output::line(format!(
-            "  listening on:  {}",
-            addr.as_str().unwrap_or_default()
-        ));
+    output::line(format!("Passport {}", status.id));
+    output::line(format!("  PeerId:        {}", status.peer_id));
+    for addr in &status.listen_addrs {
+        output::line(format!("  listening on:  {addr}"));
     }
-    for addr in status["relay_addrs"].as_array().into_iter().flatten() {
-        output::line(format!(
-            "  via relay:     {}",
-            addr.as_str().unwrap_or_default()
-        ));
+    for addr in &status.relay_addrs {
+        output::line(format!("  via relay:     {addr}"));
     }
-    output::line(format!(
-        "  reachability:  {}",
-        output::s(&status, "reachability")
-    ));
+    output::line(format!("  reachability:  {}", status.reachability));
     output::line(format!(
         "  peers:         {} connected, {} in the routing table",
-        status["connected_peers"], status["routing_table_size"]
+        status.connected_peers, status.routing_table_size
     ));
     output::line(format!(
         "  record:        {}",
-        if status["published"].as_bool() == Some(true) {
+        if status.published {
             "published"
         } else {
             "not yet published"
         }
     ));
-    output::line(format!("  consent page:  {}", output::s(&status, "page")));
+    output::line(format!("  consent page:  {}", status.page));
     output::line(format!("  local API:     {url}"));
     Ok(())
 }
 
 pub(crate) async fn peers(ctx: &Context) -> anyhow::Result<()> {
     let conn = ctx.connect(true).await?;
-    let peers = conn.json(Method::GET, "/v1/peers", None).await?;
+    let peers: Vec<views::Peer> = conn.json(Method::GET, "/v1/peers", None).await?;
     output::items(ctx.json, &peers, "No peers connected.", |p| {
-        format!("{}  {}", output::s(p, "peer_id"), output::list(&p["addrs"]))
-    });
-    Ok(())
+        format!("{}  {}", p.peer_id, output::list(&p.addrs))
+    })
 }

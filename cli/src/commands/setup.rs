@@ -1,6 +1,6 @@
 //! `init` and `id`.
 
-use passport_node::{KdfParams, NodeConfig, Unlock};
+use passport_node::{Config, KdfParams, Unlock};
 use serde_json::json;
 
 use crate::{args::InitArgs, context::Context, output};
@@ -28,7 +28,7 @@ pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     // Made now so a shop backend can read it before the first start.
     ctx.home.api_token()?;
     if ctx.json {
-        output::json(&json!({ "id": id, "home": ctx.home.dir() }));
+        output::json(&json!({ "id": id, "home": ctx.home.dir() }))?;
     } else {
         output::line(format!(
             "Created a passport in {}",
@@ -43,7 +43,7 @@ pub(crate) fn init(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
 }
 
 fn toml_defaults() -> anyhow::Result<String> {
-    let body = toml::to_string(&NodeConfig::default())?;
+    let body = toml::to_string(&Config::default())?;
     Ok(format!(
         "# Passport node settings. Every key is optional; these are the defaults.\n# See example.config.toml in the Passport repository for what each one means.\n\n{body}"
     ))
@@ -54,8 +54,7 @@ pub(crate) fn id(ctx: &Context, qr: bool) -> anyhow::Result<()> {
     ctx.require_home()?;
     let id = ctx.home.public_id()?;
     if ctx.json {
-        output::json(&json!({ "id": id, "short": id.fmt_short() }));
-        return Ok(());
+        return output::json(&json!({ "id": id, "short": id.fmt_short() }));
     }
     output::line(id.to_string());
     if qr {

@@ -335,6 +335,15 @@ impl Passport {
         self.inner.delivery.in_flight()
     }
 
+    /// Reads the store with `f` on the blocking pool: for a view that composes
+    /// several reads (a page showing the inbox beside the fields, say) in one hop.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Node) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, PassportError> {
+        self.run(f).await
+    }
+
     /// Runs `f` on the node on the blocking pool.
     async fn run<T: Send + 'static>(
         &self,

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 use passport_protocol::{FieldName, FieldValue, PassportId, Timestamp};
 
-use super::Flash;
+use crate::http::state::Flash;
 use crate::{
     audit::{AuditEntry, AuditReport},
     human,

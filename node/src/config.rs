@@ -1,0 +1,327 @@
+//! `config.toml`, the settings file of a passport home, and the types it is read
+//! into.
+//!
+//! # Layout
+//!
+//! - [`Config`]: the whole file.
+//!   - [`NodeConfig`]: the core tunables, the keys at the top of the file; the only
+//!     part the node core ([`Node`](crate::Node)) sees.
+//!   - [`NetworkSettings`]: the `[network]` section, for the network
+//!     ([`NetConfig::from_settings`](crate::net::NetConfig::from_settings)).
+//!   - [`ApiSettings`]: the `[api]` section, for the local HTTP API and the consent
+//!     page.
+//!
+//! Every key is optional: a missing key, section or file takes the default, which
+//! each field's doc gives. An unknown key or a value of the wrong type is an error
+//! that names the file, the line and the key. `example.config.toml` at the
+//! repository root shows every key with its default.
+
+use std::{fs, path::Path};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::NodeError;
+
+/// The name of the settings file in a passport home.
+pub const FILE_NAME: &str = "config.toml";
+
+/// Everything `config.toml` holds. Every part defaults to its own defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ConfigFile", into = "ConfigFile")]
+pub struct Config {
+    /// The core tunables, written at the top of the file. Default:
+    /// [`NodeConfig::default`].
+    pub node: NodeConfig,
+    /// The `[network]` section: where to listen and whom to join. Default:
+    /// [`NetworkSettings::default`].
+    pub network: NetworkSettings,
+    /// The `[api]` section: the local HTTP API and consent page. Default:
+    /// [`ApiSettings::default`].
+    pub api: ApiSettings,
+}
+
+impl Config {
+    /// The settings in the file at `path`, or every default if there is none. An
+    /// unknown key or a wrong type is an error naming the file and the problem.
+    pub fn read(path: &Path) -> Result<Self, NodeError> {
+        match fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| NodeError::Corrupt {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(NodeError::Io {
+                action: "read",
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Tunables of the node core, the keys at the top of `config.toml`. Every field
+/// says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Pending requests kept per merchant. Default 16.
+    pub inbox_per_merchant: usize,
+    /// Pending requests kept in total. Default 256.
+    pub inbox_total: usize,
+    /// Seen message ids kept for replay protection. Default 100 000.
+    pub seen_ids_capacity: u64,
+    /// Lifetime of requests this node sends (how long the person has to answer), in
+    /// seconds. Default 7 days.
+    pub request_lifetime_secs: u64,
+    /// Lifetime of other messages this node sends (fetch, update, revoke, erase,
+    /// receipts), in seconds. Default 1 day.
+    pub message_lifetime_secs: u64,
+    /// Longest retention this person grants, whatever a merchant asks, in seconds.
+    /// Default 30 days.
+    pub max_retention_secs: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            inbox_per_merchant: 16,
+            inbox_total: 256,
+            seen_ids_capacity: 100_000,
+            request_lifetime_secs: 7 * 86_400,
+            message_lifetime_secs: 86_400,
+            max_retention_secs: 30 * 86_400,
+        }
+    }
+}
+
+/// The `[network]` section of `config.toml`. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// Multiaddrs to listen on. Default: every interface, a free TCP port and a free
+    /// QUIC port (`/ip4/0.0.0.0/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`).
+    pub listen: Vec<String>,
+    /// Peers to join the DHT through, each ending in `/p2p/<PeerId>`. Default: none.
+    pub bootstrap: Vec<String>,
+    /// Find Passport nodes on the local network with mDNS. Default: true.
+    pub mdns: bool,
+    /// Relays to reach this node through when it is behind NAT, each ending in
+    /// `/p2p/<PeerId>`. Default: none.
+    pub relays: Vec<String>,
+    /// Act as a relay for nodes behind NAT. Default: false.
+    pub relay_server: bool,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".into(),
+                "/ip4/0.0.0.0/udp/0/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            mdns: true,
+            relays: Vec::new(),
+            relay_server: false,
+        }
+    }
+}
+
+/// The `[api]` section of `config.toml`. Every field says its default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Address the local HTTP API (and the consent page) listens on. Default
+    /// `127.0.0.1:7117`: this machine only. Use port 0 for a free port; the address
+    /// in use is written to `<home>/api.addr` while the node runs.
+    pub listen: String,
+    /// Other `Host` names (`name:port`) the API and the consent page answer to, for
+    /// opening the page from another device, e.g. `["192.168.1.20:7117"]`. Needed
+    /// when `listen` is not loopback: any other name is refused (DNS rebinding).
+    /// Default: none.
+    pub hosts: Vec<String>,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:7117".into(),
+            hosts: Vec::new(),
+        }
+    }
+}
+
+/// `config.toml` as written: the core tunables at the top level, beside the
+/// sections. [`NodeConfig`]'s keys are spelled out here rather than
+/// `#[serde(flatten)]`ed because flattening loses, for a top-level key, the line and
+/// column of an error and the list of known keys an unknown one is told (and serde
+/// does not support `deny_unknown_fields` with it). The conversions below name
+/// every field, so a key added to [`NodeConfig`] and not here does not compile.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ConfigFile {
+    inbox_per_merchant: usize,
+    inbox_total: usize,
+    seen_ids_capacity: u64,
+    request_lifetime_secs: u64,
+    message_lifetime_secs: u64,
+    max_retention_secs: u64,
+    network: NetworkSettings,
+    api: ApiSettings,
+}
+
+impl Default for ConfigFile {
+    fn default() -> Self {
+        Config::default().into()
+    }
+}
+
+impl From<ConfigFile> for Config {
+    fn from(file: ConfigFile) -> Self {
+        let ConfigFile {
+            inbox_per_merchant,
+            inbox_total,
+            seen_ids_capacity,
+            request_lifetime_secs,
+            message_lifetime_secs,
+            max_retention_secs,
+            network,
+            api,
+        } = file;
+        Self {
+            node: NodeConfig {
+                inbox_per_merchant,
+                inbox_total,
+                seen_ids_capacity,
+                request_lifetime_secs,
+                message_lifetime_secs,
+                max_retention_secs,
+            },
+            network,
+            api,
+        }
+    }
+}
+
+impl From<Config> for ConfigFile {
+    fn from(config: Config) -> Self {
+        let Config {
+            node:
+                NodeConfig {
+                    inbox_per_merchant,
+                    inbox_total,
+                    seen_ids_capacity,
+                    request_lifetime_secs,
+                    message_lifetime_secs,
+                    max_retention_secs,
+                },
+            network,
+            api,
+        } = config;
+        Self {
+            inbox_per_merchant,
+            inbox_total,
+            seen_ids_capacity,
+            request_lifetime_secs,
+            message_lifetime_secs,
+            max_retention_secs,
+            network,
+            api,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::home::Home;
+
+    #[test]
+    fn config_defaults_when_absent_and_clear_errors_when_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home::new(dir.path());
+        assert_eq!(home.config().unwrap(), Config::default());
+        fs::write(home.config_path(), "inbox_total = 10\n").unwrap();
+        let config = home.config().unwrap();
+        assert_eq!(config.node.inbox_total, 10);
+        assert_eq!(
+            config.node.inbox_per_merchant,
+            NodeConfig::default().inbox_per_merchant
+        );
+        fs::write(
+            home.config_path(),
+            "inbox_total = 10\n[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN\"]\nmdns = false\n",
+        )
+        .unwrap();
+        let config = home.config().unwrap();
+        assert!(!config.network.mdns);
+        let net = crate::net::NetConfig::from_settings(&config.network).unwrap();
+        assert_eq!(net.bootstrap.len(), 1);
+        assert_eq!(net.listen.len(), 2);
+        let bad = NetworkSettings {
+            listen: vec!["tcp:4001".into()],
+            ..Default::default()
+        };
+        let err = crate::net::NetConfig::from_settings(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tcp:4001"), "{err}");
+        fs::write(home.config_path(), "inbox_totl = 10\n").unwrap();
+        let err = home.config().unwrap_err().to_string();
+        assert!(
+            err.contains("config.toml") && err.contains("inbox_totl"),
+            "{err}"
+        );
+    }
+
+    /// What the file spells out instead of flattening buys: an error at a top-level
+    /// key points at it and, for an unknown key, lists the known ones, sections
+    /// included; errors inside a section are as precise.
+    #[test]
+    fn errors_name_the_line_and_the_known_keys() {
+        let err = |text: &str| toml::from_str::<Config>(text).unwrap_err().to_string();
+        let unknown = err("inbox_total = 3\ninbox_totl = 10\n");
+        assert!(unknown.contains("line 2, column 1"), "{unknown}");
+        assert!(
+            unknown.contains(
+                "unknown field `inbox_totl`, expected one of `inbox_per_merchant`, `inbox_total`"
+            ) && unknown.contains("`network`, `api`"),
+            "{unknown}"
+        );
+        let wrong_type = err("inbox_total = \"ten\"\n");
+        assert!(wrong_type.contains("line 1, column 15"), "{wrong_type}");
+        assert!(wrong_type.contains("expected usize"), "{wrong_type}");
+        let in_section = err("[api]\nlisten = \"127.0.0.1:1\"\nhost = []\n");
+        assert!(in_section.contains("line 3, column 1"), "{in_section}");
+        assert!(
+            in_section.contains("unknown field `host`, expected `listen` or `hosts`"),
+            "{in_section}"
+        );
+    }
+
+    #[test]
+    fn defaults_round_trip_and_keep_the_key_order() {
+        let text = toml::to_string(&Config::default()).unwrap();
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), Config::default());
+        assert!(text.starts_with("inbox_per_merchant = 16\n"), "{text}");
+        let network = text.find("[network]").unwrap();
+        let api = text.find("[api]").unwrap();
+        assert!(text.find("max_retention_secs").unwrap() < network && network < api);
+    }
+
+    /// `example.config.toml` at the repository root documents every key with its
+    /// default: it must parse, and its values must be the defaults.
+    #[test]
+    fn the_example_config_is_complete_and_shows_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../example.config.toml");
+        let text = fs::read_to_string(path).unwrap();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(parsed, Config::default());
+        // Every key is present, not just defaulted.
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let defaults = toml::Table::try_from(Config::default()).unwrap();
+        assert_eq!(table, defaults);
+    }
+}

@@ -1,0 +1,135 @@
+//! [`LocalApi`]: the API served in-process, without a socket or a network.
+
+use axum::{
+    Router,
+    http::{StatusCode, header},
+};
+use serde_json::Value;
+
+use super::state::ApiState;
+use crate::{node::Node, passport::Passport};
+
+/// The API over a store whose network is not running, called in-process (no socket):
+/// what the `passport` command uses when no node runs, so that both paths share one
+/// implementation and one JSON shape.
+pub struct LocalApi {
+    router: Router,
+    token: String,
+}
+
+/// The Host header a [`LocalApi`] accepts.
+const LOCAL_HOST: &str = "passport.local";
+
+impl LocalApi {
+    /// The API over `node`, without a network.
+    pub fn new(node: Node) -> Self {
+        let token = crate::home::random_token();
+        let state = ApiState::from_parts(
+            Passport::offline(node),
+            &token,
+            vec![LOCAL_HOST.to_string()],
+            0,
+        );
+        Self {
+            router: super::router(state),
+            token,
+        }
+    }
+
+    /// Calls `method path` with an optional JSON body. Returns the status and the
+    /// body's bytes; the API's own errors are among those answers (a status and
+    /// `{"error": "..."}`), and only a request that cannot be made or an answer that
+    /// cannot be read is an error here.
+    pub async fn call(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), LocalApiError> {
+        use tower::ServiceExt as _;
+        let call = format!("{method} {path}");
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, LOCAL_HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+        let body = match body {
+            Some(v) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(v.to_string())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let request = request.body(body).map_err(|e| LocalApiError::Request {
+            call: call.clone(),
+            detail: e.to_string(),
+        })?;
+        // A router never fails to answer: its error type is `Infallible`.
+        let Ok(response) = self.router.clone().oneshot(request).await;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| LocalApiError::Answer {
+                call,
+                detail: e.to_string(),
+            })?;
+        Ok((status, bytes.to_vec()))
+    }
+}
+
+/// Largest answer [`LocalApi::call`] reads: 16 MiB.
+const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// Why [`LocalApi::call`] got no answer: a failure of the in-process call itself,
+/// not of the operation asked for (those come back as answers).
+#[derive(Debug, thiserror::Error)]
+pub enum LocalApiError {
+    /// The method, path or body does not make an HTTP request (a path with a space
+    /// or another character that must be percent-encoded, say).
+    #[error(
+        "could not make the request `{call}` to the in-process API ({detail}): percent-encode the path"
+    )]
+    Request {
+        /// The method and path asked for.
+        call: String,
+        /// What was wrong with them.
+        detail: String,
+    },
+    /// The answer's body could not be read (larger than 16 MiB, say).
+    #[error(
+        "could not read the in-process API's answer to `{call}` ({detail}): start `passport node` and run the command again, to ask it over HTTP"
+    )]
+    Answer {
+        /// The method and path asked for.
+        call: String,
+        /// Why the body could not be read.
+        detail: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+
+    use super::*;
+    use crate::NodeConfig;
+
+    #[tokio::test]
+    async fn its_own_failures_are_its_own_errors_not_a_refused_grant() {
+        let api = LocalApi::new(Node::in_memory(NodeConfig::default()).unwrap());
+        let (status, _) = api.call(Method::GET, "/v1/fields", None).await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        // Before, this read "cannot grant: invalid uri character".
+        let err = api
+            .call(Method::GET, "/v1/fields/a b", None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, LocalApiError::Request { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(!text.contains("cannot grant"), "{text}");
+        assert!(
+            text.starts_with("could not make the request `GET /v1/fields/a b`"),
+            "{text}"
+        );
+    }
+}

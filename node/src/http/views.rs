@@ -1,0 +1,466 @@
+//! What the JSON API answers, as types: the handlers serialize them and the
+//! `passport` command deserializes the same ones, so the two cannot drift apart.
+//! `docs/API.md` documents each shape; every member is always present (a missing
+//! value is `null`, never an absent key).
+//!
+//! Names follow the API's resources and are meant to be used with the module's
+//! name, e.g. `views::InboxItem` beside the core's `person::InboxItem`. Shapes
+//! the core already gives as they go on the wire are reused rather than copied:
+//! [`Policy`] (`/v1/policies`), [`FieldValues`] (a grant's values), [`Terms`],
+//! [`Offer`], [`FieldValue`], [`AuditEvent`] and [`AuditProblem`].
+
+use std::collections::BTreeSet;
+
+use passport_protocol::{
+    FieldName, FieldValue, GrantId, MessageId, Offer, PassportId, Terms, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+pub use crate::consent::Policy;
+use crate::{
+    audit::{self, AuditEvent, AuditProblem, AuditReport},
+    merchant::{self, RequestStatus},
+    net, person,
+    vault::{FieldRecord, Sensitivity},
+};
+pub use passport_protocol::FieldValues;
+
+/// `GET /v1/status`: the node's identity and network state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// This passport.
+    pub id: PassportId,
+    /// The consent page's address.
+    pub page: String,
+    /// The node's libp2p PeerId.
+    pub peer_id: String,
+    /// Multiaddrs it listens on.
+    pub listen_addrs: Vec<String>,
+    /// Addresses others observed and confirmed for it.
+    pub external_addrs: Vec<String>,
+    /// Peers connected now.
+    pub connected_peers: usize,
+    /// Peers in the Kademlia routing table.
+    pub routing_table_size: usize,
+    /// `"unknown"`, `"public"` or `"private"`, as AutoNAT last found.
+    pub reachability: String,
+    /// Its `/p2p-circuit` addresses on relays holding a reservation for it.
+    pub relay_addrs: Vec<String>,
+    /// DCUtR hole punches tried since start.
+    pub hole_punch_attempts: u64,
+    /// Of those, the ones that gave a direct connection.
+    pub hole_punch_successes: u64,
+    /// Whether publication of its DHT record has started.
+    pub published: bool,
+    /// DHT records refused by validation since start.
+    pub rejected_records: u64,
+    /// Inbound messages answered `Busy` since start.
+    pub throttled: u64,
+    /// Kademlia requests answered since start, by kind.
+    pub dht_served: DhtServed,
+}
+
+impl Status {
+    /// The status of the passport `id`, whose page is at `page`, on the network
+    /// `net` describes.
+    pub fn new(id: PassportId, page: String, net: &net::Status) -> Self {
+        Self {
+            id,
+            page,
+            peer_id: net.peer_id.to_string(),
+            listen_addrs: net.listen_addrs.iter().map(ToString::to_string).collect(),
+            external_addrs: net.external_addrs.iter().map(ToString::to_string).collect(),
+            connected_peers: net.connected_peers,
+            routing_table_size: net.routing_table_size,
+            reachability: net.reachability.name().to_string(),
+            relay_addrs: net.relay_addrs.iter().map(ToString::to_string).collect(),
+            hole_punch_attempts: net.hole_punch_attempts,
+            hole_punch_successes: net.hole_punch_successes,
+            published: net.published,
+            rejected_records: net.rejected_records,
+            throttled: net.throttled,
+            dht_served: net.dht_served.into(),
+        }
+    }
+}
+
+/// Kademlia requests a node answered since start, by kind (`dht_served` in
+/// [`Status`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhtServed {
+    /// Requests for the peers closest to a key.
+    pub find_node: u64,
+    /// Requests for a record.
+    pub get_record: u64,
+    /// Records offered for storage.
+    pub put_record: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+impl From<net::DhtServed> for DhtServed {
+    fn from(served: net::DhtServed) -> Self {
+        Self {
+            find_node: served.find_node,
+            get_record: served.get_record,
+            put_record: served.put_record,
+            other: served.other,
+        }
+    }
+}
+
+/// `GET /v1/fields` (each element) and `GET /v1/fields/{name}`: one field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// Its name.
+    pub name: FieldName,
+    /// Its value.
+    pub value: FieldValue,
+    /// Its tags.
+    pub tags: BTreeSet<String>,
+    /// Its release class.
+    pub sensitivity: Sensitivity,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+impl Field {
+    /// The field `name` as stored.
+    pub fn new(name: FieldName, record: FieldRecord) -> Self {
+        Self {
+            name,
+            value: record.value,
+            tags: record.tags,
+            sensitivity: record.sensitivity,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+/// `GET /v1/inbox` (each element): a request waiting for the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxItem {
+    /// The request's id, to approve or deny it by.
+    pub request_id: MessageId,
+    /// The request in one sentence, ready to show.
+    pub sentence: String,
+    /// Who asks (it signed the request).
+    pub merchant: PassportId,
+    /// The name the merchant declared in this request.
+    pub merchant_name: String,
+    /// Always `false`: names are never verified.
+    pub merchant_name_verified: bool,
+    /// The person's name for this merchant, if any.
+    pub petname: Option<String>,
+    /// The first request ever from this merchant.
+    pub first_contact: bool,
+    /// What is asked and why.
+    pub fields: Vec<RequestedField>,
+    /// What for.
+    pub purpose: String,
+    /// How long the grant would last, in seconds.
+    pub duration_secs: u64,
+    /// How long the merchant wants to keep the data after the grant, in seconds.
+    pub retention_secs: u64,
+    /// What the merchant offers in return.
+    pub offer: Option<Offer>,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// When it can no longer be answered.
+    pub expires_at: Timestamp,
+}
+
+impl From<&person::InboxItem> for InboxItem {
+    fn from(i: &person::InboxItem) -> Self {
+        Self {
+            request_id: i.pending.request_id,
+            sentence: i.sentence(),
+            merchant: i.pending.merchant,
+            merchant_name: i.request.requester_name.clone(),
+            merchant_name_verified: false,
+            petname: i.merchant.petname.clone(),
+            first_contact: i.pending.first_contact,
+            fields: i
+                .request
+                .fields
+                .iter()
+                .map(|f| RequestedField {
+                    name: f.name.clone(),
+                    required: f.required,
+                    reason: f.reason.clone(),
+                })
+                .collect(),
+            purpose: i.request.purpose.clone(),
+            duration_secs: i.request.duration_secs,
+            retention_secs: i.request.retention_secs,
+            offer: i.request.offer.clone(),
+            received_at: i.pending.received_at,
+            expires_at: i.pending.expires_at,
+        }
+    }
+}
+
+/// One field an [`InboxItem`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedField {
+    /// The field.
+    pub name: FieldName,
+    /// Whether the merchant needs it (`false`: nice to have).
+    pub required: bool,
+    /// Why, in the merchant's words.
+    pub reason: String,
+}
+
+/// `GET /v1/grants` (each element): a grant this person issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedGrant {
+    /// Its id.
+    pub grant_id: GrantId,
+    /// To whom.
+    pub merchant: PassportId,
+    /// The fields released.
+    pub fields: Vec<FieldName>,
+    /// The person's terms.
+    pub terms: Terms,
+    /// When issued.
+    pub issued_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// Neither revoked nor ended, when it was read.
+    pub live: bool,
+    /// When revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// The merchant's signed deletion receipt's id, once one arrived.
+    pub receipt: Option<MessageId>,
+}
+
+impl IssuedGrant {
+    /// The grant `g` as it stands at `now`.
+    pub fn new(g: &person::IssuedGrant, now: Timestamp) -> Self {
+        Self {
+            grant_id: g.grant_id,
+            merchant: g.merchant,
+            fields: g.fields.clone(),
+            terms: g.terms.clone(),
+            issued_at: g.issued_at,
+            expires_at: g.expires_at,
+            live: g.is_live(now),
+            revoked_at: g.revoked_at,
+            receipt: g.receipt,
+        }
+    }
+}
+
+/// `GET /v1/received` (each element): a grant this merchant holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceivedGrant {
+    /// Its id.
+    pub grant_id: GrantId,
+    /// The person.
+    pub person: PassportId,
+    /// The fields granted.
+    pub fields: Vec<FieldName>,
+    /// The person's terms.
+    pub terms: Terms,
+    /// When received.
+    pub received_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// When the person revoked it.
+    pub revoked_at: Option<Timestamp>,
+    /// When its data was erased.
+    pub erased_at: Option<Timestamp>,
+}
+
+impl From<&merchant::ReceivedGrant> for ReceivedGrant {
+    fn from(g: &merchant::ReceivedGrant) -> Self {
+        Self {
+            grant_id: g.grant_id,
+            person: g.person,
+            fields: g.fields.clone(),
+            terms: g.terms.clone(),
+            received_at: g.received_at,
+            expires_at: g.expires_at,
+            revoked_at: g.revoked_at,
+            erased_at: g.erased_at,
+        }
+    }
+}
+
+/// `POST /v1/requests`: the request sent and its first answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestOutcome {
+    /// The request's id.
+    pub request_id: MessageId,
+    /// Where it stands; `null` only if the request's own record is gone.
+    pub result: Option<RequestResult>,
+}
+
+/// Where a sent request stands, in `{"status": ...}` (the `result` of a
+/// [`RequestOutcome`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum RequestResult {
+    /// The person must decide; the grant or refusal reaches this node later.
+    Pending,
+    /// Granted (by a standing policy, or by the person within the wait).
+    Granted {
+        /// The grant, already stored.
+        grant: GrantId,
+    },
+    /// Refused.
+    Refused {
+        /// The person's reason.
+        reason: String,
+    },
+    /// The other node took the message with nothing to send back.
+    Accepted,
+    /// The other node had received this very message before.
+    AlreadyReceived,
+    /// An answer came back, yet this node's record of the request still waits.
+    Waiting,
+}
+
+impl RequestResult {
+    /// The `status` member: `"pending"`, `"granted"`, `"refused"`, `"accepted"`,
+    /// `"already_received"` or `"waiting"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Granted { .. } => "granted",
+            Self::Refused { .. } => "refused",
+            Self::Accepted => "accepted",
+            Self::AlreadyReceived => "already_received",
+            Self::Waiting => "waiting",
+        }
+    }
+}
+
+impl From<crate::passport::RequestOutcome> for RequestOutcome {
+    fn from(outcome: crate::passport::RequestOutcome) -> Self {
+        use crate::passport::RequestAnswer;
+        let result = match outcome.answer {
+            RequestAnswer::Decided(status) => status.into(),
+            RequestAnswer::Pending => RequestResult::Pending,
+            RequestAnswer::Accepted => RequestResult::Accepted,
+            RequestAnswer::AlreadyReceived => RequestResult::AlreadyReceived,
+        };
+        Self {
+            request_id: outcome.request_id,
+            result: Some(result),
+        }
+    }
+}
+
+impl From<RequestStatus> for RequestResult {
+    fn from(status: RequestStatus) -> Self {
+        match status {
+            RequestStatus::Waiting => Self::Waiting,
+            RequestStatus::Granted { grant } => Self::Granted { grant },
+            RequestStatus::Refused { reason } => Self::Refused { reason },
+        }
+    }
+}
+
+/// `GET /v1/audit` (each element): one entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Its position, from 0.
+    pub seq: u64,
+    /// When.
+    pub at: Timestamp,
+    /// What happened; its `event` member names the kind.
+    pub event: AuditEvent,
+    /// Whether the entry holds the signed message involved.
+    pub has_message: bool,
+    /// That message's id, for `GET /v1/messages/{id}`.
+    pub message_id: Option<MessageId>,
+}
+
+impl From<&audit::AuditEntry> for AuditEntry {
+    fn from(e: &audit::AuditEntry) -> Self {
+        Self {
+            seq: e.seq,
+            at: e.at,
+            event: e.event.clone(),
+            has_message: e.message.is_some(),
+            message_id: e
+                .message
+                .as_deref()
+                .and_then(|m| passport_protocol::decode_trusted(m).ok())
+                .map(|m| m.claims.id),
+        }
+    }
+}
+
+/// `GET /v1/audit/verify`: the hash chain checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    /// No problems.
+    pub intact: bool,
+    /// Entries found.
+    pub entries: u64,
+    /// Everything wrong, in slot order.
+    pub problems: Vec<AuditProblem>,
+}
+
+impl From<AuditReport> for AuditVerification {
+    fn from(report: AuditReport) -> Self {
+        Self {
+            intact: report.is_intact(),
+            entries: report.entries,
+            problems: report.problems,
+        }
+    }
+}
+
+/// `GET /v1/peers` (each element): a peer connected now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    /// Its libp2p PeerId.
+    pub peer_id: String,
+    /// One multiaddr per open connection.
+    pub addrs: Vec<String>,
+}
+
+/// The answer of the routes that send messages in the background (approve, deny,
+/// revoke, erase): one recipient per message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveringTo {
+    /// The recipients' passport ids.
+    pub delivering_to: Vec<PassportId>,
+}
+
+/// The answer of `PUT` and `DELETE /v1/fields/{name}`: one merchant per update
+/// sent to a live grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdatesTo {
+    /// The merchants' passport ids.
+    pub updates_to: Vec<PassportId>,
+}
+
+/// `DELETE /v1/policies/{id}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// The policy removed.
+    pub removed: u64,
+}
+
+/// `PUT /v1/fields/{name}/tags`: nothing to say, `{}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// `GET /v1/hello?nonce=N`: proof that the server knows the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proof {
+    /// [`token_proof`](super::token_proof) of the token and the nonce.
+    pub proof: String,
+}
+
+/// Every error: `{"error": "..."}`, a message for people (branch on the status
+/// code, not on it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong and, where it can, what to do.
+    pub error: String,
+}
