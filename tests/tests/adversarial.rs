@@ -49,48 +49,50 @@ fn node_with(identity: IdentityKey, sealing: Option<SealingKey>) -> Node {
     .unwrap()
 }
 
-/// Starts `node`'s network on loopback. Targets get limits high enough that the
-/// attacker is never throttled, so that every case reaches the verifier (throttling
-/// has its own benchmark, `node/benches/flood.rs`).
-async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
-    let config = NetConfig {
+/// Loopback settings. Targets get limits high enough that the attacker is never
+/// throttled, so that every case reaches the verifier (throttling has its own
+/// benchmark, `node/benches/flood.rs`).
+fn unthrottled(bootstrap: Vec<Multiaddr>) -> NetConfig {
+    NetConfig {
         listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
         bootstrap,
         mdns: false,
         peer_burst: 1_000_000,
         peer_rate_per_sec: 1_000_000,
         ..NetConfig::default()
-    };
-    let (client, event_loop) =
-        net::new(node, identity::Keypair::generate_ed25519(), config).unwrap();
-    tokio::spawn(event_loop.run());
-    client.until_listening().await.unwrap();
+    }
+}
+
+/// Publishes until it sticks (the bootstrap connection may still be opening).
+async fn publish(client: &Client) {
     while client.publish().await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Starts `node`'s network on loopback, published.
+async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Client {
+    let (client, event_loop) = net::new(
+        node,
+        identity::Keypair::generate_ed25519(),
+        unthrottled(bootstrap),
+    )
+    .unwrap();
+    tokio::spawn(event_loop.run());
+    client.until_listening().await.unwrap();
+    publish(&client).await;
     client
 }
 
 /// [`start`] as a [`passport_node::Passport`] handle, for delivering what the
 /// node makes.
 async fn start_passport(node: Node, bootstrap: Vec<Multiaddr>) -> passport_node::Passport {
-    let config = NetConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        bootstrap,
-        mdns: false,
-        peer_burst: 1_000_000,
-        peer_rate_per_sec: 1_000_000,
-        ..NetConfig::default()
-    };
     let (passport, _events) = passport_node::Passport::with_node(node)
-        .network(config)
+        .network(unthrottled(bootstrap))
         .spawn()
         .await
         .unwrap();
-    let client = passport.client().unwrap();
-    while client.publish().await.is_err() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    publish(passport.client().unwrap()).await;
     passport
 }
 
