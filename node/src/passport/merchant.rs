@@ -74,7 +74,7 @@ impl Passport {
         spec: RequestSpec,
         wait: Duration,
     ) -> Result<RequestOutcome, PassportError> {
-        let client = self.net()?.clone();
+        let client = self.net()?;
         let prepared = self
             .run(move |node| node.prepare_request(to, spec, now()))
             .await?;
@@ -173,7 +173,7 @@ impl Passport {
     /// Asks the person's node for the current values under a grant, stores them and
     /// returns them.
     pub async fn fetch(&self, grant: GrantId) -> Result<FieldValues, PassportError> {
-        let client = self.net()?.clone();
+        let client = self.net()?;
         let (person, bytes) = self
             .run(move |node| {
                 let person = node
