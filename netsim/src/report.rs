@@ -81,6 +81,11 @@ pub struct Requests {
     /// Request→decision latency in milliseconds of automatic decisions (allow
     /// and deny policies), by path.
     pub latency_by_path_ms: BTreeMap<String, Spread>,
+    /// Requests by the path they took (`direct`, `relayed`), whatever the policy
+    /// and the outcome: a request to a person behind NAT is `relayed` unless a
+    /// direct connection to it was already open.
+    #[serde(default)]
+    pub by_path: BTreeMap<String, usize>,
     /// Failed requests by reason.
     pub failures: BTreeMap<String, usize>,
     /// Requests the merchant sent a second time (a new request) because the
@@ -156,10 +161,15 @@ impl Summary {
             );
         }
         let mut latency_by_path_ms = BTreeMap::new();
+        let mut by_path = BTreeMap::new();
         for path in [RequestPath::Direct, RequestPath::Relayed] {
             latency_by_path_ms.insert(
                 path.name().to_string(),
                 Spread::of(automatic_latencies(run, path)),
+            );
+            by_path.insert(
+                path.name().to_string(),
+                r.requests.iter().filter(|q| q.path == Some(path)).count(),
             );
         }
         let mut failures = BTreeMap::new();
@@ -231,6 +241,7 @@ impl Summary {
                 ),
                 latency_by_policy_ms,
                 latency_by_path_ms,
+                by_path,
                 failures,
                 retries: r.retries,
             },

@@ -71,7 +71,14 @@ fn without_loss_or_churn_every_lookup_succeeds_and_every_allowed_request_is_gran
     assert_eq!(s.nat.found_private, s.nat.behind_nat);
     assert_eq!(s.nat.relayed, s.nat.behind_nat);
     assert_eq!(s.nat.public_found_private, 0);
-    assert!(s.requests.latency_by_path_ms["relayed"].count > 0);
+    // Some request went through a relay. Any policy counts: whether a request
+    // found a direct connection already open (the person dialled the merchant to
+    // answer or to publish) depends on timing, and automatic ones alone are few.
+    assert!(
+        s.requests.by_path["relayed"] > 0,
+        "{:?}",
+        s.requests.by_path
+    );
     // Revocations came back with deletion receipts.
     assert!(s.grants.revoked > 0);
     assert_eq!(s.grants.erased, s.grants.revoked);
