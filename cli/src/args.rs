@@ -284,7 +284,8 @@ pub(crate) struct RequestArgs {
     /// If the person must decide, wait this long for the answer (at most 5m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
-    /// The name the person sees. Default: "unnamed merchant".
+    /// The name the person sees. Default: `[merchant] name` in config.toml, else
+    /// "unnamed merchant".
     #[arg(long, env = "PASSPORT_NAME")]
     pub name: Option<String>,
 }

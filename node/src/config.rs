@@ -10,6 +10,8 @@
 //!     ([`NetConfig::from_settings`](crate::net::NetConfig::from_settings)).
 //!   - [`ApiSettings`]: the `[api]` section, for the local HTTP API and the consent
 //!     page.
+//!   - [`MerchantSettings`]: the `[merchant]` section, how this node presents itself
+//!     when it asks.
 //!
 //! Every key is optional: a missing key, section or file takes the default, which
 //! each field's doc gives. An unknown key or a value of the wrong type is an error
@@ -38,6 +40,9 @@ pub struct Config {
     /// The `[api]` section: the local HTTP API and consent page. Default:
     /// [`ApiSettings::default`].
     pub api: ApiSettings,
+    /// The `[merchant]` section: how this node presents itself when it asks.
+    /// Default: [`MerchantSettings::default`].
+    pub merchant: MerchantSettings,
 }
 
 impl Config {
@@ -151,6 +156,18 @@ impl Default for ApiSettings {
     }
 }
 
+/// The `[merchant]` section of `config.toml`. Every field says its default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MerchantSettings {
+    /// The shop's name as persons see it on its requests, e.g. `"Brand X"`. A
+    /// request that names itself (`requester_name` in the API, `--name` on the
+    /// command line) says that name instead. Default: none, and such a request says
+    /// "unnamed merchant".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// `config.toml` as written: the core tunables at the top level, beside the
 /// sections. [`NodeConfig`]'s keys are spelled out here rather than
 /// `#[serde(flatten)]`ed because flattening loses, for a top-level key, the line and
@@ -168,6 +185,7 @@ struct ConfigFile {
     max_retention_secs: u64,
     network: NetworkSettings,
     api: ApiSettings,
+    merchant: MerchantSettings,
 }
 
 impl Default for ConfigFile {
@@ -187,6 +205,7 @@ impl From<ConfigFile> for Config {
             max_retention_secs,
             network,
             api,
+            merchant,
         } = file;
         Self {
             node: NodeConfig {
@@ -199,6 +218,7 @@ impl From<ConfigFile> for Config {
             },
             network,
             api,
+            merchant,
         }
     }
 }
@@ -217,6 +237,7 @@ impl From<Config> for ConfigFile {
                 },
             network,
             api,
+            merchant,
         } = config;
         Self {
             inbox_per_merchant,
@@ -227,6 +248,7 @@ impl From<Config> for ConfigFile {
             max_retention_secs,
             network,
             api,
+            merchant,
         }
     }
 }
@@ -298,6 +320,20 @@ mod tests {
         assert!(
             in_section.contains("unknown field `host`, expected `listen` or `hosts`"),
             "{in_section}"
+        );
+    }
+
+    #[test]
+    fn the_merchant_section_names_the_shop() {
+        let config: Config = toml::from_str("[merchant]\nname = \"Brand X\"\n").unwrap();
+        assert_eq!(config.merchant.name.as_deref(), Some("Brand X"));
+        assert_eq!(Config::default().merchant.name, None);
+        let err = toml::from_str::<Config>("[merchant]\nnom = \"Brand X\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown field `nom`, expected `name`"),
+            "{err}"
         );
     }
 

@@ -70,7 +70,7 @@ pub mod vault;
 pub use passport_protocol as protocol;
 
 pub use crate::{
-    config::{ApiSettings, Config, NetworkSettings, NodeConfig},
+    config::{ApiSettings, Config, MerchantSettings, NetworkSettings, NodeConfig},
     error::NodeError,
     events::{Event, Events},
     home::{Home, KdfParams, Keys, Unlock},

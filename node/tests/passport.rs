@@ -317,3 +317,63 @@ async fn deliveries_beyond_the_bound_wait_in_the_outbox() {
     assert!(first.delivered().await.is_err());
     boot.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_does_not_name_itself_says_the_configured_merchant_name() {
+    let (boot, _) = start(memory_node(), vec![]).await;
+    let addr = dial_address(&boot).await;
+    let (shop, _) = Passport::with_node(memory_node())
+        .network(loopback(vec![addr.clone()]))
+        .merchant_name(Some("Brand X".into()))
+        .spawn()
+        .await
+        .unwrap();
+    let (unnamed, _) = start(memory_node(), vec![addr.clone()]).await;
+    let (ada, _) = start(memory_node(), vec![addr]).await;
+    let record = find(&shop, ada.id()).await;
+    let ask = |name: &str| RequestSpec::new(name, ["name.given".parse().unwrap()], "delivery", 60);
+    for (merchant, name) in [(&shop, ""), (&shop, "Brand X Outlet"), (&unnamed, " ")] {
+        let outcome = merchant
+            .request_to_record(&record, ask(name), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(outcome.answer, RequestAnswer::Pending);
+    }
+    let mut names: Vec<_> = ada
+        .inbox()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|item| item.request.requester_name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Brand X", "Brand X Outlet", "unnamed merchant"]);
+    assert_eq!(
+        unnamed.merchant_name(),
+        passport_node::passport::UNNAMED_MERCHANT
+    );
+    for passport in [shop, unnamed, ada, boot] {
+        passport.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_home_s_config_names_the_merchant() {
+    use passport_node::{Home, KdfParams, Unlock};
+    let dir = tempfile::tempdir().unwrap();
+    let home = Home::new(dir.path());
+    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
+        .unwrap();
+    std::fs::write(home.config_path(), "[merchant]\nname = \"Brand X\"\n").unwrap();
+    let (shop, _) = Passport::builder(home.clone()).spawn().await.unwrap();
+    assert_eq!(shop.merchant_name(), "Brand X");
+    shop.shutdown().await;
+    drop(shop);
+    // What the builder is told wins over the file.
+    let (shop, _) = Passport::builder(home)
+        .merchant_name(Some("Brand Y".into()))
+        .spawn()
+        .await
+        .unwrap();
+    assert_eq!(shop.merchant_name(), "Brand Y");
+}

@@ -15,7 +15,7 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
     let conn = ctx.connect(true).await?;
     let body = json!({
         "to": args.to,
-        "requester_name": args.name.unwrap_or_else(|| "unnamed merchant".into()),
+        "requester_name": args.name.unwrap_or_default(),
         "fields": args.fields.iter().map(|f| json!({ "name": f, "reason": args.purpose })).collect::<Vec<_>>(),
         "purpose": args.purpose,
         "duration_secs": args.duration.as_secs(),

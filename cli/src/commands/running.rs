@@ -61,6 +61,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         .keypair(ctx.home.network_key()?)
         .network(net_config)
         .sweep_every(SWEEP_INTERVAL)
+        .merchant_name(config.merchant.name.clone())
         .spawn()
         .await?;
     let token = ctx.home.api_token()?;

@@ -98,6 +98,16 @@ impl Delivery {
         self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Deliveries for a node without a network: messages wait in the outbox.
+    pub(crate) fn offline(node: Node) -> Self {
+        let defaults = crate::net::NetConfig::default();
+        let backoff = Backoff {
+            initial: defaults.retry_initial,
+            max: defaults.retry_max,
+        };
+        Self::new(node, None, backoff, MAX_DELIVERIES)
+    }
+
     /// Delivers `outgoing` on its own task (see the module docs).
     pub(crate) fn spawn(&self, outgoing: Outgoing) -> Sending {
         let (reply, outcome) = oneshot::channel();

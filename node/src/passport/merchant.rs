@@ -71,10 +71,13 @@ impl Passport {
         &self,
         to: PassportId,
         record: Option<&PeerRecord>,
-        spec: RequestSpec,
+        mut spec: RequestSpec,
         wait: Duration,
     ) -> Result<RequestOutcome, PassportError> {
         let client = self.net()?;
+        if spec.requester_name.trim().is_empty() {
+            spec.requester_name = self.merchant_name().to_string();
+        }
         let prepared = self
             .run(move |node| node.prepare_request(to, spec, now()))
             .await?;

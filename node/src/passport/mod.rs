@@ -55,6 +55,9 @@ use crate::{
     vault::{FieldRecord, Sensitivity},
 };
 
+/// What a request says when neither it nor `[merchant] name` names the shop.
+pub const UNNAMED_MERCHANT: &str = "unnamed merchant";
+
 /// How often expired requests and grants are swept, unless told otherwise.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -67,6 +70,7 @@ pub struct Builder {
     transport: Option<BoxedTransport>,
     sweep_every: Duration,
     max_deliveries: usize,
+    merchant_name: Option<String>,
 }
 
 enum Source {
@@ -83,6 +87,7 @@ impl Builder {
             transport: None,
             sweep_every: DEFAULT_SWEEP_INTERVAL,
             max_deliveries: MAX_DELIVERIES,
+            merchant_name: None,
         }
     }
 
@@ -121,6 +126,14 @@ impl Builder {
         self
     }
 
+    /// The name persons see on this node's requests when a request does not name
+    /// itself. Default: the home's `[merchant] name`, else none ("unnamed
+    /// merchant").
+    pub fn merchant_name(mut self, name: Option<String>) -> Self {
+        self.merchant_name = name;
+        self
+    }
+
     /// Deliveries in flight at once; a message made beyond that waits in the outbox
     /// for the next sweep. Default [`MAX_DELIVERIES`] (1,024).
     pub fn max_deliveries(mut self, limit: usize) -> Self {
@@ -133,17 +146,26 @@ impl Builder {
     /// delivers what the outbox kept from the last run and starts the sweeper.
     /// Returns the handle and a subscription to its events.
     pub async fn spawn(self) -> Result<(Passport, Events), PassportError> {
+        let mut merchant_name = self.merchant_name;
         let (node, home) = match self.source {
             Source::Node(node) => (node, None),
             Source::Home { home, unlock } => {
                 let opening = home.clone();
-                let node = blocking(move || Node::open_home(&opening, &unlock)).await?;
+                let (node, config) = blocking(move || {
+                    let config = opening.config()?;
+                    let node = Node::open(&opening, &unlock, config.node.clone())?;
+                    Ok((node, config))
+                })
+                .await?;
+                merchant_name = merchant_name.or(config.merchant.name);
                 (node, Some(home))
             }
         };
         let events = node.subscribe();
         let Some(config) = self.network else {
-            return Ok((Passport::offline(node), events));
+            let delivery = Delivery::offline(node.clone());
+            let passport = Passport::assemble(node, None, delivery, merchant_name);
+            return Ok((passport, events));
         };
         let keypair = match (self.keypair, home) {
             (Some(keypair), _) => keypair,
@@ -189,7 +211,8 @@ impl Builder {
             metrics,
             tasks: Mutex::new(Some((event_loop, sweeper))),
         };
-        Ok((Passport::assemble(node, Some(network), delivery), events))
+        let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
+        Ok((passport, events))
     }
 }
 
@@ -210,6 +233,8 @@ struct Inner {
     node: Node,
     network: Option<Network>,
     delivery: Delivery,
+    /// What requests that do not name themselves say.
+    merchant_name: Option<String>,
 }
 
 struct Network {
@@ -255,23 +280,33 @@ impl Passport {
     /// A handle over `node` without a network, at once (no task is started):
     /// what [`Builder::spawn`] makes when no network is asked for.
     pub fn offline(node: Node) -> Self {
-        let delivery = Delivery::new(
-            node.clone(),
-            None,
-            backoff(&NetConfig::default()),
-            MAX_DELIVERIES,
-        );
-        Self::assemble(node, None, delivery)
+        let delivery = Delivery::offline(node.clone());
+        Self::assemble(node, None, delivery, None)
     }
 
-    fn assemble(node: Node, network: Option<Network>, delivery: Delivery) -> Self {
+    fn assemble(
+        node: Node,
+        network: Option<Network>,
+        delivery: Delivery,
+        merchant_name: Option<String>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 node,
                 network,
                 delivery,
+                merchant_name,
             }),
         }
+    }
+
+    /// The name persons see on this node's requests that do not name themselves
+    /// ([`Builder::merchant_name`]).
+    pub fn merchant_name(&self) -> &str {
+        self.inner
+            .merchant_name
+            .as_deref()
+            .unwrap_or(UNNAMED_MERCHANT)
     }
 
     /// This passport's id.

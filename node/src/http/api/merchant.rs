@@ -22,6 +22,9 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub(super) struct RequestBody {
     to: String,
+    /// The name the person sees. Default: `[merchant] name` from config.toml, else
+    /// "unnamed merchant".
+    #[serde(default)]
     requester_name: String,
     fields: Vec<FieldRequestBody>,
     purpose: String,
