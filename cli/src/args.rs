@@ -191,7 +191,7 @@ pub(crate) struct NodeArgs {
         value_delimiter = ','
     )]
     pub listen: Vec<String>,
-    /// Join the network through this peer, ending in /p2p/<PeerId> (repeatable).
+    /// Join the network through this peer, ending in `/p2p/<PeerId>` (repeatable).
     /// Overrides `[network] bootstrap`.
     #[arg(
         long,

@@ -22,7 +22,7 @@
 //! # Live updates
 //!
 //! `/events` is a server-sent event stream that says "change" whenever the store
-//! commits anything ([`Node::changes`](crate::Node::changes)); the page's small
+//! commits anything (the node's [events](crate::events)); the page's small
 //! script then fetches the page again and swaps its content. Everything works
 //! without JavaScript: every action is a plain form POST answered with a redirect.
 //!
