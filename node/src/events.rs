@@ -49,16 +49,6 @@ pub enum Event {
     },
 }
 
-impl Event {
-    /// The committed change, if this is one.
-    pub fn audit_event(&self) -> Option<&AuditEvent> {
-        match self {
-            Self::Committed { event, .. } => Some(event),
-            Self::StoreChanged | Self::Lagged { .. } => None,
-        }
-    }
-}
-
 /// A subscription to a node's events: a [`Stream`] that ends when the node is
 /// dropped.
 pub type Events = Pin<Box<dyn Stream<Item = Event> + Send>>;

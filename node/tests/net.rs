@@ -921,21 +921,24 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
         }
         panic!("the store stayed locked");
     };
-    let config = || NetConfig {
-        bootstrap: vec![boot.clone()],
-        ..loopback()
+    // The person's node, from the same home each run.
+    let start_person = || async {
+        let (person, _events) = Passport::with_node(open().await)
+            .network(NetConfig {
+                bootstrap: vec![boot.clone()],
+                ..loopback()
+            })
+            .sweep_every(Duration::from_secs(3600))
+            .spawn()
+            .await
+            .unwrap();
+        person
     };
-    let sweep = Duration::from_secs(3600);
 
     // First run: a request arrives, the person approves, and the node stops before
     // the decision could be delivered.
     let request_id = {
-        let (person, _events) = Passport::with_node(open().await)
-            .network(config())
-            .sweep_every(sweep)
-            .spawn()
-            .await
-            .unwrap();
+        let person = start_person().await;
         name_ada(person.node());
         let record = lookup_eventually(&merchant.client, person.node().id())
             .await
@@ -969,12 +972,7 @@ async fn a_decision_left_undelivered_at_shutdown_is_sent_after_a_restart() {
     ));
 
     // Second run, from the same home: the decision goes out and leaves the outbox.
-    let (person, _events) = Passport::with_node(open().await)
-        .network(config())
-        .sweep_every(sweep)
-        .spawn()
-        .await
-        .unwrap();
+    let person = start_person().await;
     for _ in 0..300 {
         let granted = matches!(
             merchant_node

@@ -23,7 +23,6 @@ use crate::{
     error::NodeError,
     home::Home,
     net::{Client, NetError},
-    node::Node,
     passport::{Passport, PassportError, Sending},
 };
 
@@ -34,7 +33,6 @@ pub struct ApiState {
     /// node), network routes answer 503 and messages made wait in the durable
     /// outbox until the node runs.
     pub(crate) passport: Passport,
-    pub(crate) node: Node,
     pub(crate) token: Arc<str>,
     /// The `Host` values accepted; the first is the bound address.
     pub(super) hosts: Arc<[String]>,
@@ -66,7 +64,6 @@ impl ApiState {
         port: u16,
     ) -> Self {
         Self {
-            node: passport.node().clone(),
             passport,
             token: token.into(),
             hosts: hosts.into(),
@@ -313,7 +310,7 @@ pub(crate) fn recipients(sending: Vec<Sending>) -> Vec<PassportId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::NodeConfig;
+    use crate::{NodeConfig, node::Node};
 
     #[test]
     fn the_page_is_named_by_the_bound_address_or_else_the_first_configured_host() {

@@ -42,6 +42,15 @@ pub(crate) struct Backoff {
     pub(crate) max: Duration,
 }
 
+impl From<&crate::net::NetConfig> for Backoff {
+    fn from(config: &crate::net::NetConfig) -> Self {
+        Self {
+            initial: config.retry_initial,
+            max: config.retry_max,
+        }
+    }
+}
+
 /// A message on its way. Dropping it leaves the delivery running.
 #[derive(Debug)]
 pub struct Sending {
@@ -100,11 +109,8 @@ impl Delivery {
 
     /// Deliveries for a node without a network: messages wait in the outbox.
     pub(crate) fn offline(node: Node) -> Self {
-        let defaults = crate::net::NetConfig::default();
-        let backoff = Backoff {
-            initial: defaults.retry_initial,
-            max: defaults.retry_max,
-        };
+        // Never used without a client; any value would do.
+        let backoff = Backoff::from(&crate::net::NetConfig::default());
         Self::new(node, None, backoff, MAX_DELIVERIES)
     }
 
@@ -155,7 +161,7 @@ impl Delivery {
 
     /// Starts delivering everything the outbox holds that is not being delivered
     /// already: messages made before the node last stopped, or left over when too
-    /// many were in flight. Returns how many it started.
+    /// many were in flight. Returns how many the outbox held.
     pub(crate) async fn resume(&self) -> Result<usize, PassportError> {
         if self.client.is_none() {
             return Ok(0);
@@ -164,16 +170,12 @@ impl Delivery {
         let pending = tokio::task::spawn_blocking(move || reading.outbox())
             .await
             .map_err(|e| PassportError::Interrupted(e.to_string()))??;
-        let mut started = 0;
+        let count = pending.len();
         for out in pending {
-            let key = crate::node::outbox_key(&out.bytes);
-            if self.tasks().in_flight.contains(&key) {
-                continue;
-            }
+            // One already being delivered is not started twice (see `spawn`).
             drop(self.spawn(out));
-            started += 1;
         }
-        Ok(started)
+        Ok(count)
     }
 
     /// Sends once and feeds a signed answer back into the node.

@@ -177,7 +177,7 @@ impl Builder {
             None => net::tcp_and_quic(&keypair)?,
         };
         let metrics = Metrics::default();
-        let backoff = backoff(&config);
+        let backoff = Backoff::from(&config);
         let (client, event_loop) =
             net::with_transport(node.clone(), keypair, config, metrics.clone(), transport)?;
         let event_loop = tokio::spawn(event_loop.run());
@@ -213,13 +213,6 @@ impl Builder {
         };
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
         Ok((passport, events))
-    }
-}
-
-fn backoff(config: &NetConfig) -> Backoff {
-    Backoff {
-        initial: config.retry_initial,
-        max: config.retry_max,
     }
 }
 

@@ -16,7 +16,7 @@ use crate::http::{
 pub(super) async fn status(State(state): State<ApiState>) -> ApiResult<views::Status> {
     let net = state.net()?.status().await?;
     Ok(Json(views::Status::new(
-        state.node.id(),
+        state.passport.id(),
         state.page_url(),
         &net,
     )))

@@ -328,7 +328,7 @@ pub(super) async fn events(
     };
     // Subscribed before reading the count, so nothing committed in between is missed.
     let changes = state.passport.events();
-    let node = state.node.clone();
+    let node = state.passport.node().clone();
     let stale = since.is_some_and(|since| since != node.commits());
     let until = tokio::time::Instant::from_std(authed.expires);
     let stream = futures::stream::unfold(

@@ -45,7 +45,7 @@ impl FromRequestParts<ApiState> for Authed {
         let found = cookie(&parts.headers, &web.session_cookie).and_then(|id| {
             let (csrf, expires) = web.session(id)?;
             Some(Self {
-                changes: state.node.commits(),
+                changes: state.passport.node().commits(),
                 session: id.to_string(),
                 csrf,
                 expires,
@@ -81,7 +81,7 @@ impl Authed {
     /// person takes the session's one-time message.
     pub(super) fn chrome(&self, state: &ApiState, inbox: usize) -> pages::Chrome {
         pages::Chrome {
-            id: state.node.id(),
+            id: state.passport.id(),
             csrf: self.csrf.clone(),
             changes: self.changes,
             inbox,
@@ -177,7 +177,7 @@ fn login_page(state: &ApiState, status: StatusCode, error: Option<&str>) -> Resp
             &nonce,
             state.home.is_some(),
             error,
-            &state.node.id(),
+            &state.passport.id(),
         )),
     )
         .into_response()
