@@ -7,9 +7,13 @@
 //! network has formed, as the 12-hourly republish would; AutoNAT and relay
 //! reservations finish), **workload** (the plan's events at their times), and
 //! **drain** (answers still in flight may land).
+//!
+//! Layout: this file builds the nodes, starts and stops them (churn) and runs the
+//! phases; `workload.rs` plays the plan's actions (requests, answers, revocations
+//! and what each records); `hops.rs` replays a lookup's hops for the report.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeMap, HashMap},
     sync::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
@@ -17,25 +21,17 @@ use std::{
     time::Duration,
 };
 
-use futures::StreamExt as _;
 use libp2p::{
-    PeerId, Transport as _,
-    core::upgrade::Version,
-    identity,
-    kad::{KBucketDistance, KBucketKey},
-    multiaddr::Protocol,
-    noise, plaintext, yamux,
+    PeerId, Transport as _, core::upgrade::Version, identity, multiaddr::Protocol, noise,
+    plaintext, yamux,
 };
 use passport_node::{
-    Event, Keys, Node, NodeConfig, Passport, PassportError, RequestAnswer, RequestSpec,
-    audit::AuditEvent,
+    Keys, Node, NodeConfig, Passport, PassportError,
     consent::{Effect, FieldScope, Policy},
-    merchant::RequestStatus,
     metrics::ProcessUsage,
-    net::{BoxedTransport, Client, NetConfig, NetError, Response},
+    net::{BoxedTransport, Client, NetConfig, NetError},
     node::system_now,
-    person::Approval,
-    protocol::{FieldName, FieldValue, GrantId, MessageId, PassportId, PeerRecord},
+    protocol::{FieldName, FieldValue},
     storage::MemoryStorage,
 };
 use rand::{Rng as _, SeedableRng as _};
@@ -43,11 +39,16 @@ use rand_chacha::ChaCha20Rng;
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
-    plan::{Action, Answer, NodePlan, Plan, PlannedRequest, Role},
-    record::{LookupSample, Outcome, Path, Recorder, RequestSample},
+    plan::{Answer, NodePlan, Plan, Role},
+    record::Recorder,
     scenario::{Scenario, Security},
     transport::{SimNet, addr_of},
 };
+
+mod hops;
+mod workload;
+
+use self::workload::Ended;
 
 /// Why a run could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -187,54 +188,6 @@ struct Sim {
     /// Answers and revocations under way (the drain waits for them).
     followups: AtomicU64,
     progress: indicatif::ProgressBar,
-}
-
-/// How a request ended: what its sample records besides its start and policy.
-struct Ended {
-    path: Option<Path>,
-    outcome: Outcome,
-    latency_ms: Option<f64>,
-    reason: Option<String>,
-}
-
-impl Ended {
-    fn failed(path: Option<Path>, reason: impl Into<String>) -> Self {
-        Self {
-            path,
-            outcome: Outcome::Failed,
-            latency_ms: None,
-            reason: Some(reason.into()),
-        }
-    }
-
-    /// The request's sample: this, for a request begun at `at_s` (seconds into
-    /// the workload) to a person whose standing answer is `policy`.
-    fn sample(self, at_s: f64, policy: Answer) -> RequestSample {
-        RequestSample {
-            at_s,
-            policy,
-            path: self.path,
-            outcome: self.outcome,
-            latency_ms: self.latency_ms,
-            reason: self.reason,
-        }
-    }
-}
-
-/// Counts a follow-up task while it lives.
-struct Followup(Arc<Sim>);
-
-impl Followup {
-    fn new(sim: &Arc<Sim>) -> Self {
-        sim.followups.fetch_add(1, Ordering::SeqCst);
-        Self(sim.clone())
-    }
-}
-
-impl Drop for Followup {
-    fn drop(&mut self) {
-        self.0.followups.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 /// Runs `scenario` to the end on a new multi-threaded runtime.
@@ -377,10 +330,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
 
     let mut recorder = std::mem::take(&mut *lock(&sim.recorder));
     for (answer, at_s) in std::mem::take(&mut *lock(&sim.open)).into_values() {
-        let unfinished = Ended {
-            outcome: Outcome::Unfinished,
-            ..Ended::failed(None, "run_ended")
-        };
+        let unfinished = Ended::unfinished();
         recorder.requests.push(unfinished.sample(at_s, answer));
     }
     let statuses = sim.statuses().await;
@@ -492,10 +442,6 @@ fn build_node(plan: &NodePlan, field_sets: &[Vec<FieldName>]) -> Result<SimNode,
         messages_received: AtomicU64::new(0),
     })
 }
-
-/// How long a simulated merchant waits for a person's decision: longer than any
-/// run, which the drain ends.
-const UNTIL_THE_RUN_ENDS: Duration = Duration::from_secs(365 * 86_400);
 
 /// [`reason`] for a failure behind the [`Passport`] handle.
 pub fn passport_reason(e: &PassportError) -> &'static str {
@@ -698,402 +644,5 @@ impl Sim {
     async fn until_online(&self, index: usize) {
         let mut online = self.nodes[index].online.subscribe();
         let _ = online.wait_for(|up| *up).await;
-    }
-
-    /// Every second: persons online, bytes, progress.
-    async fn tick(self: Arc<Self>, run_start: Instant) {
-        let mut every = tokio::time::interval(Duration::from_secs(1));
-        let mut last_bytes = 0u64;
-        loop {
-            every.tick().await;
-            self.progress.set_position(
-                run_start
-                    .elapsed()
-                    .as_secs()
-                    .min(self.progress.length().unwrap_or(0)),
-            );
-            let Some(_) = self.started.get() else {
-                continue;
-            };
-            let online = self
-                .nodes
-                .iter()
-                .filter(|n| n.plan.role == Role::Person && *n.online.borrow())
-                .count() as u64;
-            let bytes: u64 = (0..self.nodes.len())
-                .filter_map(|i| self.net.traffic(i))
-                .map(|t| t.bytes_sent.load(Ordering::Relaxed))
-                .sum();
-            let message = {
-                let mut r = lock(&self.recorder);
-                let t = self
-                    .since_start()
-                    .saturating_sub(Duration::from_millis(500));
-                let second = r.second(t);
-                second.persons_online = online;
-                second.bytes = bytes - last_bytes;
-                second.connections = self.net.open_connections();
-                // From the per-second counts: the samples grow with the run.
-                let (ok, all) = r
-                    .seconds
-                    .iter()
-                    .fold((0, 0), |(ok, all), s| (ok + s.lookups_ok, all + s.lookups));
-                format!("lookups {ok}/{all}  grants {}  online {online}", r.grants)
-            };
-            last_bytes = bytes;
-            self.progress.set_message(message);
-        }
-    }
-
-    async fn act(self: Arc<Self>, seq: u64, action: Action) {
-        match action {
-            Action::Offline { node } => self.stop(node).await,
-            Action::Online { node } => {
-                if let Err(e) = self.start(node).await {
-                    tracing::warn!(error = %e, "a node could not come back online");
-                }
-            }
-            Action::Request(planned) => {
-                let policy = self.plan.nodes[planned.person]
-                    .answer
-                    .unwrap_or(Answer::Ask);
-                let at_s = self.since_start().as_secs_f64();
-                lock(&self.open).insert(seq, (policy, at_s));
-                self.record(|r, t| r.second(t).requests += 1);
-                let ended = self.request(&planned).await;
-                lock(&self.open).remove(&seq);
-                self.record(|r, t| {
-                    match ended.outcome {
-                        Outcome::Failed => r.second(t).failures += 1,
-                        _ => r.second(t).decisions += 1,
-                    }
-                    if ended.outcome == Outcome::Granted {
-                        r.grants += 1;
-                        r.second(t).grants += 1;
-                    }
-                    r.requests.push(ended.sample(at_s, policy));
-                });
-            }
-        }
-    }
-
-    /// One request, from the merchant's lookup to the decision stored at the
-    /// merchant.
-    async fn request(self: &Arc<Self>, planned: &PlannedRequest) -> Ended {
-        let (merchant, person) = (planned.merchant, planned.person);
-        let Some(client) = self.client(merchant) else {
-            return Ended::failed(None, "merchant_offline");
-        };
-        // Asked before the clock starts: it is the simulator's question, not part
-        // of the request. The lookup does not connect to the person.
-        let path = self.path(&client, person).await;
-        let began = Instant::now();
-        let person_id = self.nodes[person].node.id();
-        let (found, trace) = client.lookup_traced(person_id).await;
-        let lookup_ms = began.elapsed().as_secs_f64() * 1e3;
-        let lookup = LookupSample {
-            at_s: self.since_start().as_secs_f64() - lookup_ms / 1e3,
-            ok: found.is_ok(),
-            latency_ms: lookup_ms,
-            requests: trace.requests,
-            failed_requests: trace.failures,
-            hops: None,
-            reason: found.as_ref().err().map(|e| reason(e).to_string()),
-        };
-        self.record(|r, t| {
-            let second = r.second(t);
-            second.lookups += 1;
-            second.lookups_ok += u64::from(lookup.ok);
-        });
-        let record = match found {
-            Ok(record) => record,
-            Err(e) => {
-                self.record(|r, _| r.lookups.push(lookup));
-                return Ended::failed(None, format!("lookup_{}", reason(&e)));
-            }
-        };
-        // The replay asks many nodes' event loops; off the request's path, so it
-        // adds nothing to the request's latency.
-        let replay = {
-            let sim = self.clone();
-            tokio::spawn(async move { sim.replay_hops(merchant, person_id).await })
-        };
-        let mut ended = self.send_request(&record, path, planned, began).await;
-        // A failed dial or a closed connection: a merchant's backend sends a new
-        // request once, after the wait the node's own delivery retries start with
-        // (an immediate one can meet the same failing dial), and so does the
-        // simulator, counting it.
-        if ended.outcome == Outcome::Failed && ended.reason.as_deref() == Some("unreachable") {
-            self.record(|r, _| r.retries += 1);
-            tokio::time::sleep(NetConfig::default().retry_initial).await;
-            ended = self.send_request(&record, path, planned, began).await;
-        }
-        let hops = replay.await.ok().flatten();
-        self.record(|r, _| r.lookups.push(LookupSample { hops, ..lookup }));
-        ended
-    }
-
-    /// The request itself, once the person's record is found.
-    async fn send_request(
-        self: &Arc<Self>,
-        record: &PeerRecord,
-        path: Path,
-        planned: &PlannedRequest,
-        began: Instant,
-    ) -> Ended {
-        let (merchant, person) = (planned.merchant, planned.person);
-        let path = Some(path);
-
-        let Some(shop) = self.passport(merchant) else {
-            return Ended::failed(path, "merchant_offline");
-        };
-        let spec = RequestSpec::new(
-            &format!("Shop {merchant}"),
-            self.field_sets[planned.fields].iter().cloned(),
-            "simulation",
-            self.scenario.workload.grant_duration_s,
-        );
-        self.count_message(merchant, person);
-        let outcome = match shop.request_to_record(record, spec, Duration::ZERO).await {
-            Ok(outcome) => outcome,
-            Err(PassportError::Node(_)) => return Ended::failed(path, "merchant_store"),
-            Err(e) => {
-                tracing::debug!(
-                    merchant,
-                    person,
-                    ?path,
-                    addresses = ?record.addresses,
-                    sequence = record.sequence,
-                    error = %e,
-                    "a request failed"
-                );
-                return Ended::failed(path, passport_reason(&e));
-            }
-        };
-        let request_id = outcome.request_id;
-        let status = match outcome.answer {
-            // Decided without waiting: the decision came back as the answer.
-            RequestAnswer::Decided(status) => {
-                self.count_message(person, merchant);
-                Some(status)
-            }
-            RequestAnswer::Pending => {
-                let followup = Followup::new(self);
-                let (after, approve) = (planned.answer_after, planned.approve);
-                tokio::spawn(async move {
-                    followup
-                        .0
-                        .answer(person, merchant, request_id, after, approve)
-                        .await;
-                });
-                self.decision(&shop, request_id).await
-            }
-            RequestAnswer::Accepted | RequestAnswer::AlreadyReceived => {
-                return Ended::failed(path, "unexpected_answer");
-            }
-        };
-        let decided = |outcome| Ended {
-            path,
-            outcome,
-            latency_ms: Some(began.elapsed().as_secs_f64() * 1e3),
-            reason: None,
-        };
-        match status {
-            Some(RequestStatus::Granted { grant }) => {
-                if let Some(after) = planned.revoke_after {
-                    let followup = Followup::new(self);
-                    tokio::spawn(async move {
-                        followup.0.revoke(person, merchant, grant, after).await;
-                    });
-                }
-                decided(Outcome::Granted)
-            }
-            Some(RequestStatus::Refused { .. }) => decided(Outcome::Denied),
-            Some(RequestStatus::Waiting) | None => Ended::failed(path, "no_decision"),
-        }
-    }
-
-    /// Direct if the person is publicly reachable or a direct connection to it
-    /// exists; relayed otherwise.
-    async fn path(&self, client: &Client, person: usize) -> Path {
-        if !self.plan.nodes[person].behind_nat {
-            return Path::Direct;
-        }
-        let peer = self.peer_of(person);
-        let direct = client.peers().await.is_ok_and(|peers| {
-            peers.iter().any(|(p, addrs)| {
-                *p == peer
-                    && addrs
-                        .iter()
-                        .any(|a| !a.iter().any(|p| p == Protocol::P2pCircuit))
-            })
-        });
-        if direct { Path::Direct } else { Path::Relayed }
-    }
-
-    fn count_message(&self, from: usize, to: usize) {
-        self.nodes[from]
-            .messages_sent
-            .fetch_add(1, Ordering::Relaxed);
-        self.nodes[to]
-            .messages_received
-            .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Waits until the merchant's store holds a decision on `request_id`.
-    async fn decision(&self, shop: &Passport, request_id: MessageId) -> Option<RequestStatus> {
-        // As long as the run lasts: the drain ends the run, not this wait.
-        let status = shop.decision(request_id, UNTIL_THE_RUN_ENDS).await.ok()?;
-        status.filter(|s| !matches!(s, RequestStatus::Waiting))
-    }
-
-    /// The person answers an `ask` request after `after`, when online.
-    async fn answer(
-        &self,
-        person: usize,
-        merchant: usize,
-        request_id: MessageId,
-        after: Duration,
-        approve: bool,
-    ) {
-        tokio::time::sleep(after).await;
-        self.until_online(person).await;
-        let Some(passport) = self.passport(person) else {
-            return;
-        };
-        let sending = if approve {
-            passport.approve(request_id, Approval::default()).await
-        } else {
-            passport.deny(request_id, "not now".into()).await
-        };
-        let Ok(sending) = sending else {
-            self.record(|r, _| {
-                *r.delivery_failures
-                    .entry("answer_store".into())
-                    .or_default() += 1
-            });
-            return;
-        };
-        self.delivered(person, merchant, sending).await;
-    }
-
-    /// Waits for a person's message to be delivered, counting it; if the person
-    /// goes offline first, the outbox sends it when the person is back.
-    async fn delivered(&self, person: usize, merchant: usize, sending: passport_node::Sending) {
-        self.count_message(person, merchant);
-        match sending.delivered().await {
-            Ok(Response::Message(_)) => self.count_message(merchant, person),
-            Ok(_) => {}
-            Err(e) => self.record(|r, _| {
-                *r.delivery_failures
-                    .entry(passport_reason(&e).into())
-                    .or_default() += 1;
-            }),
-        }
-    }
-
-    /// The person revokes a grant `after` it arrived, and waits for the receipt.
-    async fn revoke(&self, person: usize, merchant: usize, grant: GrantId, after: Duration) {
-        tokio::time::sleep(after).await;
-        self.until_online(person).await;
-        let Some(passport) = self.passport(person) else {
-            return;
-        };
-        // The node and its events outlive restarts: the receipt may come later,
-        // through the merchant's outbox after either side restarted, so read the
-        // store through a handle of its own rather than the running one.
-        let store = Passport::offline(self.nodes[person].node.clone());
-        let mut events = store.events();
-        let Ok(sending) = passport.revoke(grant).await else {
-            self.record(|r, _| {
-                *r.delivery_failures
-                    .entry("revoke_store".into())
-                    .or_default() += 1
-            });
-            return;
-        };
-        self.record(|r, t| {
-            r.revoked += 1;
-            r.second(t).revoked += 1;
-        });
-        self.delivered(person, merchant, sending).await;
-        loop {
-            let erased = store.grants().await.ok().is_some_and(|grants| {
-                grants
-                    .iter()
-                    .any(|g| g.grant_id == grant && g.receipt.is_some())
-            });
-            if erased {
-                self.record(|r, t| {
-                    r.erased += 1;
-                    r.second(t).erased += 1;
-                });
-                return;
-            }
-            // Reread when a receipt arrives (or when this fell behind).
-            loop {
-                match events.next().await {
-                    None => return,
-                    Some(Event::Lagged { .. }) => break,
-                    Some(Event::Committed { event, .. }) => {
-                        if matches!(event, AuditEvent::ReceiptReceived { .. }) {
-                            break;
-                        }
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-    }
-
-    /// The hops of a lookup for `id` from `merchant`, replayed on the routing
-    /// tables as they are now: closest-first, each peer's depth one more than that
-    /// of the first peer that named it, until a peer holds the record. libp2p does
-    /// not expose a live query's path; see the README for what this does and does
-    /// not measure.
-    async fn replay_hops(&self, merchant: usize, id: PassportId) -> Option<u32> {
-        let target = KBucketKey::new(PeerRecord::dht_key(&id));
-        let distance =
-            |peer: &PeerId| -> KBucketDistance { KBucketKey::from(*peer).distance(&target) };
-        let start = self.client(merchant)?.routing_view(id).await.ok()?;
-        if start.holds_record {
-            return Some(0);
-        }
-        let mut seen: HashSet<PeerId> = start.closest.iter().copied().collect();
-        seen.insert(self.peer_of(merchant));
-        let mut queue: BTreeMap<KBucketDistance, (PeerId, u32)> = start
-            .closest
-            .iter()
-            .map(|p| (distance(p), (*p, 1)))
-            .collect();
-        let mut contacted = 0;
-        while let Some((_, (peer, depth))) = queue.pop_first() {
-            contacted += 1;
-            if contacted > 200 {
-                return None;
-            }
-            // Unknown, NAT'd or offline peers fail, as a real dial to them would.
-            let Some(&index) = self.by_peer.get(&peer) else {
-                continue;
-            };
-            if self.plan.nodes[index].behind_nat {
-                continue;
-            }
-            let Some(client) = self.client(index) else {
-                continue;
-            };
-            let Ok(view) = client.routing_view(id).await else {
-                continue;
-            };
-            if view.holds_record {
-                return Some(depth);
-            }
-            for p in view.closest {
-                if seen.insert(p) {
-                    queue.insert(distance(&p), (p, depth + 1));
-                }
-            }
-        }
-        None
     }
 }
