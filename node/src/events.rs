@@ -39,7 +39,8 @@ pub enum Event {
         event: AuditEvent,
     },
     /// A change with no audit entry was committed (a field, its tags, a petname,
-    /// the outbox): whoever shows the store rereads it. Carries nothing.
+    /// the outbox), or one that was under way when this subscriber joined: whoever
+    /// shows the store rereads it. Carries nothing.
     StoreChanged,
     /// This subscriber fell behind and missed `missed` events: reread the state it
     /// shows.
@@ -70,6 +71,11 @@ impl EventSender {
             // An error means no one is subscribed: nothing to do.
             let _ = self.0.send(event);
         }
+    }
+
+    /// Whether anyone listens now.
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.0.receiver_count() > 0
     }
 
     /// A new subscriber, seeing events committed from now on.

@@ -201,6 +201,14 @@ impl Node {
     /// Every change committed from now on, as it becomes durable (see
     /// [`crate::events`]). Bounded: a subscriber that falls behind is told it lagged.
     pub fn subscribe(&self) -> Events {
+        // Under the node's lock: a transaction that ran before is applied (a read
+        // after this sees it), one that runs after sees the subscriber and keeps its
+        // events (see `Tx::audit`).
+        let _state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         self.inner.events.subscribe()
     }
 
@@ -274,11 +282,13 @@ impl Node {
             self.inner
                 .commits
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let mut events = unsettled.events;
-            if events.is_empty() {
-                events.push(Event::StoreChanged);
+            if self.inner.events.has_subscribers() {
+                let mut events = unsettled.events;
+                if events.is_empty() {
+                    events.push(Event::StoreChanged);
+                }
+                self.inner.events.send(events);
             }
-            self.inner.events.send(events);
         }
         Ok(())
     }
@@ -544,11 +554,15 @@ impl Tx<'_> {
     }
 
     pub(crate) fn audit(&mut self, event: AuditEvent, message: Option<Vec<u8>>) {
-        self.events.push(Event::Committed {
-            seq: self.head.count,
-            at: self.now,
-            event: event.clone(),
-        });
+        // Copied only when someone listens: most commits of a busy merchant or
+        // person have no subscriber.
+        if self.node.inner.events.has_subscribers() {
+            self.events.push(Event::Committed {
+                seq: self.head.count,
+                at: self.now,
+                event: event.clone(),
+            });
+        }
         self.head = audit::append(
             &mut self.batch,
             &self.node.keys().data_key,
