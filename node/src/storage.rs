@@ -323,6 +323,18 @@ impl Durable {
         }
     }
 
+    /// Returns once every batch applied so far is durable (at once if none is
+    /// waiting).
+    pub fn sync(&self) -> Result<(), NodeError> {
+        let applied = self
+            .state
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .applied;
+        self.wait(Ticket(applied))
+    }
+
     /// How many flushes were performed and how long they took in all.
     pub fn flush_stats(&self) -> FlushStats {
         self.state

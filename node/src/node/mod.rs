@@ -172,6 +172,12 @@ impl Node {
         })
     }
 
+    /// Returns once every write applied so far is durable: what the webhook
+    /// delivery task waits for before telling anything it read.
+    pub(crate) fn sync(&self) -> Result<(), NodeError> {
+        self.inner.durable.sync()
+    }
+
     /// What wakes the webhook delivery task.
     pub(crate) fn webhook_wake(&self) -> Arc<tokio::sync::Notify> {
         self.inner.webhook_wake.clone()

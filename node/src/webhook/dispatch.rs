@@ -55,6 +55,11 @@ struct Tried {
 
 /// Delivers until the task is aborted (the handle's shutdown does that; an attempt
 /// cut short is made again after the restart, with the same `webhook-id`).
+///
+/// The oldest [`WINDOW`] deliveries are read into memory and kept there, updated
+/// as attempts end; the store is read again when a transaction queues new ones,
+/// when webhooks change, or when the window runs low. Nothing read is posted
+/// before it is durable.
 pub(crate) async fn run(node: Node, metrics: Metrics, send_receipt: SendReceipt) {
     let client = match client() {
         Ok(client) => client,
@@ -66,40 +71,51 @@ pub(crate) async fn run(node: Node, metrics: Metrics, send_receipt: SendReceipt)
     let wake = node.webhook_wake();
     let mut running: JoinSet<Tried> = JoinSet::new();
     let mut in_flight: HashSet<Vec<u8>> = HashSet::new();
+    let mut window: BTreeMap<Vec<u8>, Delivery> = BTreeMap::new();
+    let mut endpoints: BTreeMap<String, Webhook> = BTreeMap::new();
+    let mut stale = true;
+    let mut window_was_full = false;
     let mut written: u64 = 0;
     loop {
         // Subscribed before reading, so that an event queued meanwhile wakes us.
         let woken = wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        let reading = node.clone();
-        let (window, endpoints, unconfirmed) = match tokio::task::spawn_blocking(move || {
-            Ok::<_, NodeError>((
-                reading.deliveries(WINDOW)?,
-                reading.webhooks()?,
-                reading.unconfirmed_erasures()?.len(),
-            ))
-        })
-        .await
-        {
-            Ok(Ok(read)) => read,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "reading the webhook queue failed; retrying");
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                continue;
+        if stale {
+            let reading = node.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                let window = reading.deliveries(WINDOW)?;
+                let endpoints = reading.webhooks()?;
+                let unconfirmed = reading.unconfirmed_erasures()?.len();
+                // What was read may not be durable yet: it is before it is told.
+                reading.sync()?;
+                Ok::<_, NodeError>((window, endpoints, unconfirmed))
+            })
+            .await;
+            match read {
+                Ok(Ok((read, webhooks, unconfirmed))) => {
+                    window_was_full = read.len() >= WINDOW;
+                    metrics.set_backend_backlog(read.len(), unconfirmed);
+                    window = read.into_iter().collect();
+                    endpoints = webhooks.into_iter().map(|w| (w.id.clone(), w)).collect();
+                    stale = false;
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "reading the webhook queue failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    continue;
+                }
+                Err(_) => return,
             }
-            Err(_) => return,
-        };
-        metrics.set_backend_backlog(window.len(), unconfirmed);
-        let endpoints: BTreeMap<String, Webhook> =
-            endpoints.into_iter().map(|w| (w.id.clone(), w)).collect();
+        }
         let now = system_now();
         let mut next_due: Option<Timestamp> = None;
-        let mut busy: HashSet<(String, Option<PassportId>)> = HashSet::new();
-        for (key, delivery) in window {
-            let order = (delivery.endpoint.clone(), delivery.person);
+        let mut busy: HashSet<(&str, Option<PassportId>)> = HashSet::new();
+        for (key, delivery) in &window {
             // Only the oldest of a person's events per endpoint may go.
-            if !busy.insert(order) || in_flight.contains(&key) {
+            if !busy.insert((delivery.endpoint.as_str(), delivery.person))
+                || in_flight.contains(key)
+            {
                 continue;
             }
             if delivery.next_at > now {
@@ -113,7 +129,7 @@ pub(crate) async fn run(node: Node, metrics: Metrics, send_receipt: SendReceipt)
                 continue;
             };
             in_flight.insert(key.clone());
-            let client = client.clone();
+            let (client, key, delivery) = (client.clone(), key.clone(), delivery.clone());
             running.spawn(async move { attempt(&client, &endpoint, key, delivery).await });
         }
         let sleep = next_due.map_or(Duration::from_secs(60), |due| {
@@ -125,27 +141,40 @@ pub(crate) async fn run(node: Node, metrics: Metrics, send_receipt: SendReceipt)
                 while let Some(more) = running.try_join_next() {
                     done.extend(more);
                 }
-                for tried in &done {
-                    in_flight.remove(&tried.key);
-                }
                 written += done.len() as u64;
                 let trim = written >= LOG_CAPACITY / 4;
                 if trim {
                     written = 0;
                 }
                 let recording = node.clone();
-                let metrics = metrics.clone();
-                let outcome = tokio::task::spawn_blocking(move || {
-                    record(&recording, &metrics, done, trim)
+                let counting = metrics.clone();
+                let recorded = tokio::task::spawn_blocking(move || {
+                    record(&recording, &counting, done, trim)
                 })
                 .await;
-                match outcome {
-                    Ok(Ok(receipts)) => receipts.into_iter().for_each(|r| send_receipt(r)),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "recording webhook attempts failed"),
+                match recorded {
+                    Ok(Ok((updates, receipts))) => {
+                        for (key, update) in updates {
+                            in_flight.remove(&key);
+                            match update {
+                                Some(delivery) => window.insert(key, delivery),
+                                None => window.remove(&key),
+                            };
+                        }
+                        receipts.into_iter().for_each(|r| send_receipt(r));
+                        if trim || (window_was_full && window.len() < WINDOW / 2) {
+                            stale = true;
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "recording webhook attempts failed");
+                        in_flight.clear();
+                        stale = true;
+                    }
                     Err(_) => return,
                 }
             }
-            _ = woken => {}
+            _ = woken => stale = true,
             _ = tokio::time::sleep(sleep) => {}
         }
     }
@@ -237,21 +266,26 @@ async fn answers_erased(response: &mut reqwest::Response) -> bool {
 
 /// Writes the outcomes in one transaction; returns the receipts a backend's
 /// `{"erased": true}` released.
+/// What became of each attempt's delivery: `None` once it is gone from the queue.
+type Updates = Vec<(Vec<u8>, Option<Delivery>)>;
+
 fn record(
     node: &Node,
     metrics: &Metrics,
     done: Vec<Tried>,
     trim: bool,
-) -> Result<Vec<Outgoing>, NodeError> {
+) -> Result<(Updates, Vec<Outgoing>), NodeError> {
     let now = system_now();
     let mut confirmed: Vec<GrantId> = Vec::new();
-    let receipts = node.tx(now, |tx| {
+    let mut updates = Updates::new();
+    let (receipts, unsettled) = node.tx_deferred(now, |tx| {
         for tried in done {
             let mut delivery = tried.delivery;
             delivery.attempts += 1;
             let delivered = tried.error.is_none();
             let given_up = !delivered && now.as_secs() >= delivery.at.as_secs() + GIVE_UP_SECS;
             let outcome = if delivered {
+                updates.push((tried.key.clone(), None));
                 tx.delete(tried.key);
                 if tried.erased {
                     confirmed.extend_from_slice(delivery.payload.erased_grants());
@@ -264,12 +298,14 @@ fn record(
                     error = tried.error.as_deref().unwrap_or_default(),
                     "giving up a webhook event undelivered for 25 hours"
                 );
+                updates.push((tried.key.clone(), None));
                 tx.delete(tried.key);
                 "given_up"
             } else {
                 let step = (delivery.attempts as usize - 1).min(BACKOFF_SECS.len() - 1);
                 delivery.next_at = now.plus_secs(BACKOFF_SECS[step]);
                 delivery.last_error.clone_from(&tried.error);
+                updates.push((tried.key.clone(), Some(delivery.clone())));
                 tx.put(tried.key, &delivery);
                 "retrying"
             };
@@ -316,12 +352,20 @@ fn record(
             }
         }
         let mut receipts = Vec::new();
-        for grant in confirmed.drain(..).collect::<Vec<_>>() {
+        for grant in std::mem::take(&mut confirmed) {
             receipts.extend(tx.confirm_erasure(&grant)?);
         }
         Ok(receipts)
     })?;
-    Ok(receipts)
+    // A receipt goes out only once its release is durable. Otherwise the outcomes
+    // become durable with the next flush: lost in a crash, an event is posted
+    // again with the same webhook-id, which at-least-once delivery allows.
+    if receipts.is_empty() {
+        drop(unsettled);
+    } else {
+        node.settle(unsettled)?;
+    }
+    Ok((updates, receipts))
 }
 
 /// Posts a `webhook.test` event to `endpoint` now, logs the attempt and returns

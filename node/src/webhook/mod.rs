@@ -411,6 +411,7 @@ impl Node {
             let secret = webhook.secret.to_text();
             Ok((webhook, secret))
         })
+        .inspect(|_| self.webhook_wake().notify_one())
     }
 
     /// Removes an endpoint added with [`Node::add_webhook`], and what waits for it.
@@ -427,6 +428,7 @@ impl Node {
             tx.remove_endpoint(&webhook)?;
             Ok(webhook)
         })
+        .inspect(|_| self.webhook_wake().notify_one())
     }
 
     /// Makes the endpoints from config.toml the ones marked `from_config`: adds new
