@@ -26,11 +26,15 @@ pub(crate) async fn apply(app: &App, id: &str, event: Event, now: u64) -> Result
         Event::GrantReceived(g) => store
             .update(|data| {
                 let sending = data.any_sending();
-                let Some(order) = data.by_request(&g.request_id) else {
+                let Some(request_id) = &g.request_id else {
+                    tracing::info!(grant = %g.grant_id, "a grant that names no request: not one of this shop's");
+                    return Ok(());
+                };
+                let Some(order) = data.by_request(request_id) else {
                     return if sending {
                         Err(EventError::NotYet)
                     } else {
-                        tracing::info!(request = %g.request_id, "a grant for a request this shop did not send");
+                        tracing::info!(request = %request_id, "a grant for a request this shop did not send");
                         Ok(())
                     };
                 };

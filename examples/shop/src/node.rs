@@ -325,7 +325,8 @@ fn segment(id: &str) -> String {
 }
 
 /// A field's value as text: `{"text": "Ada"}` -> `Ada`, `{"date": "1990-04-23"}`
-/// -> `1990-04-23`, `{"structured": {"city": "Lyon", ...}}` -> `Lyon, ...`.
+/// -> `1990-04-23`, `{"structured": {"city": "Lyon", "street": ...}}` -> `<street>,
+/// Lyon` (address parts in parcel order, then any others).
 fn text(value: &Value) -> String {
     #[derive(Deserialize)]
     #[serde(rename_all = "snake_case")]
@@ -336,7 +337,15 @@ fn text(value: &Value) -> String {
     }
     match serde_json::from_value::<FieldValue>(value.clone()) {
         Ok(FieldValue::Text(t) | FieldValue::Date(t)) => t,
-        Ok(FieldValue::Structured(parts)) => parts.into_values().collect::<Vec<_>>().join(", "),
+        Ok(FieldValue::Structured(mut parts)) => {
+            // An address reads in the order it is written on a parcel.
+            let mut text: Vec<String> = ["street", "postcode", "city", "region", "country"]
+                .iter()
+                .filter_map(|part| parts.remove(*part))
+                .collect();
+            text.extend(parts.into_values());
+            text.join(", ")
+        }
         Err(_) => value.to_string(),
     }
 }
@@ -350,8 +359,10 @@ mod tests {
         assert_eq!(text(&json!({"text": "Ada"})), "Ada");
         assert_eq!(text(&json!({"date": "1990-04-23"})), "1990-04-23");
         assert_eq!(
-            text(&json!({"structured": {"city": "Lyon", "street": "12 Rue des Lilas"}})),
-            "Lyon, 12 Rue des Lilas"
+            text(&json!({"structured": {
+                "city": "Lyon", "postcode": "69001", "street": "12 Rue des Lilas", "floor": "2"
+            }})),
+            "12 Rue des Lilas, 69001, Lyon, 2"
         );
         assert_eq!(text(&json!(42)), "42");
     }

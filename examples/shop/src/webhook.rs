@@ -294,8 +294,9 @@ pub enum Event {
 /// The data of `grant.received`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct GrantReceived {
-    /// The request granted.
-    pub request_id: String,
+    /// The request granted (`null` from a node that did not record it).
+    #[serde(default)]
+    pub request_id: Option<String>,
     /// The new grant.
     pub grant_id: String,
     /// The person (a `did:key:` id).
@@ -613,7 +614,10 @@ mod tests {
         let Event::GrantReceived(g) = Event::parse(body).unwrap() else {
             panic!("not a grant")
         };
-        assert_eq!((g.request_id.as_str(), g.grant_id.as_str()), ("r1", "g1"));
+        assert_eq!(
+            (g.request_id.as_deref(), g.grant_id.as_str()),
+            (Some("r1"), "g1")
+        );
         assert_eq!(g.fields, ["name.given"]);
         let body = br#"{"type":"erase.requested","timestamp":"2026-01-01T00:00:00Z","data":{"grant_ids":["g1","g2"],"person":"did:key:z6Mk","confirm_erasure":true}}"#;
         assert_eq!(
