@@ -139,6 +139,9 @@ pub(crate) enum Confirmed {
     Yes,
     /// It does not hold that grant (404).
     NotHeld,
+    /// It holds the grant but waits for no confirmation of it (409): the grant is
+    /// live, or its receipt went out already.
+    NothingWaiting,
 }
 
 /// A client of the merchant node's API.
@@ -249,12 +252,14 @@ impl Node {
     }
 
     /// Tells the node the shop erased the data under `grant_id`
-    /// (`POST /v1/grants/{id}/erased`).
+    /// (`POST /v1/grants/{id}/erased`). A 404 or 409 is an answer, not an error:
+    /// there is nothing (more) to confirm.
     pub(crate) async fn confirm_erased(&self, grant_id: &str) -> Result<Confirmed, NodeError> {
         let path = format!("/v1/grants/{}/erased", segment(grant_id));
         match self.call(Method::POST, &path, None).await {
             Ok(_) => Ok(Confirmed::Yes),
             Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(Confirmed::NotHeld),
+            Err(e) if e.status() == Some(StatusCode::CONFLICT) => Ok(Confirmed::NothingWaiting),
             Err(e) => Err(e),
         }
     }

@@ -162,6 +162,7 @@ fn state(order: &Order) -> Markup {
                         Confirmation::Pending => span.wait { "Telling your Passport…" },
                         Confirmation::Confirmed => span.ok { "Your Passport was told: it sends you a signed deletion receipt." },
                         Confirmation::NotHeld => "The merchant node no longer holds the grant.",
+                        Confirmation::NothingWaiting => "The merchant node had already sent you its deletion receipt.",
                         Confirmation::NotAsked => "",
                     }
                 }

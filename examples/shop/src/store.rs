@@ -127,6 +127,8 @@ pub enum Confirmation {
     Confirmed,
     /// The node no longer holds the grant: nothing to confirm.
     NotHeld,
+    /// The node waited for no confirmation (it sent the receipt already).
+    NothingWaiting,
 }
 
 /// When and why an order's personal data was deleted.

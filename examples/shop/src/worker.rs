@@ -217,6 +217,10 @@ async fn confirm(app: &App, number: Option<u64>, grant_id: &str) -> bool {
                     Confirmation::NotHeld,
                     "the node no longer holds the grant: nothing to confirm",
                 ),
+                Confirmed::NothingWaiting => (
+                    Confirmation::NothingWaiting,
+                    "the node waited for no confirmation: nothing to confirm",
+                ),
             };
             if let Some(erasure) = &mut order.erasure {
                 erasure.confirmation = confirmation;

@@ -103,6 +103,13 @@ async fn fake_erased(
         );
     }
     fake.seen.lock().unwrap().erased.push(grant.clone());
+    if grant == "g-other" {
+        // The node's answer when no erasure waits for a confirmation.
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"error": "no erasure waiting"})),
+        );
+    }
     (
         StatusCode::OK,
         Json(json!({"grant_id": grant, "confirmed": true})),
@@ -373,7 +380,8 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
     );
     assert!(s["person"].is_null());
 
-    // An erasure the node asks about for a grant no order holds is confirmed too.
+    // An erasure the node asks about for a grant no order holds is confirmed too
+    // (here the node answers that it waits for nothing).
     let expired = event(
         "grant.expired",
         json!({"grant_ids": ["g-other"], "person": ADA, "confirm_erasure": true}),
@@ -391,6 +399,9 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(fake.seen.lock().unwrap().erased[1], "g-other");
+    // The node's 409 (nothing waiting) is an answer: no retry follows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(fake.seen.lock().unwrap().erased.len(), 2);
     shop.stop().await.unwrap();
 }
 
