@@ -244,18 +244,28 @@ fn the_example_shop_fills_an_order_from_a_passport_and_erases_it_on_revoke() {
             .get(&order)
             .contains("Your personal data for this order was deleted")
     );
-    eventually("the receipt reaches Ada", || {
+    let receipt = eventually("the receipt reaches Ada", || {
         let audit = json(&ada, &["audit"]);
         audit
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| {
-                e["event"]["event"] == "receipt_received" && e["event"]["backend_confirmed"] == true
-            })
-            .then_some(())
+            .find(|e| e["event"]["event"] == "receipt_received")
+            .cloned()
     });
-    assert!(ok(&ada, &["audit"]).contains("confirmed by the backend"));
+    assert_eq!(receipt["event"]["backend_confirmed"], true, "{receipt:#}");
+    assert_eq!(receipt["event"]["grants"], json!([grant]));
+    // The receipt is the merchant's signed message.
+    let file = dir.path().join("receipt.cose");
+    let message_id = receipt["message_id"].as_str().unwrap();
+    ok(
+        &ada,
+        &["message", "export", message_id, file.to_str().unwrap()],
+    );
+    let report = json(dir.path(), &["message", "verify", file.to_str().unwrap()]);
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["kind"], "deletion_receipt");
+    assert_eq!(report["signer"], json(&merchant, &["id"])["id"]);
 
     let Client { rt, .. } = client;
     rt.block_on(shop.stop()).unwrap();
