@@ -168,6 +168,45 @@ pub enum AuditEvent {
         from: PassportId,
         /// The receipt's id.
         receipt: MessageId,
+        /// The merchant's backend confirmed the erasure of its own copies too
+        /// (absent in entries written before receipts could say so).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        backend_confirmed: bool,
+    },
+    /// A request this merchant sent expired unanswered (merchant side).
+    SentRequestExpired {
+        /// The request.
+        request: MessageId,
+        /// The person.
+        to: PassportId,
+    },
+    /// The node erased grants' data and waits for its backend to confirm that the
+    /// shop's own copies are gone before it signs the receipt (merchant side,
+    /// `[merchant] confirm_erasure`).
+    ErasureAwaitingBackend {
+        /// The grants erased.
+        grants: Vec<GrantId>,
+        /// The person.
+        about: PassportId,
+    },
+    /// A message was given up undelivered: it expired in the outbox before its
+    /// recipient's node took it.
+    DeliveryGivenUp {
+        /// The message.
+        message: MessageId,
+        /// Its kind.
+        kind: String,
+        /// The recipient.
+        to: PassportId,
+    },
+    /// A webhook was added or removed.
+    WebhookChanged {
+        /// Its id.
+        webhook: String,
+        /// Where it posts.
+        url: String,
+        /// Added (true) or removed (false).
+        added: bool,
     },
     /// A standing policy was added or removed.
     PolicyChanged {
@@ -270,11 +309,43 @@ impl AuditEvent {
                 if grants.len() == 1 { "" } else { "s" },
                 about.fmt_short()
             ),
-            Self::ReceiptReceived { grants, from, .. } => format!(
-                "Deletion receipt from {} for {} grant{}",
+            Self::ReceiptReceived {
+                grants,
+                from,
+                backend_confirmed,
+                ..
+            } => format!(
+                "Deletion receipt from {} for {} grant{}{}",
                 from.fmt_short(),
                 grants.len(),
-                if grants.len() == 1 { "" } else { "s" }
+                if grants.len() == 1 { "" } else { "s" },
+                if *backend_confirmed {
+                    " (erased by the node and confirmed by the backend)"
+                } else {
+                    " (erased by the node)"
+                }
+            ),
+            Self::SentRequestExpired { to, .. } => {
+                format!("Request to {} expired unanswered", to.fmt_short())
+            }
+            Self::ErasureAwaitingBackend { grants, about } => format!(
+                "Erased {} grant{} about {} on the node; waiting for the backend to confirm",
+                grants.len(),
+                if grants.len() == 1 { "" } else { "s" },
+                about.fmt_short()
+            ),
+            Self::DeliveryGivenUp { kind, to, .. } => format!(
+                "Gave up delivering a {} to {}: it expired before their node took it",
+                kind.replace('_', " "),
+                to.fmt_short()
+            ),
+            Self::WebhookChanged {
+                webhook,
+                url,
+                added,
+            } => format!(
+                "Webhook {webhook} ({url}) {}",
+                if *added { "added" } else { "removed" }
             ),
             Self::PolicyChanged { policy, added } => format!(
                 "Standing policy {policy} {}",

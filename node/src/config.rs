@@ -22,7 +22,7 @@ use std::{fs, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::NodeError;
+use crate::{error::NodeError, webhook::WebhookSettings};
 
 /// The name of the settings file in a passport home.
 pub const FILE_NAME: &str = "config.toml";
@@ -41,8 +41,12 @@ pub struct Config {
     /// [`ApiSettings::default`].
     pub api: ApiSettings,
     /// The `[merchant]` section: how this node presents itself when it asks.
-    /// Default: [`MerchantSettings::default`].
+    /// Default: [`MerchantSettings::default`]. (Its `confirm_erasure` key is
+    /// [`NodeConfig::confirm_erasure`].)
     pub merchant: MerchantSettings,
+    /// The `[[webhook]]` tables: where a shop's backend is told what happened.
+    /// Default: none.
+    pub webhooks: Vec<WebhookSettings>,
 }
 
 impl Config {
@@ -50,10 +54,19 @@ impl Config {
     /// unknown key or a wrong type is an error naming the file and the problem.
     pub fn read(path: &Path) -> Result<Self, NodeError> {
         match fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| NodeError::Corrupt {
-                path: path.to_owned(),
-                detail: e.to_string(),
-            }),
+            Ok(text) => {
+                let config: Self = toml::from_str(&text).map_err(|e| NodeError::Corrupt {
+                    path: path.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                for webhook in &config.webhooks {
+                    webhook.check().map_err(|e| NodeError::Corrupt {
+                        path: path.to_owned(),
+                        detail: format!("[[webhook]]: {e}"),
+                    })?;
+                }
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(NodeError::Io {
                 action: "read",
@@ -84,6 +97,12 @@ pub struct NodeConfig {
     /// Longest retention this person grants, whatever a merchant asks, in seconds.
     /// Default 30 days.
     pub max_retention_secs: u64,
+    /// Merchant side: sign a deletion receipt only after the shop's backend
+    /// confirms it erased its own copies (`POST /v1/grants/{id}/erased`, or
+    /// `{"erased": true}` in answer to the webhook). Written `confirm_erasure` in
+    /// the `[merchant]` section. Default false: the receipt says "erased by the
+    /// node" and goes at once.
+    pub confirm_erasure: bool,
 }
 
 impl Default for NodeConfig {
@@ -95,6 +114,7 @@ impl Default for NodeConfig {
             request_lifetime_secs: 7 * 86_400,
             message_lifetime_secs: 86_400,
             max_retention_secs: 30 * 86_400,
+            confirm_erasure: false,
         }
     }
 }
@@ -168,6 +188,25 @@ pub struct MerchantSettings {
     pub name: Option<String>,
 }
 
+/// The `[merchant]` section as written: [`MerchantSettings`] and the core's
+/// `confirm_erasure`.
+#[derive(Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct MerchantSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    confirm_erasure: bool,
+}
+
+impl Default for MerchantSection {
+    fn default() -> Self {
+        Self {
+            name: None,
+            confirm_erasure: NodeConfig::default().confirm_erasure,
+        }
+    }
+}
+
 /// `config.toml` as written: the core tunables at the top level, beside the
 /// sections. [`NodeConfig`]'s keys are spelled out here rather than
 /// `#[serde(flatten)]`ed because flattening loses, for a top-level key, the line and
@@ -185,7 +224,9 @@ struct ConfigFile {
     max_retention_secs: u64,
     network: NetworkSettings,
     api: ApiSettings,
-    merchant: MerchantSettings,
+    merchant: MerchantSection,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    webhook: Vec<WebhookSettings>,
 }
 
 impl Default for ConfigFile {
@@ -206,6 +247,7 @@ impl From<ConfigFile> for Config {
             network,
             api,
             merchant,
+            webhook,
         } = file;
         Self {
             node: NodeConfig {
@@ -215,10 +257,14 @@ impl From<ConfigFile> for Config {
                 request_lifetime_secs,
                 message_lifetime_secs,
                 max_retention_secs,
+                confirm_erasure: merchant.confirm_erasure,
             },
             network,
             api,
-            merchant,
+            merchant: MerchantSettings {
+                name: merchant.name,
+            },
+            webhooks: webhook,
         }
     }
 }
@@ -234,10 +280,12 @@ impl From<Config> for ConfigFile {
                     request_lifetime_secs,
                     message_lifetime_secs,
                     max_retention_secs,
+                    confirm_erasure,
                 },
             network,
             api,
-            merchant,
+            merchant: MerchantSettings { name },
+            webhooks,
         } = config;
         Self {
             inbox_per_merchant,
@@ -248,7 +296,11 @@ impl From<Config> for ConfigFile {
             max_retention_secs,
             network,
             api,
-            merchant,
+            merchant: MerchantSection {
+                name,
+                confirm_erasure,
+            },
+            webhook: webhooks,
         }
     }
 }

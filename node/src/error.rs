@@ -131,6 +131,21 @@ pub enum NodeError {
     /// The person's choice is not possible (e.g. a field that was not asked for).
     #[error("cannot grant: {0}")]
     InvalidChoice(String),
+    /// A setting or an argument that cannot be used as given; the message says how
+    /// to fix it.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// No webhook with this id.
+    #[error("no webhook {0}; `passport webhook list` shows them")]
+    UnknownWebhook(String),
+    /// No request with this id was sent by this node.
+    #[error("no request {0} was sent by this node")]
+    UnknownSentRequest(MessageId),
+    /// A backend confirmed an erasure that is not waiting for it.
+    #[error(
+        "grant {0} has no erasure waiting for confirmation (it is live, or its receipt went out already)"
+    )]
+    NoErasureWaiting(GrantId),
 }
 
 impl From<sled::Error> for NodeError {

@@ -42,6 +42,16 @@ pub enum Event {
     /// the outbox), or one that was under way when this subscriber joined: whoever
     /// shows the store rereads it. Carries nothing.
     StoreChanged,
+    /// What a shop's backend is told, as its webhooks are (see [`crate::webhook`]).
+    Webhook {
+        /// The `webhook-id` the same event carries.
+        id: String,
+        /// When it happened.
+        at: Timestamp,
+        /// Its `type` and `data`.
+        #[serde(flatten)]
+        payload: crate::webhook::WebhookPayload,
+    },
     /// This subscriber fell behind and missed `missed` events: reread the state it
     /// shows.
     Lagged {

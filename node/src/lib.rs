@@ -32,6 +32,8 @@
 //!   its network, the sweeper and the deliveries (a bounded, joined task set); both
 //!   sides' operations, and the merchant's request flow, written once.
 //! - [`events`]: [`Event`], told after each commit to bounded subscribers.
+//! - [`webhook`]: what a shop's backend is told, queued in the store with the
+//!   change it tells and delivered signed (Standard Webhooks), with retries.
 //! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
@@ -43,7 +45,9 @@
 //! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
 //! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `o/` the
 //! outbox (messages made and not yet delivered), `s/` and
-//! `S/` seen message ids and their expiry index, `a/` audit entries, `meta/` counters
+//! `S/` seen message ids and their expiry index, `a/` audit entries, `d/` the grant
+//! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
+//! webhooks (endpoints, queue, log), `meta/` counters
 //! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
@@ -66,6 +70,7 @@ pub mod passport;
 pub mod person;
 pub mod storage;
 pub mod vault;
+pub mod webhook;
 
 pub use passport_protocol as protocol;
 

@@ -4,18 +4,86 @@
 
 use passport_protocol::{
     Body, DeletionCause, DeletionReceipt, Fetch, FieldName, FieldRequest, FieldValues, GrantId,
-    MessageId, Offer, Outcome, PassportId, Request, Terms, Timestamp, Verified, decode_trusted,
+    MessageId, Offer, Outcome, PassportId, Request, SealingKey, Terms, Timestamp, Verified,
+    decode_trusted,
 };
 use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{
     audit::AuditEvent,
     error::NodeError,
     node::{Node, Outgoing, Reply, Tx, Unsettled, ended},
+    webhook::WebhookPayload,
 };
 
 const SENT_PREFIX: &[u8] = b"q/";
 const RECEIVED_PREFIX: &[u8] = b"r/";
+/// Erasures done on the node whose receipt waits for the backend, by grant.
+const AWAITING_PREFIX: &[u8] = b"x/";
+/// The grant each decision carried, by the decision's message id (both sides).
+const DECISION_PREFIX: &[u8] = b"d/";
+
+fn awaiting_key(id: &GrantId) -> Vec<u8> {
+    [AWAITING_PREFIX, id.as_bytes()].concat()
+}
+
+fn decision_key(id: &MessageId) -> Vec<u8> {
+    [DECISION_PREFIX, id.as_bytes()].concat()
+}
+
+/// An erasure the node did whose receipt waits for the backend's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitingErasure {
+    /// The grant erased.
+    pub grant_id: GrantId,
+    /// The person.
+    pub person: PassportId,
+    /// Why: revoked, expired, or the person asked for erasure.
+    pub cause: String,
+    /// When the node erased it.
+    pub erased_at: Timestamp,
+    #[serde(with = "cause_serde")]
+    pub(crate) deletion_cause: DeletionCause,
+}
+
+/// [`DeletionCause`] in the store: the protocol type has no serde.
+mod cause_serde {
+    use passport_protocol::{DeletionCause, MessageId};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    enum Stored {
+        Expired,
+        Revoked(#[serde(with = "serde_bytes")] [u8; 16]),
+        EraseRequested(#[serde(with = "serde_bytes")] [u8; 16]),
+    }
+
+    pub(super) fn serialize<S: Serializer>(cause: &DeletionCause, s: S) -> Result<S::Ok, S::Error> {
+        match cause {
+            DeletionCause::Expired => Stored::Expired,
+            DeletionCause::Revoked(id) => Stored::Revoked(*id.as_bytes()),
+            DeletionCause::EraseRequested(id) => Stored::EraseRequested(*id.as_bytes()),
+        }
+        .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DeletionCause, D::Error> {
+        Ok(match Stored::deserialize(d)? {
+            Stored::Expired => DeletionCause::Expired,
+            Stored::Revoked(id) => DeletionCause::Revoked(MessageId::from_bytes(id)),
+            Stored::EraseRequested(id) => DeletionCause::EraseRequested(MessageId::from_bytes(id)),
+        })
+    }
+}
+
+fn cause_name(cause: &DeletionCause) -> &'static str {
+    match cause {
+        DeletionCause::Expired => "expired",
+        DeletionCause::Revoked(_) => "revoked",
+        DeletionCause::EraseRequested(_) => "erase_requested",
+    }
+}
 
 fn sent_key(id: &MessageId) -> Vec<u8> {
     [SENT_PREFIX, id.as_bytes()].concat()
@@ -72,11 +140,14 @@ impl RequestSpec {
     }
 }
 
-/// Where a sent request stands.
+/// Where a sent request stands. A late answer moves any of them to granted or
+/// refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RequestStatus {
-    /// No answer yet.
+    /// Recorded; not yet taken by the person's node.
+    Sending,
+    /// Delivered; the person has not answered yet.
     Waiting,
     /// Granted.
     Granted {
@@ -88,6 +159,56 @@ pub enum RequestStatus {
         /// The person's reason.
         reason: String,
     },
+    /// Not answered before it expired.
+    Expired,
+    /// Could not be delivered.
+    Failed {
+        /// Why, as the network said.
+        reason: String,
+    },
+}
+
+impl RequestStatus {
+    /// Whether the person may still answer it: sending or waiting.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Sending | Self::Waiting)
+    }
+
+    /// Its name in the API and the CLI: `sending`, `waiting`, `granted`, `refused`,
+    /// `expired` or `failed`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Waiting => "waiting",
+            Self::Granted { .. } => "granted",
+            Self::Refused { .. } => "refused",
+            Self::Expired => "expired",
+            Self::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// The secret half of the sealing key one request asked the person to seal to: the
+/// only key that opens that grant's values. Dropping it is how erasure makes the
+/// signed grant, which this node keeps as proof of consent, unreadable for good.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct OpeningKey(#[serde(with = "serde_bytes")] [u8; 32]);
+
+impl OpeningKey {
+    fn generate(rng: &mut rand_chacha::ChaCha20Rng) -> (Self, SealingKey) {
+        let key = SealingKey::generate(rng);
+        (Self(*key.to_secret_bytes()), key)
+    }
+
+    fn sealing_key(&self) -> SealingKey {
+        SealingKey::from_secret_bytes(&self.0)
+    }
+}
+
+impl std::fmt::Debug for OpeningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpeningKey(..)")
+    }
 }
 
 /// A request this merchant sent.
@@ -105,6 +226,14 @@ pub struct SentRequest {
     pub expires_at: Timestamp,
     /// The answer so far.
     pub status: RequestStatus,
+    /// When the status last changed.
+    #[serde(default)]
+    pub updated_at: Option<Timestamp>,
+    /// The key the grant's values are sealed to, until a grant takes it over (or the
+    /// request ends unanswered). Requests sent before per-request keys have none:
+    /// their grants are sealed to the node's own sealing key.
+    #[serde(default)]
+    pub(crate) opening_key: Option<OpeningKey>,
 }
 
 /// A grant this merchant holds.
@@ -122,7 +251,9 @@ pub struct ReceivedGrant {
     pub received_at: Timestamp,
     /// When it ends.
     pub expires_at: Timestamp,
-    /// The signed grant, until erased.
+    /// The signed grant, the proof of consent. Kept after erasure when the grant
+    /// was sealed to a per-request key, since erasing that key leaves it unreadable;
+    /// dropped on erasure otherwise.
     #[serde(with = "serde_bytes")]
     pub grant: Option<Vec<u8>>,
     /// The newest signed update, until erased.
@@ -132,6 +263,15 @@ pub struct ReceivedGrant {
     pub revoked_at: Option<Timestamp>,
     /// When its data was erased.
     pub erased_at: Option<Timestamp>,
+    /// The request it answers (grants received before this was kept have none).
+    #[serde(default)]
+    pub request_id: Option<MessageId>,
+    /// The id of the signed decision that carried it.
+    #[serde(default)]
+    pub decision_id: Option<MessageId>,
+    /// The key that opens its values while it lives.
+    #[serde(default)]
+    pub(crate) opening_key: Option<OpeningKey>,
 }
 
 impl ReceivedGrant {
@@ -197,6 +337,7 @@ impl Node {
         let ((bytes, request_id), unsettled) = self.tx_deferred(now, |tx| {
             let fields: Vec<FieldName> = spec.fields.iter().map(|f| f.name.clone()).collect();
             let lifetime = tx.node.config().request_lifetime_secs;
+            let (opening_key, seal_to) = OpeningKey::generate(tx.rng);
             let body = Body::Request(Request {
                 requester_name: spec.requester_name,
                 fields: spec.fields,
@@ -205,7 +346,7 @@ impl Node {
                 retention_secs: spec.retention_secs,
                 offer: spec.offer,
                 reply_to: spec.reply_to,
-                seal_to: tx.node.sealing_public_key(),
+                seal_to: seal_to.public_key(),
             });
             let (bytes, request_id) = tx.sign(person, lifetime, body)?;
             tx.put(
@@ -216,7 +357,9 @@ impl Node {
                     fields: fields.clone(),
                     sent_at: now,
                     expires_at: now.plus_secs(lifetime),
-                    status: RequestStatus::Waiting,
+                    status: RequestStatus::Sending,
+                    updated_at: Some(now),
+                    opening_key: Some(opening_key),
                 },
             );
             tx.audit(
@@ -239,6 +382,122 @@ impl Node {
     /// A sent request and its status.
     pub fn sent_request(&self, id: &MessageId) -> Result<Option<SentRequest>, NodeError> {
         self.get(&sent_key(id))
+    }
+
+    /// Sent requests, newest first, at most `limit`; with `state`, only those in it
+    /// (a [`RequestStatus::name`]). An open request past its end reads as expired
+    /// even before the sweep marks it.
+    pub fn sent_requests(
+        &self,
+        state: Option<&str>,
+        limit: usize,
+        now: Timestamp,
+    ) -> Result<Vec<SentRequest>, NodeError> {
+        let mut sent: Vec<SentRequest> = self
+            .scan::<SentRequest>(SENT_PREFIX)?
+            .into_iter()
+            .map(|(_, mut sent)| {
+                if sent.status.is_open() && ended(sent.expires_at, now) {
+                    sent.status = RequestStatus::Expired;
+                }
+                sent
+            })
+            .filter(|sent| state.is_none_or(|s| sent.status.name() == s))
+            .collect();
+        sent.sort_by_key(|s| std::cmp::Reverse(s.sent_at));
+        sent.truncate(limit);
+        Ok(sent)
+    }
+
+    /// Records what sending a request gave, when no answer did: delivered and
+    /// waiting, or failed. Not yet durable: settle it with the request.
+    pub(crate) fn note_sent(
+        &self,
+        id: &MessageId,
+        status: RequestStatus,
+        now: Timestamp,
+    ) -> Result<Unsettled, NodeError> {
+        let ((), unsettled) = self.tx_deferred(now, |tx| {
+            let key = sent_key(id);
+            if let Some(mut sent) = tx.get::<SentRequest>(&key)?
+                && sent.status == RequestStatus::Sending
+            {
+                sent.status = status;
+                sent.updated_at = Some(now);
+                tx.put(key, &sent);
+            }
+            Ok(())
+        })?;
+        Ok(unsettled)
+    }
+
+    /// The grant `id` names: a grant's own id, or the id of the decision message
+    /// that carried it (on either side). `None` if it names neither.
+    pub fn grant_named(&self, id: [u8; 16]) -> Result<Option<GrantId>, NodeError> {
+        let as_grant = GrantId::from_bytes(id);
+        let known = self
+            .get::<ReceivedGrant>(&received_key(&as_grant))?
+            .is_some()
+            || self.issued_grant(&as_grant)?.is_some();
+        if known {
+            return Ok(Some(as_grant));
+        }
+        self.get::<GrantId>(&decision_key(&MessageId::from_bytes(id)))
+    }
+
+    /// The signed decision that granted `grant_id`, kept as proof of consent: the
+    /// person's signature over the request it answers, the fields, the terms and
+    /// the end. Its sealed values cannot be opened once the grant's data is erased.
+    pub fn grant_proof(&self, grant_id: &GrantId) -> Result<Vec<u8>, NodeError> {
+        if let Some(grant) = self.get::<ReceivedGrant>(&received_key(grant_id))? {
+            return grant.grant.ok_or(NodeError::GrantErased(*grant_id));
+        }
+        // The person's side keeps its decisions in the audit log.
+        let issued = self
+            .issued_grant(grant_id)?
+            .ok_or(NodeError::UnknownGrant(*grant_id))?;
+        let decision = self
+            .audit_entries()?
+            .into_iter()
+            .find_map(|entry| match entry.event {
+                AuditEvent::GrantIssued { grant, .. } if grant == issued.grant_id => entry.message,
+                _ => None,
+            });
+        decision.ok_or(NodeError::UnknownGrant(*grant_id))
+    }
+
+    /// Erasures done on the node whose receipt waits for the backend, oldest first.
+    pub fn unconfirmed_erasures(&self) -> Result<Vec<AwaitingErasure>, NodeError> {
+        let mut awaiting: Vec<AwaitingErasure> = self
+            .scan::<AwaitingErasure>(AWAITING_PREFIX)?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
+        awaiting.sort_by_key(|a| a.erased_at);
+        Ok(awaiting)
+    }
+
+    /// The backend confirms it erased its own copies of `grant_id`'s data: the node
+    /// signs the deletion receipt, saying so, and returns it to send.
+    pub fn confirm_erasure(
+        &self,
+        grant_id: &GrantId,
+        now: Timestamp,
+    ) -> Result<Outgoing, NodeError> {
+        self.tx(now, |tx| {
+            tx.confirm_erasure(grant_id)?.ok_or_else(|| {
+                if tx
+                    .get::<ReceivedGrant>(&received_key(grant_id))
+                    .ok()
+                    .flatten()
+                    .is_some()
+                {
+                    NodeError::NoErasureWaiting(*grant_id)
+                } else {
+                    NodeError::UnknownGrant(*grant_id)
+                }
+            })
+        })
     }
 
     /// Grants held, newest first.
@@ -269,11 +528,15 @@ impl Node {
         if ended(grant.expires_at, now) {
             return Err(NodeError::GrantExpired(*grant_id));
         }
+        if grant.erased_at.is_some() {
+            return Err(NodeError::GrantErased(*grant_id));
+        }
         let bytes = grant
             .latest_update
-            .or(grant.grant)
+            .as_ref()
+            .or(grant.grant.as_ref())
             .ok_or(NodeError::GrantErased(*grant_id))?;
-        open_values(self, &bytes)
+        open_values(self, grant.opening_key.as_ref(), bytes)
     }
 
     /// Asks the person for the current values under a live grant. Returns the bytes
@@ -309,7 +572,20 @@ impl Node {
     }
 }
 
-fn open_values(node: &Node, bytes: &[u8]) -> Result<FieldValues, NodeError> {
+/// The key that opens a grant's values: its own per-request key, or for grants of
+/// requests sent before those existed, the node's sealing key.
+fn opening(node: &Node, key: Option<&OpeningKey>) -> SealingKey {
+    key.map_or_else(
+        || SealingKey::from_secret_bytes(&node.keys().sealing.to_secret_bytes()),
+        OpeningKey::sealing_key,
+    )
+}
+
+fn open_values(
+    node: &Node,
+    key: Option<&OpeningKey>,
+    bytes: &[u8],
+) -> Result<FieldValues, NodeError> {
     // Stored messages were verified on arrival and are sealed in the store: decode
     // without checking the signature again, and without time or replay checks.
     let message = decode_trusted(bytes)?;
@@ -331,7 +607,7 @@ fn open_values(node: &Node, bytes: &[u8]) -> Result<FieldValues, NodeError> {
             });
         }
     };
-    Ok(sealed.open(&node.keys().sealing, &grant_id, &message.claims.audience)?)
+    Ok(sealed.open(&opening(node, key), &grant_id, &message.claims.audience)?)
 }
 
 impl Tx<'_> {
@@ -349,16 +625,18 @@ impl Tx<'_> {
             .get::<SentRequest>(&key)?
             .filter(|s| s.person == person)
             .ok_or(NodeError::NotYours { from: person })?;
+        let decision_id = verified.message().claims.id;
         match &decision.outcome {
             Outcome::Granted(grant) => {
                 // Refuse a grant this node cannot open, or whose sealed fields differ
                 // from the ones it lists, before keeping anything.
-                let values = verified.open_values(&self.node.keys().sealing).ok_or(
-                    NodeError::UnexpectedKind {
+                let key = opening(self.node, sent.opening_key.as_ref());
+                let values = verified
+                    .open_values(&key)
+                    .ok_or(NodeError::UnexpectedKind {
                         expected: "grant",
                         got: "refusal",
-                    },
-                )??;
+                    })??;
                 if !values.keys().eq(grant
                     .fields
                     .iter()
@@ -369,6 +647,11 @@ impl Tx<'_> {
                     ));
                 }
                 let expires_at = verified.message().claims.expires_at;
+                let opening_key = sent.opening_key.take();
+                // Sealed to a key erasure destroys, the signed grant is the proof of
+                // consent the log keeps. Sealed to the node's own key (a request sent
+                // before per-request keys), it would keep the data: it stays out.
+                let proof = opening_key.is_some().then(|| bytes.to_vec());
                 self.put(
                     received_key(&grant.grant_id),
                     &ReceivedGrant {
@@ -382,13 +665,15 @@ impl Tx<'_> {
                         latest_update: None,
                         revoked_at: None,
                         erased_at: None,
+                        request_id: Some(decision.request_id),
+                        decision_id: Some(decision_id),
+                        opening_key,
                     },
                 );
+                self.index_decision(decision_id, grant.grant_id);
                 sent.status = RequestStatus::Granted {
                     grant: grant.grant_id,
                 };
-                // The grant holds personal data (sealed): it stays out of the audit
-                // log, which outlives erasure.
                 self.audit(
                     AuditEvent::GrantReceived {
                         grant: grant.grant_id,
@@ -396,13 +681,24 @@ impl Tx<'_> {
                         fields: grant.fields.clone(),
                         expires_at,
                     },
-                    None,
+                    proof,
                 );
+                self.notify_backend(
+                    Some(person),
+                    WebhookPayload::GrantReceived {
+                        request_id: Some(decision.request_id),
+                        grant_id: grant.grant_id,
+                        person,
+                        fields: grant.fields.clone(),
+                        expires_at: crate::human::time(expires_at),
+                    },
+                )?;
             }
             Outcome::Refused { reason } => {
                 sent.status = RequestStatus::Refused {
                     reason: reason.clone(),
                 };
+                sent.opening_key = None;
                 self.audit(
                     AuditEvent::RefusalReceived {
                         request: decision.request_id,
@@ -411,8 +707,17 @@ impl Tx<'_> {
                     },
                     Some(bytes.to_vec()),
                 );
+                self.notify_backend(
+                    Some(person),
+                    WebhookPayload::RequestRefused {
+                        request_id: decision.request_id,
+                        person,
+                        reason: reason.clone(),
+                    },
+                )?;
             }
         }
+        sent.updated_at = Some(self.now);
         self.put(key, &sent);
         Ok(Reply::Nothing)
     }
@@ -434,12 +739,12 @@ impl Tx<'_> {
         if grant.revoked_at.is_some() || grant.erased_at.is_some() {
             return Err(NodeError::GrantRevoked(update.grant_id));
         }
-        let values = verified.open_values(&self.node.keys().sealing).ok_or(
-            NodeError::UnexpectedKind {
+        let values = verified
+            .open_values(&opening(self.node, grant.opening_key.as_ref()))
+            .ok_or(NodeError::UnexpectedKind {
                 expected: "grant",
                 got: "refusal",
-            },
-        )??;
+            })??;
         if values.keys().any(|f| !grant.fields.contains(f)) {
             return Err(NodeError::InvalidChoice(
                 "the update carries fields the grant does not cover".into(),
@@ -454,6 +759,13 @@ impl Tx<'_> {
             },
             None,
         );
+        self.notify_backend(
+            Some(person),
+            WebhookPayload::UpdateReceived {
+                grant_id: update.grant_id,
+                person,
+            },
+        )?;
         Ok(Reply::Nothing)
     }
 
@@ -497,27 +809,27 @@ impl Tx<'_> {
             },
             Some(bytes.to_vec()),
         );
-        let revoked = matches!(
-            cause,
-            DeletionCause::Revoked(_) | DeletionCause::EraseRequested(_)
-        );
-        Ok(Reply::Message(
-            self.erase_and_receipt(person, &targets, cause, revoked)?,
-        ))
+        let receipt = self.erase_and_receipt(person, &targets, cause, true)?;
+        Ok(receipt.map_or(Reply::Nothing, Reply::Message))
     }
 
-    /// Erases the data of `grants` (all from `person`) and returns a signed receipt.
+    /// Erases the data of `grants` (all from `person`), tells the backend, and
+    /// returns a signed receipt; or, when the backend must confirm first
+    /// (`[merchant] confirm_erasure`), none yet: [`Tx::confirm_erasure`] signs it.
     fn erase_and_receipt(
         &mut self,
         person: PassportId,
         grants: &[GrantId],
         cause: DeletionCause,
         revoked: bool,
-    ) -> Result<Vec<u8>, NodeError> {
+    ) -> Result<Option<Vec<u8>>, NodeError> {
         for id in grants {
             let key = received_key(id);
             if let Some(mut grant) = self.get::<ReceivedGrant>(&key)? {
-                grant.grant = None;
+                // Without its key, the signed grant kept as proof opens for no one.
+                if grant.opening_key.take().is_none() {
+                    grant.grant = None;
+                }
                 grant.latest_update = None;
                 grant.erased_at = grant.erased_at.or(Some(self.now));
                 if revoked {
@@ -526,22 +838,137 @@ impl Tx<'_> {
                 self.put(key, &grant);
             }
         }
+        let confirm = self.node.config().confirm_erasure;
+        let grant_ids = grants.to_vec();
+        let payload = match cause {
+            DeletionCause::Revoked(_) => WebhookPayload::GrantRevoked {
+                grant_ids,
+                person,
+                confirm_erasure: confirm,
+            },
+            DeletionCause::Expired => WebhookPayload::GrantExpired {
+                grant_ids,
+                person,
+                confirm_erasure: confirm,
+            },
+            DeletionCause::EraseRequested(_) => WebhookPayload::EraseRequested {
+                grant_ids,
+                person,
+                confirm_erasure: confirm,
+            },
+        };
+        if confirm && !grants.is_empty() {
+            for id in grants {
+                self.put(
+                    awaiting_key(id),
+                    &AwaitingErasure {
+                        grant_id: *id,
+                        person,
+                        cause: cause_name(&cause).into(),
+                        erased_at: self.now,
+                        deletion_cause: cause,
+                    },
+                );
+            }
+            self.audit(
+                AuditEvent::ErasureAwaitingBackend {
+                    grants: grants.to_vec(),
+                    about: person,
+                },
+                None,
+            );
+            self.notify_backend(Some(person), payload)?;
+            return Ok(None);
+        }
+        let bytes = self.sign_receipt(person, grants.to_vec(), cause, self.now, false)?;
+        self.notify_backend(Some(person), payload)?;
+        Ok(Some(bytes))
+    }
+
+    fn sign_receipt(
+        &mut self,
+        person: PassportId,
+        grants: Vec<GrantId>,
+        cause: DeletionCause,
+        erased_at: Timestamp,
+        backend_confirmed: bool,
+    ) -> Result<Vec<u8>, NodeError> {
         let lifetime = self.node.config().message_lifetime_secs;
         let body = Body::DeletionReceipt(DeletionReceipt {
             cause,
-            grant_ids: grants.to_vec(),
-            erased_at: self.now,
+            grant_ids: grants.clone(),
+            erased_at,
+            backend_confirmed,
         });
         let (bytes, receipt) = self.sign(person, lifetime, body)?;
         self.audit(
             AuditEvent::DataErased {
-                grants: grants.to_vec(),
+                grants,
                 about: person,
                 receipt,
             },
             Some(bytes.clone()),
         );
         Ok(bytes)
+    }
+
+    /// Signs the receipt of an erasure that waited for the backend, saying it
+    /// confirmed, and queues it; `None` if none waits for `grant_id`.
+    pub(crate) fn confirm_erasure(
+        &mut self,
+        grant_id: &GrantId,
+    ) -> Result<Option<Outgoing>, NodeError> {
+        let key = awaiting_key(grant_id);
+        let Some(awaiting) = self.get::<AwaitingErasure>(&key)? else {
+            return Ok(None);
+        };
+        self.delete(key);
+        let bytes = self.sign_receipt(
+            awaiting.person,
+            vec![*grant_id],
+            awaiting.deletion_cause,
+            awaiting.erased_at,
+            true,
+        )?;
+        Ok(Some(self.send_later(Outgoing {
+            to: awaiting.person,
+            reply_to: Vec::new(),
+            bytes,
+        })))
+    }
+
+    /// Notes which grant a decision carried, so either id names it.
+    pub(crate) fn index_decision(&mut self, decision: MessageId, grant: GrantId) {
+        self.put(decision_key(&decision), &grant);
+    }
+
+    /// Marks requests past their end with no answer as expired, and tells the
+    /// backend.
+    pub(crate) fn expire_sent_requests(&mut self) -> Result<(), NodeError> {
+        for (key, mut sent) in self.scan::<SentRequest>(SENT_PREFIX)? {
+            if !sent.status.is_open() || !ended(sent.expires_at, self.now) {
+                continue;
+            }
+            sent.status = RequestStatus::Expired;
+            sent.updated_at = Some(self.now);
+            sent.opening_key = None;
+            self.put(key, &sent);
+            self.audit(
+                AuditEvent::SentRequestExpired {
+                    request: sent.request_id,
+                    to: sent.person,
+                },
+                None,
+            );
+            self.notify_backend(
+                Some(sent.person),
+                WebhookPayload::RequestExpired {
+                    request_id: sent.request_id,
+                    person: sent.person,
+                },
+            )?;
+        }
+        Ok(())
     }
 
     /// Erases grants past their end plus retention; one receipt per person.
@@ -554,13 +981,14 @@ impl Tx<'_> {
         }
         let mut out = Vec::new();
         for (person, grants) in due {
-            let bytes = self.erase_and_receipt(person, &grants, DeletionCause::Expired, false)?;
-            let queued = self.send_later(Outgoing {
-                to: person,
-                reply_to: Vec::new(),
-                bytes,
-            });
-            out.push(queued);
+            let receipt = self.erase_and_receipt(person, &grants, DeletionCause::Expired, false)?;
+            if let Some(bytes) = receipt {
+                out.push(self.send_later(Outgoing {
+                    to: person,
+                    reply_to: Vec::new(),
+                    bytes,
+                }));
+            }
         }
         Ok(out)
     }

@@ -76,6 +76,12 @@ pub struct Metrics {
     dht_served: [Gauge; 4],
     hole_punch_attempts: Counter,
     hole_punch_successes: Counter,
+    /// Webhook attempts by `outcome`: delivered, retrying, given_up.
+    webhook_attempts: Family<Labels, Counter>,
+    /// Webhook events waiting for delivery.
+    webhook_queued: Gauge,
+    /// Erasures waiting for the backend's confirmation.
+    erasures_unconfirmed: Gauge,
 }
 
 impl Default for Metrics {
@@ -141,8 +147,29 @@ impl Default for Metrics {
             "DCUtR hole punches that gave a direct connection since start",
             hole_punch_successes.clone(),
         );
+        let webhook_attempts = Family::<Labels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts since start, by outcome (delivered, retrying, given_up)",
+            webhook_attempts.clone(),
+        );
+        let webhook_queued = Gauge::default();
+        registry.register(
+            "webhook_queued",
+            "Webhook events waiting for delivery",
+            webhook_queued.clone(),
+        );
+        let erasures_unconfirmed = Gauge::default();
+        registry.register(
+            "erasures_unconfirmed",
+            "Erasures whose deletion receipt waits for the backend's confirmation",
+            erasures_unconfirmed.clone(),
+        );
         Self {
             registry: std::sync::Arc::new(registry),
+            webhook_attempts,
+            webhook_queued,
+            erasures_unconfirmed,
             messages,
             rejections,
             connected_peers,
@@ -227,6 +254,29 @@ impl Metrics {
     /// Of those, the ones that gave a direct connection.
     pub fn hole_punch_successes(&self) -> u64 {
         self.hole_punch_successes.get()
+    }
+
+    /// Counts one webhook attempt that ended with `outcome` (delivered, retrying,
+    /// given_up).
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    /// Webhook attempts since start that ended with `outcome`.
+    pub fn webhook_attempts(&self, outcome: &str) -> u64 {
+        self.webhook_attempts
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .get()
+    }
+
+    /// Sets how many webhook events wait and how many erasures wait for the
+    /// backend.
+    pub fn set_backend_backlog(&self, queued: usize, unconfirmed: usize) {
+        let as_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.webhook_queued.set(as_gauge(queued));
+        self.erasures_unconfirmed.set(as_gauge(unconfirmed));
     }
 
     /// The exposition text, with the network figures of `net` (a `net::Status`

@@ -56,6 +56,12 @@ pub trait Storage: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError>;
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError>;
+    /// The first `limit` entries whose keys start with `prefix`, in key order.
+    fn scan_prefix_limit(&self, prefix: &[u8], limit: usize) -> Result<Entries, NodeError> {
+        let mut entries = self.scan_prefix(prefix)?;
+        entries.truncate(limit);
+        Ok(entries)
+    }
     /// Applies every operation of `batch` atomically (not yet durably).
     fn apply(&self, batch: Batch) -> Result<(), NodeError>;
     /// Makes every applied batch durable.
@@ -119,8 +125,13 @@ impl Storage for SledStorage {
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
+        self.scan_prefix_limit(prefix, usize::MAX)
+    }
+
+    fn scan_prefix_limit(&self, prefix: &[u8], limit: usize) -> Result<Entries, NodeError> {
         self.db
             .scan_prefix(prefix)
+            .take(limit)
             .map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .map_err(NodeError::from)

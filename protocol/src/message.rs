@@ -286,6 +286,10 @@ pub struct DeletionReceipt {
     pub grant_ids: Vec<GrantId>,
     /// When it was erased.
     pub erased_at: Timestamp,
+    /// Whether the merchant's backend (its own database, beyond the node) confirmed
+    /// the erasure before the receipt was signed. Key 5, present only when true, so
+    /// receipts without it are encoded exactly as before.
+    pub backend_confirmed: bool,
 }
 
 /// A message's kind-specific content.
@@ -462,6 +466,7 @@ mod body_key {
     pub(super) const RCPT_IN_REPLY_TO: i64 = 2;
     pub(super) const RCPT_GRANTS: i64 = 3;
     pub(super) const RCPT_ERASED_AT: i64 = 4;
+    pub(super) const RCPT_BACKEND_CONFIRMED: i64 = 5;
 
     pub(super) const OFFER_TEXT: i64 = 1;
     pub(super) const OFFER_DETAILS: i64 = 2;
@@ -606,6 +611,9 @@ fn encode_body(body: &Body) -> Value {
                 ),
                 (RCPT_ERASED_AT, uint_value(r.erased_at.as_secs())),
             ]);
+            if r.backend_confirmed {
+                e.push((RCPT_BACKEND_CONFIRMED, Value::Bool(true)));
+            }
             e
         }
     };
@@ -829,6 +837,15 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                     b.required(RCPT_ERASED_AT, "erased_at")?,
                     "erased_at",
                 )?),
+                backend_confirmed: match b.take(RCPT_BACKEND_CONFIRMED) {
+                    None => false,
+                    Some(Value::Bool(true)) => true,
+                    Some(_) => {
+                        return Err(ProtocolError::malformed(
+                            "backend_confirmed (key 5) is present only as true",
+                        ));
+                    }
+                },
             })
         }
     };

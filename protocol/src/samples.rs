@@ -202,6 +202,7 @@ pub fn sample_message(
                 cause: DeletionCause::Revoked(in_reply_to),
                 grant_ids: vec![grant_id],
                 erased_at: now,
+                backend_confirmed: false,
             }),
         ),
     };

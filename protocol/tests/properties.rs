@@ -180,12 +180,14 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
             ],
             proptest::collection::btree_set(ids(), 0..10),
             any::<u64>(),
+            any::<bool>(),
         )
-            .prop_map(|(cause, grants, at)| {
+            .prop_map(|(cause, grants, at, backend_confirmed)| {
                 Body::DeletionReceipt(DeletionReceipt {
                     cause,
                     grant_ids: grants.into_iter().map(GrantId::from_bytes).collect(),
                     erased_at: Timestamp::from_secs(at),
+                    backend_confirmed,
                 })
             })
             .boxed(),

@@ -295,7 +295,11 @@ impl Sim {
                 decided(Outcome::Granted)
             }
             Some(RequestStatus::Refused { .. }) => decided(Outcome::Denied),
-            Some(RequestStatus::Waiting) | None => Ended::failed(path, "no_decision"),
+            Some(RequestStatus::Expired) => Ended::failed(path, "expired"),
+            Some(RequestStatus::Failed { .. }) => Ended::failed(path, "not_delivered"),
+            Some(RequestStatus::Sending | RequestStatus::Waiting) | None => {
+                Ended::failed(path, "no_decision")
+            }
         }
     }
 

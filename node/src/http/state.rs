@@ -253,13 +253,17 @@ impl From<NodeError> for ApiError {
             NodeError::UnknownField(_)
             | NodeError::UnknownGrant(_)
             | NodeError::UnknownRequest(_)
+            | NodeError::UnknownSentRequest(_)
+            | NodeError::UnknownWebhook(_)
             | NodeError::UnknownPolicy(_) => StatusCode::NOT_FOUND,
+            NodeError::NoErasureWaiting(_) => StatusCode::CONFLICT,
             NodeError::GrantRevoked(_) | NodeError::GrantExpired(_) | NodeError::GrantErased(_) => {
                 StatusCode::GONE
             }
-            NodeError::InvalidChoice(_) | NodeError::Protocol(_) | NodeError::NotYours { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            NodeError::InvalidChoice(_)
+            | NodeError::InvalidInput(_)
+            | NodeError::Protocol(_)
+            | NodeError::NotYours { .. } => StatusCode::BAD_REQUEST,
             NodeError::InboxFull(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

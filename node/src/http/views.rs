@@ -319,11 +319,18 @@ pub enum RequestResult {
     AlreadyReceived,
     /// An answer came back, yet this node's record of the request still waits.
     Waiting,
+    /// It expired unanswered.
+    Expired,
+    /// It could not be delivered.
+    Failed {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl RequestResult {
     /// The `status` member: `"pending"`, `"granted"`, `"refused"`, `"accepted"`,
-    /// `"already_received"` or `"waiting"`.
+    /// `"already_received"`, `"waiting"`, `"expired"` or `"failed"`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -332,6 +339,8 @@ impl RequestResult {
             Self::Accepted => "accepted",
             Self::AlreadyReceived => "already_received",
             Self::Waiting => "waiting",
+            Self::Expired => "expired",
+            Self::Failed { .. } => "failed",
         }
     }
 }
@@ -355,9 +364,12 @@ impl From<crate::passport::RequestOutcome> for RequestOutcome {
 impl From<RequestStatus> for RequestResult {
     fn from(status: RequestStatus) -> Self {
         match status {
+            RequestStatus::Sending => Self::Pending,
             RequestStatus::Waiting => Self::Waiting,
             RequestStatus::Granted { grant } => Self::Granted { grant },
             RequestStatus::Refused { reason } => Self::Refused { reason },
+            RequestStatus::Expired => Self::Expired,
+            RequestStatus::Failed { reason } => Self::Failed { reason },
         }
     }
 }
@@ -463,4 +475,129 @@ pub struct Proof {
 pub struct ErrorBody {
     /// What went wrong and, where it can, what to do.
     pub error: String,
+}
+
+/// `GET /v1/requests` (each element) and `GET /v1/requests/{id}`: a request this
+/// merchant sent and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentRequest {
+    /// Its id.
+    pub request_id: MessageId,
+    /// The person asked.
+    pub person: PassportId,
+    /// The fields asked for.
+    pub fields: Vec<FieldName>,
+    /// `sending` (not yet taken by the person's node), `waiting` (delivered, not
+    /// answered), `granted`, `refused`, `expired` or `failed` (not delivered).
+    pub state: String,
+    /// The grant, when granted.
+    pub grant_id: Option<GrantId>,
+    /// The person's reason when refused; why, when failed.
+    pub reason: Option<String>,
+    /// When sent.
+    pub sent_at: Timestamp,
+    /// Until when the person may answer.
+    pub expires_at: Timestamp,
+    /// When the state last changed.
+    pub updated_at: Option<Timestamp>,
+}
+
+impl From<merchant::SentRequest> for SentRequest {
+    fn from(sent: merchant::SentRequest) -> Self {
+        let (grant_id, reason) = match &sent.status {
+            RequestStatus::Granted { grant } => (Some(*grant), None),
+            RequestStatus::Refused { reason } | RequestStatus::Failed { reason } => {
+                (None, Some(reason.clone()))
+            }
+            _ => (None, None),
+        };
+        Self {
+            request_id: sent.request_id,
+            person: sent.person,
+            fields: sent.fields.clone(),
+            state: sent.status.name().to_string(),
+            grant_id,
+            reason,
+            sent_at: sent.sent_at,
+            expires_at: sent.expires_at,
+            updated_at: sent.updated_at,
+        }
+    }
+}
+
+/// `POST /v1/grants/{id}/erased`: the backend's confirmation was taken and the
+/// deletion receipt is on its way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureConfirmed {
+    /// The grant.
+    pub grant_id: GrantId,
+    /// Always true.
+    pub confirmed: bool,
+    /// The person the receipt goes to.
+    pub receipt_to: PassportId,
+}
+
+/// `GET /v1/outbox` (each element): a message made and not yet delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outgoing {
+    /// The message's id.
+    pub id: Option<MessageId>,
+    /// Its kind (`revoke`, `erase_request`, `deletion_receipt`, `decision`, …).
+    pub kind: String,
+    /// The recipient.
+    pub to: PassportId,
+    /// When it expires; it is given up then, with an audit entry.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl From<&crate::node::Outgoing> for Outgoing {
+    fn from(out: &crate::node::Outgoing) -> Self {
+        let message = passport_protocol::decode_trusted(&out.bytes).ok();
+        Self {
+            id: message.as_ref().map(|m| m.claims.id),
+            kind: message
+                .as_ref()
+                .map_or("unreadable", |m| m.body.kind().name())
+                .to_string(),
+            to: out.to,
+            expires_at: message.map(|m| m.claims.expires_at),
+        }
+    }
+}
+
+/// `GET /v1/webhooks` (each element): an endpoint (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Webhook {
+    /// Its id.
+    pub id: String,
+    /// Where it posts.
+    pub url: String,
+    /// The event types it gets; empty: all.
+    pub events: Vec<String>,
+    /// Whether it comes from `[[webhook]]` in config.toml.
+    pub from_config: bool,
+    /// When added.
+    pub created_at: Timestamp,
+}
+
+impl From<&crate::webhook::Webhook> for Webhook {
+    fn from(w: &crate::webhook::Webhook) -> Self {
+        Self {
+            id: w.id.clone(),
+            url: w.url.clone(),
+            events: w.events.clone(),
+            from_config: w.from_config,
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// `POST /v1/webhooks`: the endpoint added and its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCreated {
+    /// The endpoint.
+    pub webhook: Webhook,
+    /// Its signing secret, `whsec_…`: give it to the backend now; it is not shown
+    /// again.
+    pub secret: String,
 }

@@ -91,6 +91,8 @@ struct Inner {
     commits: std::sync::atomic::AtomicU64,
     /// Every committed change, typed.
     events: EventSender,
+    /// Woken when a transaction queued webhook events.
+    webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// One passport: its keys, its store, and every operation on them. Cheap to clone;
@@ -165,8 +167,14 @@ impl Node {
                 }),
                 commits: std::sync::atomic::AtomicU64::new(0),
                 events: EventSender::default(),
+                webhook_wake: Arc::default(),
             }),
         })
+    }
+
+    /// What wakes the webhook delivery task.
+    pub(crate) fn webhook_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.webhook_wake.clone()
     }
 
     /// This passport's public id.
@@ -260,8 +268,10 @@ impl Node {
             rng: &mut state.rng,
             storage_error: None,
             events: Vec::new(),
+            deliveries: 0,
         };
         let out = f(&mut tx)?;
+        let wake = tx.deliveries > 0;
         let (batch, head, seen_count, events) = (tx.batch, tx.head, tx.seen_count, tx.events);
         let ticket = if batch.is_empty() {
             None
@@ -271,6 +281,11 @@ impl Node {
         state.head = head;
         state.seen_count = seen_count;
         drop(guard);
+        if wake {
+            // Applied, so visible to the delivery task's next read (durable
+            // soon; a delivery sent before that is at worst sent again).
+            self.inner.webhook_wake.notify_one();
+        }
         Ok((out, Unsettled { ticket, events }))
     }
 
@@ -332,6 +347,7 @@ impl Node {
             tx.expire_inbox()?;
             tx.purge_seen()?;
             tx.drop_expired_outbox()?;
+            tx.expire_sent_requests()?;
             tx.erase_expired_grants()
         })
     }
@@ -510,6 +526,8 @@ pub(crate) struct Tx<'a> {
     storage_error: Option<NodeError>,
     /// What this transaction's audit entries say, told once it is durable.
     events: Vec<Event>,
+    /// Webhook deliveries this transaction queued.
+    deliveries: u16,
 }
 
 impl Tx<'_> {
@@ -533,6 +551,29 @@ impl Tx<'_> {
         self.batch.put(key, sealed);
     }
 
+    pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.batch.delete(key);
+    }
+
+    /// The sequence number the next audit entry will take: orders what this
+    /// transaction queues after everything earlier ones did.
+    pub(crate) fn audit_count(&self) -> u64 {
+        self.head.count
+    }
+
+    /// Numbers the webhook deliveries one transaction queues.
+    pub(crate) fn next_delivery_index(&mut self) -> u16 {
+        self.deliveries = self.deliveries.saturating_add(1);
+        self.deliveries
+    }
+
+    /// Tells `event` to subscribers once this transaction is durable.
+    pub(crate) fn emit(&mut self, event: Event) {
+        if self.node.inner.events.has_subscribers() {
+            self.events.push(event);
+        }
+    }
+
     /// Keeps `out` in the durable outbox (with this transaction's other writes) and
     /// returns it for sending now.
     pub(crate) fn send_later(&mut self, out: Outgoing) -> Outgoing {
@@ -540,14 +581,29 @@ impl Tx<'_> {
         out
     }
 
-    /// Drops outbox messages that expired undelivered: nobody would accept them.
+    /// Gives up outbox messages that expired undelivered (nobody would accept
+    /// them), each with an audit entry, so that the person (or the merchant) sees
+    /// that a revocation, an erase request or a receipt never arrived.
     fn drop_expired_outbox(&mut self) -> Result<(), NodeError> {
         for (key, out) in self.scan::<Outgoing>(OUTBOX_PREFIX)? {
-            let expired = passport_protocol::decode_trusted(&out.bytes)
-                .map_or(true, |m| m.claims.expires_at <= self.now);
-            if expired {
-                tracing::info!(to = %out.to, "dropping a message that expired undelivered");
-                self.batch.delete(key);
+            let message = passport_protocol::decode_trusted(&out.bytes).ok();
+            if message
+                .as_ref()
+                .is_some_and(|m| m.claims.expires_at > self.now)
+            {
+                continue;
+            }
+            tracing::warn!(to = %out.to, "giving up a message that expired undelivered");
+            self.batch.delete(key);
+            if let Some(message) = message {
+                self.audit(
+                    AuditEvent::DeliveryGivenUp {
+                        message: message.claims.id,
+                        kind: message.body.kind().name().to_string(),
+                        to: out.to,
+                    },
+                    Some(out.bytes),
+                );
             }
         }
         Ok(())

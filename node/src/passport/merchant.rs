@@ -94,11 +94,39 @@ impl Passport {
             Ok(other) => (None, Ok(Some(other))),
             Err(e) => (None, Err(e)),
         };
+        // What the request's record says when no answer did.
+        let delivered = match &sent {
+            Ok(None | Some(Response::Message(_))) => None,
+            Ok(Some(Response::Pending(_) | Response::Accepted | Response::AlreadyReceived)) => {
+                Some(RequestStatus::Waiting)
+            }
+            Ok(Some(Response::Busy)) => Some(RequestStatus::Failed {
+                reason: NetError::Busy.to_string(),
+            }),
+            Ok(Some(Response::Refused(reason))) => Some(RequestStatus::Failed {
+                reason: format!("the person's node refused it: {reason}"),
+            }),
+            Err(e) => Some(RequestStatus::Failed {
+                reason: e.to_string(),
+            }),
+        };
         let unsettled = prepared.unsettled;
         let status = self
             .run(move |node| {
                 let received = decision.map(|d| node.receive(&d, now())).transpose();
+                let note = match (&received, delivered) {
+                    (Err(e), _) => Some(RequestStatus::Failed {
+                        reason: format!("its answer could not be used: {e}"),
+                    }),
+                    (Ok(_), note) => note,
+                };
+                let noted = note
+                    .map(|status| node.note_sent(&request_id, status, now()))
+                    .transpose()?;
                 node.settle(unsettled)?;
+                if let Some(noted) = noted {
+                    node.settle(noted)?;
+                }
                 received?;
                 Ok(node.sent_request(&request_id)?.map(|sent| sent.status))
             })
@@ -109,8 +137,8 @@ impl Passport {
                 RequestAnswer::Decided(status.ok_or(NodeError::UnknownRequest(request_id))?)
             }
             Some(Response::Pending(_)) => match self.decision(request_id, wait).await? {
-                Some(RequestStatus::Waiting) | None => RequestAnswer::Pending,
-                Some(status) => RequestAnswer::Decided(status),
+                Some(status) if !status.is_open() => RequestAnswer::Decided(status),
+                _ => RequestAnswer::Pending,
             },
             Some(Response::Accepted) => RequestAnswer::Accepted,
             Some(Response::AlreadyReceived) => RequestAnswer::AlreadyReceived,
@@ -138,7 +166,7 @@ impl Passport {
         let mut events = self.events();
         loop {
             let status = self.sent_status(request_id).await?;
-            if !matches!(status, Some(RequestStatus::Waiting)) {
+            if !status.as_ref().is_some_and(RequestStatus::is_open) {
                 return Ok(status);
             }
             // Reread only when an answer (or a lag) may have changed it.
@@ -146,7 +174,7 @@ impl Passport {
                 match tokio::time::timeout_at(deadline, events.next()).await {
                     Err(_) | Ok(None) => return Ok(status),
                     Ok(Some(Event::Lagged { .. })) => break,
-                    Ok(Some(Event::StoreChanged)) => {}
+                    Ok(Some(Event::StoreChanged | Event::Webhook { .. })) => {}
                     Ok(Some(Event::Committed { event, .. })) => {
                         use crate::audit::AuditEvent::{GrantReceived, RefusalReceived};
                         if matches!(event, GrantReceived { .. } | RefusalReceived { .. }) {

@@ -32,6 +32,7 @@ use libp2p::identity;
 use passport_protocol::{FieldName, FieldValue, GrantId, MessageId, PassportId};
 use tokio::{sync::Mutex, task::JoinHandle};
 
+mod backend;
 mod delivery;
 mod error;
 mod merchant;
@@ -53,6 +54,7 @@ use crate::{
     node::{Node, Outgoing, system_now as now},
     person::{Approval, InboxItem, IssuedGrant},
     vault::{FieldRecord, Sensitivity},
+    webhook::WebhookSettings,
 };
 
 /// What a request says when neither it nor `[merchant] name` names the shop.
@@ -71,6 +73,7 @@ pub struct Builder {
     sweep_every: Duration,
     max_deliveries: usize,
     merchant_name: Option<String>,
+    webhooks: Option<Vec<WebhookSettings>>,
 }
 
 enum Source {
@@ -88,7 +91,16 @@ impl Builder {
             sweep_every: DEFAULT_SWEEP_INTERVAL,
             max_deliveries: MAX_DELIVERIES,
             merchant_name: None,
+            webhooks: None,
         }
+    }
+
+    /// The webhooks marked as config's (`[[webhook]]`): they replace those the
+    /// last start set. Default: the home's config.toml; none for a node given by
+    /// [`Passport::with_node`] (whose store keeps the webhooks added by the API).
+    pub fn webhooks(mut self, webhooks: Vec<WebhookSettings>) -> Self {
+        self.webhooks = Some(webhooks);
+        self
     }
 
     /// How the home's passport is unlocked. Default: the key file.
@@ -147,6 +159,7 @@ impl Builder {
     /// Returns the handle and a subscription to its events.
     pub async fn spawn(self) -> Result<(Passport, Events), PassportError> {
         let mut merchant_name = self.merchant_name;
+        let mut webhooks = self.webhooks;
         let (node, home) = match self.source {
             Source::Node(node) => (node, None),
             Source::Home { home, unlock } => {
@@ -158,9 +171,14 @@ impl Builder {
                 })
                 .await?;
                 merchant_name = merchant_name.or(config.merchant.name);
+                webhooks = webhooks.or(Some(config.webhooks));
                 (node, Some(home))
             }
         };
+        if let Some(webhooks) = webhooks {
+            let syncing = node.clone();
+            blocking(move || syncing.sync_config_webhooks(&webhooks, now())).await?;
+        }
         let events = node.subscribe();
         let Some(config) = self.network else {
             let delivery = Delivery::offline(node.clone());
@@ -206,10 +224,20 @@ impl Builder {
             delivery.clone(),
             self.sweep_every,
         ));
+        let releasing = delivery.clone();
+        let webhooks = tokio::spawn(crate::webhook::dispatch::run(
+            node.clone(),
+            metrics.clone(),
+            Arc::new(move |receipt| drop(releasing.spawn(receipt))),
+        ));
         let network = Network {
             client,
             metrics,
-            tasks: Mutex::new(Some((event_loop, sweeper))),
+            tasks: Mutex::new(Some(Tasks {
+                event_loop,
+                sweeper,
+                webhooks,
+            })),
         };
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
         Ok((passport, events))
@@ -233,8 +261,16 @@ struct Inner {
 struct Network {
     client: Client,
     metrics: Metrics,
-    /// The event loop and the sweeper, until shutdown takes them.
-    tasks: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
+    /// The background tasks, until shutdown takes them.
+    tasks: Mutex<Option<Tasks>>,
+}
+
+struct Tasks {
+    event_loop: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
+    /// Webhook deliveries: aborting it loses nothing (an attempt cut short is
+    /// made again after the restart).
+    webhooks: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -385,11 +421,12 @@ impl Passport {
     /// Calls after this one find the network stopped.
     pub async fn shutdown(&self) {
         if let Some(network) = &self.inner.network
-            && let Some((event_loop, sweeper)) = network.tasks.lock().await.take()
+            && let Some(tasks) = network.tasks.lock().await.take()
         {
-            sweeper.abort();
+            tasks.sweeper.abort();
+            tasks.webhooks.abort();
             let _ = network.client.shutdown().await;
-            let _ = event_loop.await;
+            let _ = tasks.event_loop.await;
         }
         self.inner.delivery.shutdown().await;
     }

@@ -69,6 +69,7 @@ impl Tx<'_> {
                 grants: receipt.grant_ids.clone(),
                 from: merchant,
                 receipt: receipt_id,
+                backend_confirmed: receipt.backend_confirmed,
             },
             Some(bytes.to_vec()),
         );

@@ -67,6 +67,11 @@ impl Node {
         Ok(grants)
     }
 
+    /// One grant issued, by id.
+    pub fn issued_grant(&self, grant_id: &GrantId) -> Result<Option<IssuedGrant>, NodeError> {
+        self.get(&grant_key(grant_id))
+    }
+
     /// Revokes a grant. Returns the revocation to send.
     pub fn revoke(&self, grant_id: &GrantId, now: Timestamp) -> Result<Outgoing, NodeError> {
         self.tx(now, |tx| {
@@ -154,7 +159,8 @@ impl Tx<'_> {
             request_id: pending.request_id,
             outcome: Outcome::Granted(grant),
         });
-        let (bytes, _) = self.sign(pending.merchant, duration_secs, body)?;
+        let (bytes, decision_id) = self.sign(pending.merchant, duration_secs, body)?;
+        self.index_decision(decision_id, grant_id);
         let expires_at = self.now.plus_secs(duration_secs);
         self.put(
             grant_key(&grant_id),

@@ -32,11 +32,21 @@ pub(super) async fn message(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: MessageId = parse(&id, "message id")?;
-    let bytes = state.passport.message(id).await?.ok_or_else(|| {
-        ApiError(
-            StatusCode::NOT_FOUND,
-            format!("no message {id} in the audit log (see `passport audit` for message ids)"),
-        )
-    })?;
+    let bytes = match state.passport.message(id).await? {
+        Some(bytes) => bytes,
+        // A grant is named by its id as well as by its decision's.
+        None => match state.passport.grant_named(*id.as_bytes()).await {
+            Ok(grant) => state.passport.grant_proof(grant).await.ok(),
+            Err(_) => None,
+        }
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no message {id} in the audit log, and no grant {id} (see `passport audit` for message ids)"
+                ),
+            )
+        })?,
+    };
     Ok(([(header::CONTENT_TYPE, "application/cose")], bytes).into_response())
 }

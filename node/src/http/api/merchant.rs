@@ -6,7 +6,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use passport_protocol::{FieldName, FieldRequest, GrantId, Offer, PassportId};
+use passport_protocol::{FieldName, FieldRequest, Offer, PassportId};
 use serde::Deserialize;
 
 use super::{ApiResult, parse};
@@ -96,7 +96,7 @@ pub(super) async fn received_values(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<FieldValues> {
-    let id: GrantId = parse(&id, "grant id")?;
+    let id = super::grant_id(&state, &id).await?;
     Ok(Json(state.passport.open_grant(id).await?))
 }
 
@@ -104,6 +104,6 @@ pub(super) async fn fetch(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<FieldValues> {
-    let id: GrantId = parse(&id, "grant id")?;
+    let id = super::grant_id(&state, &id).await?;
     Ok(Json(state.passport.fetch(id).await?))
 }

@@ -3,11 +3,13 @@
 //! route, body, status code and example is in `docs/API.md`.
 
 mod audit;
+mod backend;
 mod events;
 mod fields;
 mod merchant;
 mod network;
 mod person;
+mod webhooks;
 
 use axum::{
     Json, Router,
@@ -42,7 +44,19 @@ pub(super) fn routes() -> Router<ApiState> {
         .route("/v1/grants/{id}/revoke", post(person::revoke))
         .route("/v1/received", get(merchant::received))
         .route("/v1/received/{id}/values", get(merchant::received_values))
-        .route("/v1/requests", post(merchant::send_request))
+        .route(
+            "/v1/requests",
+            post(merchant::send_request).get(backend::requests),
+        )
+        .route("/v1/requests/{id}", get(backend::request))
+        .route("/v1/grants/{id}/erased", post(backend::confirm_erasure))
+        .route("/v1/grants/{id}/proof", get(backend::proof))
+        .route("/v1/erasures", get(backend::erasures))
+        .route("/v1/outbox", get(backend::outbox))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::add))
+        .route("/v1/webhooks/log", get(webhooks::log))
+        .route("/v1/webhooks/{id}", delete(webhooks::remove))
+        .route("/v1/webhooks/{id}/test", post(webhooks::test))
         .route("/v1/audit", get(audit::audit))
         .route("/v1/audit/verify", get(audit::audit_verify))
         .route("/v1/events", get(events::events))
@@ -52,6 +66,13 @@ pub(super) fn routes() -> Router<ApiState> {
         )
         .route("/v1/policies/{id}", delete(person::remove_policy))
         .route("/metrics", get(network::metrics))
+}
+
+/// The grant a path names: its grant id, or the id of the decision message that
+/// carried it.
+async fn grant_id(state: &ApiState, text: &str) -> Result<passport_protocol::GrantId, ApiError> {
+    let id: passport_protocol::GrantId = parse(text, "grant id (or the id of its decision)")?;
+    Ok(state.passport.grant_named(*id.as_bytes()).await?)
 }
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, ApiError>

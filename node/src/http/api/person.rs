@@ -5,7 +5,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use passport_protocol::{FieldName, GrantId, MessageId, PassportId};
+use passport_protocol::{FieldName, MessageId, PassportId};
 use serde::Deserialize;
 
 use super::{ApiResult, parse};
@@ -83,7 +83,7 @@ pub(super) async fn revoke(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<views::DeliveringTo> {
-    let id: GrantId = parse(&id, "grant id")?;
+    let id = super::grant_id(&state, &id).await?;
     let sending = state.passport.revoke(id).await?;
     Ok(Json(views::DeliveringTo {
         delivering_to: vec![sending.to],
