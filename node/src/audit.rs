@@ -24,7 +24,7 @@ const HEAD_KEY: &[u8] = b"meta/audit_head";
 const PREFIX: &[u8] = b"a/";
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum AuditEvent {
     /// A request arrived.
@@ -441,7 +441,7 @@ pub(crate) fn append(
 }
 
 /// What is wrong with one place in the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "problem")]
 pub enum AuditProblem {
     /// The entry in slot `seq` was altered (does not decrypt, or its hash is wrong).

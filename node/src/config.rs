@@ -384,9 +384,51 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("unknown field `nom`, expected `name`"),
+            err.contains("unknown field `nom`, expected `name` or `confirm_erasure`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn webhooks_and_erasure_confirmation_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let secret = crate::webhook::WebhookSecret::generate().to_text();
+        fs::write(
+            &path,
+            format!(
+                "[merchant]\nconfirm_erasure = true\n\n[[webhook]]\nurl = \"https://shop.example/hooks\"\nsecret = \"{secret}\"\nevents = [\"grant.revoked\"]\n"
+            ),
+        )
+        .unwrap();
+        let config = Config::read(&path).unwrap();
+        assert!(config.node.confirm_erasure);
+        assert_eq!(config.webhooks.len(), 1);
+        assert_eq!(config.webhooks[0].events, ["grant.revoked"]);
+        assert_eq!(config.webhooks[0].secret.to_text(), secret);
+        assert!(!Config::default().node.confirm_erasure);
+
+        for (table, says) in [
+            (
+                format!("url = \"ftp://shop.example/\"\nsecret = \"{secret}\""),
+                "use an http:// or https:// URL",
+            ),
+            (
+                format!(
+                    "url = \"http://shop.example/\"\nsecret = \"{secret}\"\nevents = [\"grant.granted\"]"
+                ),
+                "unknown webhook event \"grant.granted\"",
+            ),
+            (
+                "url = \"http://shop.example/\"\nsecret = \"hunter2\"".to_string(),
+                "starts with \"whsec_\"",
+            ),
+        ] {
+            fs::write(&path, format!("[[webhook]]\n{table}\n")).unwrap();
+            let err = Config::read(&path).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+            assert!(err.contains(FILE_NAME), "{err}");
+        }
     }
 
     #[test]

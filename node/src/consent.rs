@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::vault::Sensitivity;
 
 /// Allow or deny.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// Release without asking.
@@ -30,7 +30,7 @@ impl Effect {
 }
 
 /// Which fields a policy covers.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldScope {
     /// Every field of the normal class.
     pub any_normal: bool,
@@ -65,7 +65,7 @@ impl FieldScope {
 }
 
 /// A standing decision of the person's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Its id, for listing and removing (assigned when the policy is added).
@@ -73,15 +73,17 @@ pub struct Policy {
     pub id: u64,
     /// Allow or deny.
     pub effect: Effect,
-    /// Only this merchant (any merchant if `None`).
+    /// Only this merchant (any merchant if `None`, `null` in JSON).
     #[serde(default)]
     pub merchant: Option<PassportId>,
-    /// Only this purpose, compared case-insensitively (any if `None`).
+    /// Only this purpose, compared case-insensitively (any if `None`, `null` in
+    /// JSON).
     #[serde(default)]
     pub purpose: Option<String>,
     /// Which fields.
     pub fields: FieldScope,
-    /// Allow at most this long, in seconds (as long as asked if `None`).
+    /// Allow at most this long, in seconds (as long as asked if `None`, `null`
+    /// in JSON).
     #[serde(default)]
     pub max_duration_secs: Option<u64>,
     /// When it was made (assigned when the policy is added).

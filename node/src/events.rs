@@ -23,7 +23,7 @@ use crate::audit::AuditEvent;
 pub const EVENT_CAPACITY: usize = 1024;
 
 /// Something that happened on this node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 #[non_exhaustive]
 pub enum Event {

@@ -1033,7 +1033,7 @@ mod tests {
             .sent_request(&prepared.request_id)
             .unwrap()
             .unwrap();
-        assert_eq!(sent.status, RequestStatus::Waiting);
+        assert_eq!(sent.status, RequestStatus::Sending);
         assert_eq!(flushes(), before);
 
         let Reply::Message(grant) = person.receive(&prepared.bytes, t0).unwrap() else {

@@ -7,7 +7,7 @@ use passport_protocol::{FieldName, FieldValue, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// How carefully a field is released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sensitivity {
     /// Standing policies may release it.

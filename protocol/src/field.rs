@@ -19,6 +19,16 @@ const TAG_FULL_DATE: u64 = 1004;
 /// Each segment starts with a letter and holds `a-z`, `0-9`, `_` or `-`; the whole
 /// name is at most [`MAX_FIELD_NAME_BYTES`] bytes.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        description = "A field name: dot-separated lowercase segments, each starting with a letter and holding `a-z`, `0-9`, `_` or `-`; at most 64 bytes. E.g. `name.given`, `email`, `address.home`, `payment.card`, `x.loyalty-card`.",
+        pattern = "^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$",
+        example = "name.given"
+    )
+)]
 pub struct FieldName(String);
 
 /// A text that is not a valid [`FieldName`].
@@ -144,11 +154,13 @@ impl fmt::Display for Date {
 /// A field's value. In JSON: `{"text": "Ada"}`, `{"date": "1990-04-23"}` or
 /// `{"structured": {"city": "Lyon"}}`.
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldValue {
     /// Free text: a name, an email address, a phone number.
     Text(String),
-    /// A calendar date (CBOR tag 1004).
+    /// A calendar date (CBOR tag 1004), `YYYY-MM-DD` in JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     Date(Date),
     /// Named parts, e.g. an address: `street`, `city`, `postcode`, `country`.
     Structured(BTreeMap<String, String>),

@@ -51,6 +51,16 @@ pub enum IdError {
 /// always verify signatures. It holds the 32 compressed bytes: small, cheap to hash
 /// and compare, and decompressed only when a signature is checked.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(
+        value_type = String,
+        description = "A passport id: an Ed25519 public key as a `did:key` (multicodec ed25519-pub, multibase base58btc).",
+        pattern = "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]+$",
+        example = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    )
+)]
 pub struct PassportId([u8; 32]);
 
 impl PassportId {
@@ -149,6 +159,15 @@ macro_rules! random_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(
+            feature = "openapi",
+            derive(utoipa::ToSchema),
+            schema(
+                value_type = String,
+                pattern = "^[0-9a-f]{32}$",
+                example = "5f0c3a1e9b7d4c2f8e6a0b1d3c5e7f90"
+            )
+        )]
         pub struct $name([u8; 16]);
 
         impl $name {
@@ -203,12 +222,14 @@ macro_rules! random_id {
 
 random_id!(
     /// The random id of one message (its CWT `cti`), used to reject replays.
+    /// Written as 32 lowercase hexadecimal digits.
     MessageId,
     "message id"
 );
 
 random_id!(
     /// The random id of one grant; stays the same across the grant's updates.
+    /// Written as 32 lowercase hexadecimal digits.
     GrantId,
     "grant id"
 );

@@ -154,6 +154,7 @@ pub struct FieldRequest {
 
 /// What a merchant offers in return, shown beside the request.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Offer {
     /// The offer in words, e.g. "free shipping".
     pub text: String,
@@ -184,6 +185,7 @@ pub struct Request {
 
 /// The person's terms, carried in every grant.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Terms {
     /// How long the merchant may keep the data after the grant ends, in seconds.
     pub retention_secs: u64,

@@ -17,6 +17,11 @@ use std::fmt;
     serde::Serialize,
     serde::Deserialize,
 )]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(example = 1767225600)
+)]
 #[serde(transparent)]
 pub struct Timestamp(u64);
 

@@ -94,7 +94,21 @@ pub(super) struct Hello {
     nonce: String,
 }
 
-/// `GET /v1/hello?nonce=N`, without the token: `{"proof": token_proof(token, N)}`.
+/// Proves that the server knows the token, without the token.
+///
+/// The proof is HMAC-SHA256 keyed with the token over `passport api hello\0`
+/// followed by the nonce, in hex. A client that found the API's address in a file
+/// checks it before sending the token.
+#[utoipa::path(
+    get,
+    path = "/v1/hello",
+    tag = "access",
+    params(("nonce" = String, Query, description = "16 to 128 random characters.")),
+    responses(
+        (status = 200, description = "The proof.", body = views::Proof),
+        (status = 400, description = "No nonce, or one too short or too long.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn hello(
     State(state): State<ApiState>,
     axum::extract::Query(Hello { nonce }): axum::extract::Query<Hello>,

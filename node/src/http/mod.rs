@@ -3,7 +3,9 @@
 //! loopback by default; every request must carry a `Host` header naming the address
 //! the server is bound to, or a name configured in `[api] hosts` (so a web page
 //! elsewhere cannot reach it through DNS rebinding), and every API request the
-//! bearer token from `<home>/api.token`. Endpoints are listed in `docs/API.md`.
+//! bearer token from `<home>/api.token`. Endpoints are listed in `docs/API.md`,
+//! and described as data in the OpenAPI document ([`openapi()`], served at
+//! `/v1/openapi.json`, checked in as `docs/openapi.json`).
 //!
 //! # Layout
 //!
@@ -16,7 +18,8 @@
 //! - [`local`]: [`LocalApi`], the same router called in-process, which the CLI uses
 //!   when no node runs.
 //! - `api/`: the JSON handlers, one file per resource (fields, person, merchant,
-//!   audit, network, events).
+//!   audit, network, events), each with its `#[utoipa::path]` description.
+//! - `openapi`: the OpenAPI document's common parts and `/v1/openapi.json`.
 //! - [`views`]: the types the JSON API answers with, which the CLI reads back.
 //! - [`web`]: the consent page (sessions, forms, server-rendered HTML, live updates).
 //!
@@ -26,13 +29,15 @@
 mod api;
 mod guards;
 pub mod local;
+mod openapi;
 pub mod state;
 pub mod views;
 pub mod web;
 
 use std::future::Future;
 
-use axum::{Router, http::StatusCode, middleware, routing::get};
+use axum::{Router, http::StatusCode, middleware};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use self::{
     guards::token_proof,
@@ -43,12 +48,13 @@ pub use self::{
 /// The API's routes behind the token guard, and the consent page's, all behind the
 /// Host guard.
 pub fn router(state: ApiState) -> Router {
-    let api = api::routes()
+    let (guarded, open, _) = parts();
+    let api = guarded
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guards::bearer_guard,
         ))
-        .route("/v1/hello", get(guards::hello))
+        .merge(open)
         .fallback(|| async {
             ApiError(
                 StatusCode::NOT_FOUND,
@@ -63,6 +69,32 @@ pub fn router(state: ApiState) -> Router {
             guards::host_guard,
         ))
         .with_state(state)
+}
+
+/// The API's routes behind the token, those without (`/v1/hello` and
+/// `/v1/openapi.json`), and the OpenAPI document of both.
+fn parts() -> (Router<ApiState>, Router<ApiState>, utoipa::openapi::OpenApi) {
+    let (guarded, guarded_doc) = api::routes().split_for_parts();
+    let (open, open_doc) = OpenApiRouter::default()
+        .routes(routes!(guards::hello))
+        .routes(routes!(openapi::document))
+        .split_for_parts();
+    (guarded, open, openapi::complete(guarded_doc, open_doc))
+}
+
+/// The API's OpenAPI 3.1 document: every route with its parameters, bodies,
+/// statuses and security, and every JSON shape (the [`views`]).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    parts().2
+}
+
+/// [`openapi()`] as pretty JSON with a final newline: what `GET /v1/openapi.json`
+/// answers and `docs/openapi.json` holds.
+pub fn openapi_json() -> String {
+    let mut json = serde_json::to_string_pretty(&openapi())
+        .unwrap_or_else(|e| unreachable!("an OpenAPI document is plain JSON: {e}"));
+    json.push('\n');
+    json
 }
 
 /// Serves the API on `listener` until `shutdown` resolves.

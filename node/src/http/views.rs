@@ -15,6 +15,7 @@ use passport_protocol::{
     FieldName, FieldValue, GrantId, MessageId, Offer, PassportId, Terms, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 pub use crate::consent::Policy;
 use crate::{
@@ -26,7 +27,7 @@ use crate::{
 pub use passport_protocol::FieldValues;
 
 /// `GET /v1/status`: the node's identity and network state.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Status {
     /// This passport.
     pub id: PassportId,
@@ -86,7 +87,7 @@ impl Status {
 
 /// Kademlia requests a node answered since start, by kind (`dht_served` in
 /// [`Status`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DhtServed {
     /// Requests for the peers closest to a key.
     pub find_node: u64,
@@ -110,7 +111,7 @@ impl From<net::DhtServed> for DhtServed {
 }
 
 /// `GET /v1/fields` (each element) and `GET /v1/fields/{name}`: one field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Field {
     /// Its name.
     pub name: FieldName,
@@ -138,7 +139,7 @@ impl Field {
 }
 
 /// `GET /v1/inbox` (each element): a request waiting for the person.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct InboxItem {
     /// The request's id, to approve or deny it by.
     pub request_id: MessageId,
@@ -151,6 +152,7 @@ pub struct InboxItem {
     /// Always `false`: names are never verified.
     pub merchant_name_verified: bool,
     /// The person's name for this merchant, if any.
+    #[schema(required = true)]
     pub petname: Option<String>,
     /// The first request ever from this merchant.
     pub first_contact: bool,
@@ -163,6 +165,7 @@ pub struct InboxItem {
     /// How long the merchant wants to keep the data after the grant, in seconds.
     pub retention_secs: u64,
     /// What the merchant offers in return.
+    #[schema(required = true)]
     pub offer: Option<Offer>,
     /// When it arrived.
     pub received_at: Timestamp,
@@ -201,7 +204,7 @@ impl From<&person::InboxItem> for InboxItem {
 }
 
 /// One field an [`InboxItem`] asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RequestedField {
     /// The field.
     pub name: FieldName,
@@ -212,7 +215,7 @@ pub struct RequestedField {
 }
 
 /// `GET /v1/grants` (each element): a grant this person issued.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct IssuedGrant {
     /// Its id.
     pub grant_id: GrantId,
@@ -229,8 +232,10 @@ pub struct IssuedGrant {
     /// Neither revoked nor ended, when it was read.
     pub live: bool,
     /// When revoked, if it was.
+    #[schema(required = true)]
     pub revoked_at: Option<Timestamp>,
     /// The merchant's signed deletion receipt's id, once one arrived.
+    #[schema(required = true)]
     pub receipt: Option<MessageId>,
 }
 
@@ -252,7 +257,7 @@ impl IssuedGrant {
 }
 
 /// `GET /v1/received` (each element): a grant this merchant holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReceivedGrant {
     /// Its id.
     pub grant_id: GrantId,
@@ -267,8 +272,10 @@ pub struct ReceivedGrant {
     /// When it ends.
     pub expires_at: Timestamp,
     /// When the person revoked it.
+    #[schema(required = true)]
     pub revoked_at: Option<Timestamp>,
     /// When its data was erased.
+    #[schema(required = true)]
     pub erased_at: Option<Timestamp>,
 }
 
@@ -288,17 +295,18 @@ impl From<&merchant::ReceivedGrant> for ReceivedGrant {
 }
 
 /// `POST /v1/requests`: the request sent and its first answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RequestOutcome {
     /// The request's id.
     pub request_id: MessageId,
     /// Where it stands; `null` only if the request's own record is gone.
+    #[schema(required = true)]
     pub result: Option<RequestResult>,
 }
 
 /// Where a sent request stands, in `{"status": ...}` (the `result` of a
 /// [`RequestOutcome`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum RequestResult {
     /// The person must decide; the grant or refusal reaches this node later.
@@ -375,7 +383,7 @@ impl From<RequestStatus> for RequestResult {
 }
 
 /// `GET /v1/audit` (each element): one entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
     /// Its position, from 0.
     pub seq: u64,
@@ -386,6 +394,7 @@ pub struct AuditEntry {
     /// Whether the entry holds the signed message involved.
     pub has_message: bool,
     /// That message's id, for `GET /v1/messages/{id}`.
+    #[schema(required = true)]
     pub message_id: Option<MessageId>,
 }
 
@@ -406,7 +415,7 @@ impl From<&audit::AuditEntry> for AuditEntry {
 }
 
 /// `GET /v1/audit/verify`: the hash chain checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuditVerification {
     /// No problems.
     pub intact: bool,
@@ -427,7 +436,7 @@ impl From<AuditReport> for AuditVerification {
 }
 
 /// `GET /v1/peers` (each element): a peer connected now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Peer {
     /// Its libp2p PeerId.
     pub peer_id: String,
@@ -437,7 +446,7 @@ pub struct Peer {
 
 /// The answer of the routes that send messages in the background (approve, deny,
 /// revoke, erase): one recipient per message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DeliveringTo {
     /// The recipients' passport ids.
     pub delivering_to: Vec<PassportId>,
@@ -445,25 +454,25 @@ pub struct DeliveringTo {
 
 /// The answer of `PUT` and `DELETE /v1/fields/{name}`: one merchant per update
 /// sent to a live grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UpdatesTo {
     /// The merchants' passport ids.
     pub updates_to: Vec<PassportId>,
 }
 
 /// `DELETE /v1/policies/{id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Removed {
     /// The policy removed.
     pub removed: u64,
 }
 
 /// `PUT /v1/fields/{name}/tags`: nothing to say, `{}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Empty {}
 
 /// `GET /v1/hello?nonce=N`: proof that the server knows the token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Proof {
     /// [`token_proof`](super::token_proof) of the token and the nonce.
     pub proof: String,
@@ -471,7 +480,7 @@ pub struct Proof {
 
 /// Every error: `{"error": "..."}`, a message for people (branch on the status
 /// code, not on it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong and, where it can, what to do.
     pub error: String,
@@ -479,7 +488,7 @@ pub struct ErrorBody {
 
 /// `GET /v1/requests` (each element) and `GET /v1/requests/{id}`: a request this
 /// merchant sent and where it stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SentRequest {
     /// Its id.
     pub request_id: MessageId,
@@ -491,14 +500,17 @@ pub struct SentRequest {
     /// answered), `granted`, `refused`, `expired` or `failed` (not delivered).
     pub state: String,
     /// The grant, when granted.
+    #[schema(required = true)]
     pub grant_id: Option<GrantId>,
     /// The person's reason when refused; why, when failed.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// When sent.
     pub sent_at: Timestamp,
     /// Until when the person may answer.
     pub expires_at: Timestamp,
     /// When the state last changed.
+    #[schema(required = true)]
     pub updated_at: Option<Timestamp>,
 }
 
@@ -527,7 +539,7 @@ impl From<merchant::SentRequest> for SentRequest {
 
 /// `POST /v1/grants/{id}/erased`: the backend's confirmation was taken and the
 /// deletion receipt is on its way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErasureConfirmed {
     /// The grant.
     pub grant_id: GrantId,
@@ -538,15 +550,17 @@ pub struct ErasureConfirmed {
 }
 
 /// `GET /v1/outbox` (each element): a message made and not yet delivered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Outgoing {
     /// The message's id.
+    #[schema(required = true)]
     pub id: Option<MessageId>,
     /// Its kind (`revoke`, `erase_request`, `deletion_receipt`, `decision`, …).
     pub kind: String,
     /// The recipient.
     pub to: PassportId,
     /// When it expires; it is given up then, with an audit entry.
+    #[schema(required = true)]
     pub expires_at: Option<Timestamp>,
 }
 
@@ -566,7 +580,7 @@ impl From<&crate::node::Outgoing> for Outgoing {
 }
 
 /// `GET /v1/webhooks` (each element): an endpoint (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Webhook {
     /// Its id.
     pub id: String,
@@ -593,11 +607,36 @@ impl From<&crate::webhook::Webhook> for Webhook {
 }
 
 /// `POST /v1/webhooks`: the endpoint added and its secret, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct WebhookCreated {
     /// The endpoint.
     pub webhook: Webhook,
     /// Its signing secret, `whsec_…`: give it to the backend now; it is not shown
     /// again.
     pub secret: String,
+}
+
+/// `GET /v1/erasures` (each element): an erasure the node did whose receipt waits
+/// for the backend's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AwaitingErasure {
+    /// The grant erased.
+    pub grant_id: GrantId,
+    /// The person.
+    pub person: PassportId,
+    /// `revoked`, `expired` or `erase_requested`.
+    pub cause: String,
+    /// When the node erased it.
+    pub erased_at: Timestamp,
+}
+
+impl From<&merchant::AwaitingErasure> for AwaitingErasure {
+    fn from(a: &merchant::AwaitingErasure) -> Self {
+        Self {
+            grant_id: a.grant_id,
+            person: a.person,
+            cause: a.cause.clone(),
+            erased_at: a.erased_at,
+        }
+    }
 }

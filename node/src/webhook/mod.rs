@@ -64,7 +64,7 @@ pub const EVENT_TYPES: [&str; 7] = [
 ];
 
 /// What a backend is told: the `type` and `data` of a webhook's body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "data")]
 #[non_exhaustive]
 pub enum WebhookPayload {
@@ -73,6 +73,7 @@ pub enum WebhookPayload {
     GrantReceived {
         /// The request it answers (none for grants of requests sent before this
         /// was recorded).
+        #[schema(required = true)]
         request_id: Option<MessageId>,
         /// The grant.
         grant_id: GrantId,
@@ -221,7 +222,7 @@ impl Webhook {
 }
 
 /// One delivery attempt, as `passport webhook log` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryAttempt {
     /// The event's `webhook-id`.
     pub webhook_id: String,
@@ -234,8 +235,10 @@ pub struct DeliveryAttempt {
     /// When it was made.
     pub at: Timestamp,
     /// The HTTP status the endpoint answered, if it answered.
+    #[schema(required = true)]
     pub status: Option<u16>,
     /// What went wrong, if anything.
+    #[schema(required = true)]
     pub error: Option<String>,
     /// How long it took, in milliseconds.
     pub millis: u64,
@@ -243,6 +246,7 @@ pub struct DeliveryAttempt {
     /// time) or `given_up`.
     pub outcome: String,
     /// When the next attempt is due, while retrying.
+    #[schema(required = true)]
     pub next_at: Option<Timestamp>,
 }
 

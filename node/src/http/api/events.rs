@@ -13,11 +13,25 @@ use axum::{
 };
 use futures::StreamExt as _;
 
-use crate::http::state::{ApiError, ApiState};
+use crate::http::{
+    state::{ApiError, ApiState},
+    views::ErrorBody,
+};
 
-/// One SSE event per committed change, its JSON the [`Event`](crate::Event) and its
-/// name the event's `kind`. Bounded with the page's live streams; ends when the
-/// server shuts down.
+/// The node's events as server-sent events, one per committed change.
+///
+/// Each event's data is the JSON of an `Event`, its name the event's `kind`.
+/// Bounded with the page's live streams; ends when the server shuts down.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    responses(
+        (status = 200, description = "A stream of server-sent events: each event's `event:` line is its `kind`, its `data:` line this JSON.",
+            body = crate::Event, content_type = "text/event-stream"),
+        (status = 503, description = "Too many live streams are open (16 at most, the consent page's with them).", body = ErrorBody),
+    )
+)]
 pub(super) async fn events(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let (permit, closing) = state.web.live_stream().ok_or_else(|| {
         ApiError(

@@ -6,7 +6,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use passport_protocol::{FieldName, FieldRequest, Offer, PassportId};
+use passport_protocol::{FieldName, FieldRequest, FieldValue, GrantId, Offer, PassportId};
 use serde::Deserialize;
 
 use super::{ApiResult, parse};
@@ -18,19 +18,29 @@ use crate::{
     merchant::RequestSpec,
 };
 
-#[derive(Deserialize)]
+/// The body of `POST /v1/requests`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SendRequestBody)]
 pub(super) struct RequestBody {
+    /// The person's passport id.
+    #[schema(value_type = PassportId)]
     to: String,
     /// The name the person sees. Default: `[merchant] name` from config.toml, else
     /// "unnamed merchant".
     #[serde(default)]
     requester_name: String,
+    /// The fields asked for: at least one, no duplicates.
     fields: Vec<FieldRequestBody>,
+    /// What the data is for.
     purpose: String,
+    /// How long the grant should last, in seconds.
     duration_secs: u64,
+    /// How long to keep the data after the grant ends, in seconds (the person's
+    /// node caps it).
     #[serde(default)]
     retention_secs: u64,
+    /// What the merchant offers in return.
     #[serde(default)]
     offer: Option<Offer>,
     /// If the person must decide, wait up to this many seconds for the decision
@@ -42,12 +52,17 @@ pub(super) struct RequestBody {
 /// Longest wait a request may ask for.
 const MAX_WAIT_SECS: u64 = 300;
 
-#[derive(Deserialize)]
+/// One field a `POST /v1/requests` asks for.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FieldRequestBody {
+    /// The field.
     name: FieldName,
+    /// Whether the merchant needs it (`false`: nice to have).
     #[serde(default = "yes")]
+    #[schema(default = true)]
     required: bool,
+    /// Why, in the merchant's words.
     #[serde(default)]
     reason: String,
 }
@@ -56,6 +71,26 @@ fn yes() -> bool {
     true
 }
 
+/// Sends a request for fields to a person and waits for the first answer.
+///
+/// Synchronous: looks the person up in the DHT and sends the signed request. The
+/// request is recorded and audited as sent before the network step; an error
+/// answer carries no `request_id`, and nothing retries it.
+#[utoipa::path(
+    post,
+    path = "/v1/requests",
+    tag = "merchant",
+    request_body = RequestBody,
+    responses(
+        (status = 200, description = "Sent; the first answer.", body = RequestOutcome),
+        (status = 400, description = "A bad `to`, a request the protocol refuses (no fields, a duplicate, over a limit), or a body that is not JSON.", body = views::ErrorBody),
+        (status = 404, description = "No node found for the id.", body = views::ErrorBody),
+        (status = 409, description = "The person's node refused the message (e.g. its inbox is full).", body = views::ErrorBody),
+        (status = 502, description = "The person's node could not be reached.", body = views::ErrorBody),
+        (status = 503, description = "This node's network is not running, or the person's node is busy.", body = views::ErrorBody),
+        (status = 504, description = "The lookup or the exchange took too long.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn send_request(
     State(state): State<ApiState>,
     Json(body): Json<RequestBody>,
@@ -83,6 +118,13 @@ pub(super) async fn send_request(
     Ok(Json(outcome.into()))
 }
 
+/// Grants this merchant holds, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/received",
+    tag = "merchant",
+    responses((status = 200, description = "The grants received.", body = [views::ReceivedGrant]))
+)]
 pub(super) async fn received(
     State(state): State<ApiState>,
 ) -> ApiResult<Vec<views::ReceivedGrant>> {
@@ -92,6 +134,21 @@ pub(super) async fn received(
     ))
 }
 
+/// The values under a grant: the latest update, or else the grant itself.
+///
+/// Answered only while the grant lives.
+#[utoipa::path(
+    get,
+    path = "/v1/received/{id}/values",
+    tag = "merchant",
+    params(("id" = GrantId, Path, description = "The grant's id.")),
+    responses(
+        (status = 200, description = "The values, by field name.", body = BTreeMap<FieldName, FieldValue>),
+        (status = 400, description = "Not a grant id.", body = views::ErrorBody),
+        (status = 404, description = "No such grant.", body = views::ErrorBody),
+        (status = 410, description = "The grant was revoked, has expired or was erased.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn received_values(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -100,6 +157,23 @@ pub(super) async fn received_values(
     Ok(Json(state.passport.open_grant(id).await?))
 }
 
+/// Asks the person's node for the current values under a live grant.
+#[utoipa::path(
+    post,
+    path = "/v1/received/{id}/fetch",
+    tag = "merchant",
+    params(("id" = GrantId, Path, description = "The grant's id.")),
+    responses(
+        (status = 200, description = "The current values, by field name.", body = BTreeMap<FieldName, FieldValue>),
+        (status = 400, description = "Not a grant id.", body = views::ErrorBody),
+        (status = 404, description = "No such grant, or no node found for the person.", body = views::ErrorBody),
+        (status = 409, description = "The person's node refused.", body = views::ErrorBody),
+        (status = 410, description = "The grant was revoked, erased or has ended.", body = views::ErrorBody),
+        (status = 502, description = "The person's node could not be reached.", body = views::ErrorBody),
+        (status = 503, description = "This node's network is not running, or the person's node is busy.", body = views::ErrorBody),
+        (status = 504, description = "The lookup or the exchange took too long.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn fetch(
     State(state): State<ApiState>,
     Path(id): Path<String>,

@@ -1,6 +1,13 @@
-//! The JSON API's handlers, one file per resource; [`routes`] lists them. Each
+//! The JSON API's handlers, one file per resource; [`routes()`] lists them. Each
 //! is a thin caller of the [`Passport`](crate::Passport) handle. Every
 //! route, body, status code and example is in `docs/API.md`.
+//!
+//! Each handler carries its OpenAPI description (`#[utoipa::path]`: method, path,
+//! parameters, body, the statuses it answers) and is registered with
+//! `routes!(...)`, which takes the route and its description from that one
+//! attribute: a route cannot exist without its documentation. The
+//! [document](super::openapi()) adds what every route shares (the token, the
+//! `Host` guard, malformed bodies); `docs/openapi.json` is its checked-in copy.
 
 mod audit;
 mod backend;
@@ -11,61 +18,54 @@ mod network;
 mod person;
 mod webhooks;
 
-use axum::{
-    Json, Router,
-    routing::{delete, get, post, put},
-};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::state::{ApiError, ApiState, bad_request};
 
 /// What a JSON handler answers: a view, or an error.
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// The API's routes; the caller puts them behind the token and Host guards.
-pub(super) fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/v1/status", get(network::status))
-        .route("/v1/fields", get(fields::fields))
-        .route(
-            "/v1/fields/{name}",
-            get(fields::field)
-                .put(fields::set_field)
-                .delete(fields::remove_field),
-        )
-        .route("/v1/fields/{name}/tags", put(fields::tag_field))
-        .route("/v1/merchants/{id}/erase", post(person::erase))
-        .route("/v1/received/{id}/fetch", post(merchant::fetch))
-        .route("/v1/messages/{id}", get(audit::message))
-        .route("/v1/peers", get(network::peers))
-        .route("/v1/inbox", get(person::inbox))
-        .route("/v1/inbox/{id}/approve", post(person::approve))
-        .route("/v1/inbox/{id}/deny", post(person::deny))
-        .route("/v1/grants", get(person::grants))
-        .route("/v1/grants/{id}/revoke", post(person::revoke))
-        .route("/v1/received", get(merchant::received))
-        .route("/v1/received/{id}/values", get(merchant::received_values))
-        .route(
-            "/v1/requests",
-            post(merchant::send_request).get(backend::requests),
-        )
-        .route("/v1/requests/{id}", get(backend::request))
-        .route("/v1/grants/{id}/erased", post(backend::confirm_erasure))
-        .route("/v1/grants/{id}/proof", get(backend::proof))
-        .route("/v1/erasures", get(backend::erasures))
-        .route("/v1/outbox", get(backend::outbox))
-        .route("/v1/webhooks", get(webhooks::list).post(webhooks::add))
-        .route("/v1/webhooks/log", get(webhooks::log))
-        .route("/v1/webhooks/{id}", delete(webhooks::remove))
-        .route("/v1/webhooks/{id}/test", post(webhooks::test))
-        .route("/v1/audit", get(audit::audit))
-        .route("/v1/audit/verify", get(audit::audit_verify))
-        .route("/v1/events", get(events::events))
-        .route(
-            "/v1/policies",
-            get(person::policies).post(person::add_policy),
-        )
-        .route("/v1/policies/{id}", delete(person::remove_policy))
-        .route("/metrics", get(network::metrics))
+/// The API's routes with their OpenAPI description; the caller puts them behind
+/// the token and Host guards. One `routes!` per path (its handlers, one per
+/// method).
+pub(super) fn routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::default()
+        .routes(routes!(network::status))
+        .routes(routes!(fields::fields))
+        .routes(routes!(
+            fields::field,
+            fields::set_field,
+            fields::remove_field
+        ))
+        .routes(routes!(fields::tag_field))
+        .routes(routes!(person::erase))
+        .routes(routes!(merchant::fetch))
+        .routes(routes!(audit::message))
+        .routes(routes!(network::peers))
+        .routes(routes!(person::inbox))
+        .routes(routes!(person::approve))
+        .routes(routes!(person::deny))
+        .routes(routes!(person::grants))
+        .routes(routes!(person::revoke))
+        .routes(routes!(merchant::received))
+        .routes(routes!(merchant::received_values))
+        .routes(routes!(merchant::send_request, backend::requests))
+        .routes(routes!(backend::request))
+        .routes(routes!(backend::confirm_erasure))
+        .routes(routes!(backend::proof))
+        .routes(routes!(backend::erasures))
+        .routes(routes!(backend::outbox))
+        .routes(routes!(webhooks::list, webhooks::add))
+        .routes(routes!(webhooks::log))
+        .routes(routes!(webhooks::remove))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(audit::audit))
+        .routes(routes!(audit::audit_verify))
+        .routes(routes!(events::events))
+        .routes(routes!(person::policies, person::add_policy))
+        .routes(routes!(person::remove_policy))
+        .routes(routes!(network::metrics))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that
@@ -81,4 +81,27 @@ where
 {
     text.parse()
         .map_err(|e| bad_request(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    /// `OpenApiRouter` also passes axum's `route` through, which would serve a
+    /// route without describing it: [`routes`](super::routes) must not use it.
+    #[test]
+    fn every_route_is_registered_with_its_description() {
+        let source = include_str!("mod.rs");
+        let body = source
+            .split("pub(super) fn routes()")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .unwrap();
+        assert!(body.contains(".routes(routes!("));
+        for undescribed in [".route(", ".route_service(", ".nest_service(", ".merge("] {
+            assert!(
+                !body.contains(undescribed),
+                "routes() calls `{undescribed}`: register each route with \
+                 `.routes(routes!(handler, ...))` and a `#[utoipa::path]` on the handler"
+            );
+        }
+    }
 }

@@ -13,6 +13,16 @@ use crate::http::{
     views,
 };
 
+/// The node's identity and network state.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "network",
+    responses(
+        (status = 200, description = "The node's status.", body = views::Status),
+        (status = 503, description = "The node's network is not running or has stopped.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn status(State(state): State<ApiState>) -> ApiResult<views::Status> {
     let net = state.net()?.status().await?;
     Ok(Json(views::Status::new(
@@ -22,6 +32,16 @@ pub(super) async fn status(State(state): State<ApiState>) -> ApiResult<views::St
     )))
 }
 
+/// The peers connected now, one address per open connection.
+#[utoipa::path(
+    get,
+    path = "/v1/peers",
+    tag = "network",
+    responses(
+        (status = 200, description = "The peers connected now.", body = [views::Peer]),
+        (status = 503, description = "The node's network is not running or has stopped.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn peers(State(state): State<ApiState>) -> ApiResult<Vec<views::Peer>> {
     let peers = state.net()?.peers().await?;
     Ok(Json(
@@ -35,6 +55,17 @@ pub(super) async fn peers(State(state): State<ApiState>) -> ApiResult<Vec<views:
     ))
 }
 
+/// Prometheus metrics, in the OpenMetrics text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "network",
+    responses(
+        (status = 200, description = "The metrics.", body = String,
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        (status = 503, description = "The node's network is not running or has stopped.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn metrics(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let status = state.net()?.status().await?;
     let metrics = state

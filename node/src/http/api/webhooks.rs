@@ -12,23 +12,43 @@ use crate::{
     webhook::{DeliveryAttempt, WebhookSecret, WebhookSettings},
 };
 
+/// The webhooks (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    responses((status = 200, description = "The webhooks.", body = [views::Webhook]))
+)]
 pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<Vec<views::Webhook>> {
     let webhooks = state.passport.webhooks().await?;
     Ok(Json(webhooks.iter().map(views::Webhook::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = WebhookBody)]
 pub(super) struct AddBody {
     url: String,
     /// `whsec_…`; default: a fresh one, answered once.
     #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^whsec_")]
     secret: Option<WebhookSecret>,
     /// Default: every event type.
     #[serde(default)]
     events: Vec<String>,
 }
 
+/// Adds a webhook. Its secret is answered this once.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    request_body = AddBody,
+    responses(
+        (status = 200, description = "Added.", body = views::WebhookCreated),
+        (status = 400, description = "A URL that is not http(s), an unknown event, a bad secret, a URL already used, too many webhooks, or a body that is not JSON.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn add(
     State(state): State<ApiState>,
     Json(body): Json<AddBody>,
@@ -45,6 +65,18 @@ pub(super) async fn add(
     }))
 }
 
+/// Removes a webhook added by the API, and the events waiting for it.
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "Removed.", body = views::Webhook),
+        (status = 400, description = "It comes from config.toml.", body = views::ErrorBody),
+        (status = 404, description = "No such webhook.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn remove(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -53,6 +85,17 @@ pub(super) async fn remove(
     Ok(Json(views::Webhook::from(&removed)))
 }
 
+/// Posts a `webhook.test` event now and answers how it went.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/{id}/test",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "The attempt (look at its outcome).", body = DeliveryAttempt),
+        (status = 404, description = "No such webhook.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn test(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -60,13 +103,25 @@ pub(super) async fn test(
     Ok(Json(state.passport.test_webhook(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct LogQuery {
     /// At most this many attempts, newest first (default 100, at most 1000).
     limit: Option<usize>,
 }
 
+/// The last delivery attempts, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/log",
+    tag = "webhooks",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "The attempts.", body = [DeliveryAttempt]),
+        (status = 400, description = "A bad query.", body = views::ErrorBody),
+    )
+)]
 pub(super) async fn log(
     State(state): State<ApiState>,
     Query(query): Query<LogQuery>,
