@@ -120,6 +120,18 @@ pub(crate) enum Command {
     },
     /// (Merchant) Ask a person for fields.
     Request(RequestArgs),
+    /// (Merchant) Requests sent and where each stands: sending, waiting, granted,
+    /// refused, expired or failed.
+    Requests {
+        /// One request's id: show only it.
+        id: Option<String>,
+        /// Only requests in this state.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// (Merchant) Webhooks that tell the shop's backend what happened.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// (Merchant) Grants received from people.
     Received,
     /// (Merchant) Open a received grant and print its values, while it is valid.
@@ -288,6 +300,42 @@ pub(crate) struct RequestArgs {
     /// "unnamed merchant".
     #[arg(long, env = "PASSPORT_NAME")]
     pub name: Option<String>,
+}
+
+/// `webhook` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Add a webhook; prints its signing secret once.
+    Add {
+        /// Where to post events: an http:// or https:// URL.
+        url: String,
+        /// The signing secret (`whsec_` and base64); default: a fresh one.
+        #[arg(long, env = "PASSPORT_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// Event types to send, comma-separated (default: all): grant.received,
+        /// request.refused, request.expired, update.received, grant.revoked,
+        /// grant.expired, erase.requested.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// List the webhooks (never their secrets).
+    List,
+    /// Remove a webhook added with `passport webhook add`.
+    Remove {
+        /// Its id, from `passport webhook list`.
+        id: String,
+    },
+    /// Post a `webhook.test` event now and say how it went.
+    Test {
+        /// Its id.
+        id: String,
+    },
+    /// The last delivery attempts, newest first.
+    Log {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
 }
 
 /// `message` subcommands.

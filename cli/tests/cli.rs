@@ -378,8 +378,39 @@ fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
     );
     assert!(error.contains("invalid"), "{error}");
 
-    // Revoke: the shop erases and sends a receipt; its copy can no longer be opened.
-    ok(&ada, &["revoke", &grant]);
+    // The shop follows its requests, and exports the same signed grant as proof of
+    // consent, by the grant's id.
+    let requests = json(&shop, &["requests", "--state", "granted"]);
+    assert_eq!(requests[0]["grant_id"], grant.as_str());
+    assert_eq!(requests[0]["state"], "granted");
+    let one = json(
+        &shop,
+        &["requests", requests[0]["request_id"].as_str().unwrap()],
+    );
+    assert_eq!(one["grant_id"], grant.as_str());
+    assert!(
+        fails(&shop, &["requests", "--state", "lost"], 2).contains("unknown request state"),
+        "a state that does not exist is named as such"
+    );
+    let proof = dir.path().join("proof.cose");
+    ok(
+        &shop,
+        &["message", "export", &grant, proof.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read(&proof).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+    let report = json(
+        &dir.path().join("auditor"),
+        &["message", "verify", proof.to_str().unwrap()],
+    );
+    assert_eq!(report["body"]["grant_id"], grant.as_str());
+    assert_eq!(report["body"]["fields"][0], "name.given");
+
+    // Revoke, naming the grant by its decision's id: the shop erases and sends a
+    // receipt; its copy can no longer be opened.
+    ok(&ada, &["revoke", message_id]);
     eventually("the receipt reaches Ada", || {
         let grants = json(&ada, &["grants"]);
         (!grants[0]["receipt"].is_null()).then_some(())
@@ -547,4 +578,93 @@ fn a_stale_api_address_taken_by_another_program_never_gets_the_token() {
     assert!(seen.starts_with("GET /v1/hello?nonce="), "{seen}");
     assert!(!seen.to_lowercase().contains("authorization"), "{seen}");
     assert!(!seen.contains(token.trim()), "{seen}");
+}
+
+#[test]
+fn a_merchant_manages_webhooks_from_the_command_line() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    ok(&shop, &["init", "--no-passphrase"]);
+
+    // A backend on loopback that takes one delivery and answers 204.
+    let backend = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", backend.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        let (stream, _) = backend.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line.trim().to_lowercase());
+        }
+        (&stream)
+            .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        head
+    });
+
+    let added = json(
+        &shop,
+        &[
+            "webhook",
+            "add",
+            &url,
+            "--events",
+            "grant.received,grant.revoked",
+        ],
+    );
+    let id = added["webhook"]["id"].as_str().unwrap().to_string();
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+    let listed = json(&shop, &["webhook", "list"]);
+    assert_eq!(listed[0]["url"], url.as_str());
+    assert_eq!(listed[0]["events"][1], "grant.revoked");
+    assert!(
+        listed[0].get("secret").is_none(),
+        "the list never shows a secret"
+    );
+
+    let tested = json(&shop, &["webhook", "test", &id]);
+    assert_eq!(tested["outcome"], "delivered");
+    assert_eq!(tested["status"], 204);
+    let head = seen.join().unwrap();
+    for header in [
+        "webhook-id: evt_",
+        "webhook-timestamp: ",
+        "webhook-signature: v1,",
+    ] {
+        assert!(
+            head.iter().any(|h| h.starts_with(header)),
+            "{header}: {head:?}"
+        );
+    }
+    let log = json(&shop, &["webhook", "log"]);
+    assert_eq!(log[0]["event_type"], "webhook.test");
+
+    // Bad input is refused with what to do; nothing is added.
+    let error = fails(&shop, &["webhook", "add", "ftp://shop.example/hooks"], 2);
+    assert!(error.contains("use an http:// or https:// URL"), "{error}");
+    let error = fails(&shop, &["webhook", "add", &url], 2);
+    assert!(error.contains("already posts to"), "{error}");
+    let error = fails(
+        &shop,
+        &[
+            "webhook",
+            "add",
+            "http://127.0.0.1:9/x",
+            "--events",
+            "grant.lost",
+        ],
+        2,
+    );
+    assert!(error.contains("unknown webhook event"), "{error}");
+    let error = fails(&shop, &["webhook", "remove", "wh_nothere"], 2);
+    assert!(error.contains("no webhook wh_nothere"), "{error}");
+
+    ok(&shop, &["webhook", "remove", &id]);
+    assert!(ok(&shop, &["webhook", "list"]).contains("No webhooks."));
 }

@@ -51,19 +51,31 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                     "fields": r.fields.iter().map(|f| f.name.to_string()).collect::<Vec<_>>(),
                     "duration_secs": r.duration_secs,
                 }),
-                Body::Decision(d) => json!({
-                    "request_id": d.request_id.to_string(),
-                    "outcome": match &d.outcome {
-                        passport_protocol::Outcome::Granted(_) => "granted",
-                        passport_protocol::Outcome::Refused { .. } => "refused",
-                    },
-                }),
+                Body::Decision(d) => match &d.outcome {
+                    passport_protocol::Outcome::Granted(g) => json!({
+                        "request_id": d.request_id.to_string(),
+                        "outcome": "granted",
+                        "grant_id": g.grant_id.to_string(),
+                        "fields": g.fields.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+                        "purpose": g.terms.purpose,
+                        "retention_secs": g.terms.retention_secs,
+                    }),
+                    passport_protocol::Outcome::Refused { .. } => json!({
+                        "request_id": d.request_id.to_string(),
+                        "outcome": "refused",
+                    }),
+                },
                 Body::Fetch(f) => json!({ "grant_id": f.grant_id.to_string() }),
                 Body::Update(u) => json!({ "grant_id": u.grant_id.to_string() }),
                 Body::Revoke(r) => json!({ "grant_id": r.grant_id.to_string() }),
                 Body::EraseRequest(_) => json!({}),
                 Body::DeletionReceipt(r) => json!({
                     "grants": r.grant_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "erased": if r.backend_confirmed {
+                        "by the node and confirmed by the backend"
+                    } else {
+                        "by the node"
+                    },
                 }),
             };
             let report = json!({

@@ -1,5 +1,6 @@
 //! One file per group of commands; [`dispatch`] picks the one asked for.
 
+pub(crate) mod backend;
 pub(crate) mod data;
 pub(crate) mod demo;
 pub(crate) mod merchant;
@@ -38,6 +39,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Policy(command) => person::policy(&ctx, command).await,
         Command::Audit { verify } => person::audit(&ctx, verify).await,
         Command::Request(args) => merchant::request(&ctx, args).await,
+        Command::Requests { id, state } => backend::requests(&ctx, id, state).await,
+        Command::Webhook(command) => backend::webhook(&ctx, command).await,
         Command::Received => merchant::received(&ctx).await,
         Command::Show { grant } => merchant::show(&ctx, &grant).await,
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
