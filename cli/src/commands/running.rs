@@ -62,6 +62,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         .network(net_config)
         .sweep_every(SWEEP_INTERVAL)
         .merchant_name(config.merchant.name.clone())
+        .webhooks(config.webhooks.clone())
         .spawn()
         .await?;
     let token = ctx.home.api_token()?;
