@@ -27,7 +27,7 @@ use crate::{
     pages, passport_id,
     store::{Grant, OrderState},
     unix_now,
-    webhook::Event,
+    webhook::{Event, WebhookError},
 };
 
 /// Largest form accepted.
@@ -166,6 +166,10 @@ async fn webhook(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
     let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
     let id = match app.verifier.verify(&headers, &body, now) {
         Ok(id) => id,
+        Err(e @ WebhookError::AlreadyHandled(_)) => {
+            tracing::info!(%e, "webhook retried by the node; handled before");
+            return (e.status(), Json(json!({"ok": true}))).into_response();
+        }
         Err(e) => {
             tracing::warn!(%e, "webhook refused");
             return (e.status(), Json(json!({"error": e.to_string()}))).into_response();

@@ -10,7 +10,7 @@
 //! (400) and an id it has already accepted (400).
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, VecDeque},
     fmt,
     sync::{Mutex, PoisonError},
 };
@@ -128,9 +128,15 @@ pub enum WebhookError {
         "no `v1` signature matches: the node signs with another secret (compare `[[webhook]] secret` with the shop's)"
     )]
     BadSignature,
-    /// This webhook id was accepted before.
-    #[error("webhook id {0:?} was already received: refused as a replay")]
+    /// This very delivery (same id, same timestamp) was accepted before: someone
+    /// replays a captured copy.
+    #[error("webhook id {0:?} was already received with this timestamp: refused as a replay")]
     Replayed(String),
+    /// The node posted an event again that the shop already handled, re-signed
+    /// with a later timestamp (its answer to the first was lost): nothing to do,
+    /// answered 2xx so that it stops retrying.
+    #[error("webhook id {0:?} was already handled")]
+    AlreadyHandled(String),
 }
 
 impl WebhookError {
@@ -138,6 +144,7 @@ impl WebhookError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadSignature => StatusCode::UNAUTHORIZED,
+            Self::AlreadyHandled(_) => StatusCode::OK,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -198,10 +205,11 @@ impl Verifier {
         if !matches {
             return Err(WebhookError::BadSignature);
         }
-        if !self.seen().insert(id) {
-            return Err(WebhookError::Replayed(id.to_string()));
+        match self.seen().insert(id, timestamp) {
+            Seen::New => Ok(id.to_string()),
+            Seen::SameDelivery => Err(WebhookError::Replayed(id.to_string())),
+            Seen::Retried => Err(WebhookError::AlreadyHandled(id.to_string())),
         }
-        Ok(id.to_string())
     }
 
     /// Forgets `id`, accepted by [`Verifier::verify`] but not handled (the shop
@@ -222,12 +230,23 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Web
         .ok_or(WebhookError::MissingHeader(name))
 }
 
-/// The last `capacity` ids accepted, oldest dropped first.
+/// What [`SeenIds::insert`] found.
+enum Seen {
+    /// A new id, now remembered.
+    New,
+    /// The id, with the timestamp it was first accepted with: a copy.
+    SameDelivery,
+    /// The id, re-signed later: the node's retry of an event handled already.
+    Retried,
+}
+
+/// The last `capacity` ids accepted, with the timestamp each was accepted with,
+/// oldest dropped first.
 #[derive(Debug)]
 struct SeenIds {
     capacity: usize,
     order: VecDeque<String>,
-    set: HashSet<String>,
+    set: HashMap<String, i64>,
 }
 
 impl SeenIds {
@@ -235,14 +254,19 @@ impl SeenIds {
         Self {
             capacity: capacity.max(1),
             order: VecDeque::new(),
-            set: HashSet::new(),
+            set: HashMap::new(),
         }
     }
 
-    /// Remembers `id`; `false` if it was already there.
-    fn insert(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
-            return false;
+    /// Remembers `id`, accepted with `timestamp`, unless it was already there.
+    fn insert(&mut self, id: &str, timestamp: i64) -> Seen {
+        if let Some(&first) = self.set.get(id) {
+            // Only the node can sign a later timestamp; a copy carries the first.
+            return if timestamp > first {
+                Seen::Retried
+            } else {
+                Seen::SameDelivery
+            };
         }
         while self.order.len() >= self.capacity {
             if let Some(old) = self.order.pop_front() {
@@ -250,12 +274,12 @@ impl SeenIds {
             }
         }
         self.order.push_back(id.to_string());
-        self.set.insert(id.to_string());
-        true
+        self.set.insert(id.to_string(), timestamp);
+        Seen::New
     }
 
     fn remove(&mut self, id: &str) {
-        if self.set.remove(id) {
+        if self.set.remove(id).is_some() {
             self.order.retain(|seen| seen != id);
         }
     }
@@ -536,13 +560,14 @@ mod tests {
         let err = v.verify(&delivery, BODY, TIMESTAMP + 1).unwrap_err();
         assert_eq!(err, WebhookError::Replayed(ID.to_string()));
         assert_eq!(err.status(), StatusCode::BAD_REQUEST);
-        // A retry re-signed with a later timestamp is the same event: still refused.
+        // A retry re-signed with a later timestamp is the node telling again an
+        // event handled already (its answer was lost): answered 2xx, not handled
+        // twice.
         let secret = WebhookSecret::parse(SECRET).unwrap();
         let retry = headers(ID, TIMESTAMP + 60, &secret.sign(ID, TIMESTAMP + 60, BODY));
-        assert!(matches!(
-            v.verify(&retry, BODY, TIMESTAMP + 60),
-            Err(WebhookError::Replayed(_))
-        ));
+        let again = v.verify(&retry, BODY, TIMESTAMP + 60).unwrap_err();
+        assert_eq!(again, WebhookError::AlreadyHandled(ID.to_string()));
+        assert!(again.status().is_success());
         // Once forgotten (the shop failed to handle it), the retry gets through.
         v.forget(ID);
         v.verify(&retry, BODY, TIMESTAMP + 60).unwrap();
