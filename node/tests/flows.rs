@@ -788,3 +788,44 @@ fn always_trust_names_the_fields_the_person_marked_sensitive() {
         Reply::Message(_)
     ));
 }
+
+#[test]
+fn a_revocation_never_delivered_stays_in_the_outbox_then_is_given_up_in_the_audit_log() {
+    let (person, merchant, grant_id) = granted();
+    let t = T0.plus_secs(60);
+    let revoke = person.revoke(&grant_id, t).unwrap();
+    // The merchant's node is away: the revocation waits, visible in the outbox.
+    let waiting = |at| {
+        person.sweep(at).unwrap();
+        person
+            .outbox()
+            .unwrap()
+            .iter()
+            .any(|out| out.bytes == revoke.bytes)
+    };
+    assert!(waiting(t), "in the outbox");
+    assert!(waiting(t.plus_secs(3600)), "kept while it may still go");
+
+    // A day and more later it has expired: given up, with an audit entry that holds
+    // the message, never silently.
+    assert!(!waiting(t.plus_secs(2 * DAY)));
+    let given_up = person
+        .audit_entries()
+        .unwrap()
+        .into_iter()
+        .find(|e| matches!(&e.event, AuditEvent::DeliveryGivenUp { kind, .. } if kind == "revoke"))
+        .expect("an audit entry for the revocation given up");
+    let AuditEvent::DeliveryGivenUp { kind, to, .. } = &given_up.event else {
+        unreachable!()
+    };
+    assert_eq!(kind, "revoke");
+    assert_eq!(*to, merchant.id());
+    assert_eq!(given_up.message.as_deref(), Some(&revoke.bytes[..]));
+    assert!(
+        given_up
+            .event
+            .describe()
+            .contains("Gave up delivering a revoke")
+    );
+    assert!(person.verify_audit().unwrap().is_intact());
+}

@@ -568,6 +568,7 @@ async fn publish_until_taken(client: Client) {
 /// Sweeps every `every`, delivers the receipts the sweep makes, and picks up what
 /// waited in the outbox.
 async fn sweep_forever(node: Node, delivery: Delivery, every: Duration) {
+    let mut last_alert: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -587,5 +588,25 @@ async fn sweep_forever(node: Node, delivery: Delivery, every: Duration) {
         if let Err(e) = delivery.resume().await {
             tracing::warn!(error = %e, "reading the outbox failed");
         }
+        if last_alert.is_none_or(|at: tokio::time::Instant| at.elapsed() >= ALERT_EVERY) {
+            let reading = node.clone();
+            if let Ok(Ok(awaiting)) =
+                tokio::task::spawn_blocking(move || reading.unconfirmed_erasures()).await
+                && let Some(oldest) = awaiting.first()
+                && now().as_secs() >= oldest.erased_at.as_secs() + ALERT_AFTER.as_secs()
+            {
+                tracing::warn!(
+                    count = awaiting.len(),
+                    oldest_grant = %oldest.grant_id,
+                    "erasures wait for the backend's confirmation (GET /v1/erasures); their deletion receipts are held"
+                );
+                last_alert = Some(tokio::time::Instant::now());
+            }
+        }
     }
 }
+
+/// An erasure unconfirmed this long is warned about, and again every
+/// [`ALERT_EVERY`] while any is.
+const ALERT_AFTER: Duration = Duration::from_secs(3600);
+const ALERT_EVERY: Duration = Duration::from_secs(3600);
