@@ -36,13 +36,15 @@
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
+//! - [`tokens`]: scoped API tokens ([`tokens::Scope`]), kept as digests.
 //! - [`error`]: the error type, [`NodeError`].
 //!
 //! # Keys in the store
 //!
 //! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
 //! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `o/` the
-//! outbox (messages made and not yet delivered), `s/` and
+//! outbox (messages made and not yet delivered), `t/` scoped API tokens (their
+//! SHA-256 digests, never the tokens), `s/` and
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `meta/` counters
 //! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
@@ -65,6 +67,7 @@ pub mod node;
 pub mod passport;
 pub mod person;
 pub mod storage;
+pub mod tokens;
 pub mod vault;
 
 pub use passport_protocol as protocol;
