@@ -3,7 +3,8 @@
 //! loopback by default; every request must carry a `Host` header naming the address
 //! the server is bound to, or a name configured in `[api] hosts` (so a web page
 //! elsewhere cannot reach it through DNS rebinding), and every API request the
-//! bearer token from `<home>/api.token`. Endpoints are listed in `docs/API.md`.
+//! bearer token from `<home>/api.token`, or a scoped token (`passport token
+//! create`) whose scope reaches the route. Endpoints are listed in `docs/API.md`.
 //!
 //! # Layout
 //!
@@ -13,10 +14,12 @@
 //!   handle, the token, the accepted hosts, the page's sessions); [`ApiError`].
 //! - `guards`: the `Host` guard, the bearer token guard, JSON error wrapping,
 //!   `/v1/hello` and [`token_proof`].
+//! - [`scopes`]: which token scope reaches which route, one table
+//!   ([`scopes::ROUTES`]) the bearer guard reads.
 //! - [`local`]: [`LocalApi`], the same router called in-process, which the CLI uses
 //!   when no node runs.
 //! - `api/`: the JSON handlers, one file per resource (fields, person, merchant,
-//!   audit, network, events).
+//!   audit, network, events, tokens).
 //! - [`views`]: the types the JSON API answers with, which the CLI reads back.
 //! - [`web`]: the consent page (sessions, forms, server-rendered HTML, live updates).
 //!
@@ -26,6 +29,7 @@
 mod api;
 mod guards;
 pub mod local;
+pub mod scopes;
 pub mod state;
 pub mod views;
 pub mod web;
@@ -35,7 +39,7 @@ use std::future::Future;
 use axum::{Router, http::StatusCode, middleware, routing::get};
 
 pub use self::{
-    guards::token_proof,
+    guards::{scoped_token_proof, token_proof},
     local::{LocalApi, LocalApiError},
     state::{ApiError, ApiState},
 };

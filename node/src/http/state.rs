@@ -253,13 +253,15 @@ impl From<NodeError> for ApiError {
             NodeError::UnknownField(_)
             | NodeError::UnknownGrant(_)
             | NodeError::UnknownRequest(_)
-            | NodeError::UnknownPolicy(_) => StatusCode::NOT_FOUND,
+            | NodeError::UnknownPolicy(_)
+            | NodeError::UnknownToken(_) => StatusCode::NOT_FOUND,
             NodeError::GrantRevoked(_) | NodeError::GrantExpired(_) | NodeError::GrantErased(_) => {
                 StatusCode::GONE
             }
-            NodeError::InvalidChoice(_) | NodeError::Protocol(_) | NodeError::NotYours { .. } => {
-                StatusCode::BAD_REQUEST
-            }
+            NodeError::InvalidChoice(_)
+            | NodeError::Protocol(_)
+            | NodeError::NotYours { .. }
+            | NodeError::TokenRefused(_) => StatusCode::BAD_REQUEST,
             NodeError::InboxFull(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

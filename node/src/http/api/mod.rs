@@ -8,6 +8,7 @@ mod fields;
 mod merchant;
 mod network;
 mod person;
+mod tokens;
 
 use axum::{
     Json, Router,
@@ -51,6 +52,8 @@ pub(super) fn routes() -> Router<ApiState> {
             get(person::policies).post(person::add_policy),
         )
         .route("/v1/policies/{id}", delete(person::remove_policy))
+        .route("/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/v1/tokens/{id}", delete(tokens::revoke))
         .route("/metrics", get(network::metrics))
 }
 
