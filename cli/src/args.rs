@@ -17,6 +17,9 @@ Environment:
   PASSPORT_PASSPHRASE       the passphrase, for scripts (prefer --passphrase-file)
   PASSPORT_PASSPHRASE_FILE  a file holding the passphrase (like --passphrase-file)
   PASSPORT_API              the API address of `passport node` (like --api)
+  PASSPORT_TOKEN            an API token (e.g. a scoped one from `passport token
+                            create`) to use instead of <home>/api.token; commands
+                            then need a running node, at PASSPORT_API or in <home>
   PASSPORT_LISTEN           listen multiaddrs of `passport node`, comma-separated
   PASSPORT_BOOTSTRAP        bootstrap multiaddrs of `passport node`, comma-separated
   PASSPORT_NAME             the name people see on your requests (like request --name)
@@ -144,6 +147,10 @@ pub(crate) enum Command {
         /// The grant's id.
         grant: String,
     },
+    /// API tokens for programs (a shop backend, a dashboard) that reach only part of
+    /// the API: `passport token create --scope merchant --name shop`.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// (Auditor) Export or verify signed messages.
     #[command(subcommand)]
     Message(MessageCommand),
@@ -335,6 +342,31 @@ pub(crate) enum WebhookCommand {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make a scoped token and print it (shown this once; the node keeps only its
+    /// digest).
+    Create {
+        /// What it reaches: `merchant` (a shop backend: requests, grants received,
+        /// fetch, webhooks; not your inbox, answers, revocations or fields),
+        /// `person` (your routes and every read) or `read` (reads without personal
+        /// values).
+        #[arg(long, value_parser = ["person", "merchant", "read"])]
+        scope: String,
+        /// What it is for, e.g. `shop` (shown by `passport token list`).
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List the scoped tokens (never the tokens themselves).
+    List,
+    /// Revoke a scoped token: it is refused from the next request on.
+    Revoke {
+        /// The token's id, from `passport token list`.
+        id: String,
     },
 }
 

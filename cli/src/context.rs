@@ -30,6 +30,9 @@ pub(crate) struct Context {
     pub json: bool,
     pub quiet: bool,
     passphrase_file: Option<PathBuf>,
+    /// `PASSPORT_TOKEN`: the token to use instead of `api.token`, against a
+    /// running node only.
+    token: Option<Zeroizing<String>>,
 }
 
 impl Context {
@@ -44,11 +47,16 @@ impl Context {
                     )
                 })?,
         };
+        let token = std::env::var("PASSPORT_TOKEN")
+            .ok()
+            .map(|t| Zeroizing::new(t.trim().to_string()))
+            .filter(|t| !t.is_empty());
         Ok(Self {
             home: Home::new(dir),
             json: cli.json,
             quiet: cli.quiet,
             passphrase_file: cli.passphrase_file.clone(),
+            token,
         })
     }
 
@@ -125,8 +133,12 @@ impl Context {
     }
 
     /// The running node's API, or the same API over the store when no node runs.
-    /// With `network`, a running node is required.
+    /// With `network`, a running node is required. With `PASSPORT_TOKEN`, the
+    /// running node is required and called with that token.
     pub(crate) async fn connect(&self, network: bool) -> anyhow::Result<Conn> {
+        if let Some(token) = &self.token {
+            return self.node_with(token).await;
+        }
         self.require_home()?;
         if let Some(remote) = self.running_node().await? {
             return Ok(remote);
@@ -145,42 +157,118 @@ impl Context {
             return Ok(None);
         };
         let token = self.home.api_token()?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(330))
-            .connect_timeout(Duration::from_secs(2))
-            .build()?;
+        let http = api_client()?;
         let base = format!("http://{}", addr.trim());
-        // The file may be stale: nothing answers (a node that was killed), or another
-        // program took the port since. Ask the server to prove it knows the token
-        // before sending it, and do not wait on a server that never answers.
-        let nonce = passport_node::home::random_token();
-        let proof = async {
-            let answer: Proof = http
-                .get(format!("{base}/v1/hello?nonce={nonce}"))
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            Some(answer.proof)
-        }
-        .await;
-        if proof.as_deref() != Some(http::token_proof(&token, &nonce).as_str()) {
-            if proof.is_some() {
+        match prove(&http, &base, &token).await {
+            Proved::Yes => Ok(Some(Conn::Remote { base, token, http })),
+            Proved::Wrong => {
                 tracing::warn!(
                     "{} names {base}, which does not prove it is this passport's node: not sending it the token",
                     self.api_addr_path().display()
                 );
+                Ok(None)
             }
-            return Ok(None);
+            Proved::NoAnswer => Ok(None),
         }
-        Ok(Some(Conn::Remote { base, token, http }))
+    }
+
+    /// The running node, called with `token` (`PASSPORT_TOKEN`): at `PASSPORT_API`,
+    /// or at the address in `<home>/api.addr`.
+    async fn node_with(&self, token: &str) -> anyhow::Result<Conn> {
+        let addr = match std::env::var("PASSPORT_API") {
+            Ok(addr) if !addr.trim().is_empty() => addr,
+            _ => std::fs::read_to_string(self.api_addr_path()).map_err(|_| {
+                anyhow!(
+                    "PASSPORT_TOKEN is set, so this command goes to a running node, and none runs for {}: start it with `passport node`, or set PASSPORT_API to its address",
+                    self.home.dir().display()
+                )
+            })?,
+        };
+        let addr = addr.trim();
+        let base = if addr.starts_with("http://") || addr.starts_with("https://") {
+            addr.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{addr}")
+        };
+        let http = api_client()?;
+        match prove(&http, &base, token).await {
+            Proved::Yes => Ok(Conn::Remote {
+                base,
+                token: token.to_string(),
+                http,
+            }),
+            Proved::Wrong => bail!(
+                "the node at {base} does not know the token in PASSPORT_TOKEN (revoked, or another node's?): it was not sent"
+            ),
+            Proved::NoAnswer => bail!(
+                "no Passport node answers at {base}: start it with `passport node`, or set PASSPORT_API to its address"
+            ),
+        }
     }
 
     pub(crate) fn api_addr_path(&self) -> PathBuf {
         self.home.dir().join(API_ADDR_FILE)
+    }
+}
+
+/// The HTTP client for a node's API: requests may wait up to 5 minutes for a
+/// person's decision.
+fn api_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(330))
+        .connect_timeout(Duration::from_secs(2))
+        .build()?)
+}
+
+/// What a server said when asked to prove it knows a token.
+enum Proved {
+    /// The right proof: the token may be sent.
+    Yes,
+    /// An answer, but not the right proof.
+    Wrong,
+    /// No answer, or not one from a Passport node.
+    NoAnswer,
+}
+
+/// Asks the server at `base` to prove it knows `token` before it is sent (an
+/// address read from a file may be stale: nothing answers, or another program
+/// took the port since), without waiting long on a server that never answers. A
+/// scoped token (`ppt_…`) is proved by its id and digest, which is all the node
+/// keeps of it.
+async fn prove(http: &reqwest::Client, base: &str, token: &str) -> Proved {
+    let nonce = passport_node::home::random_token();
+    let scoped = passport_node::tokens::token_id(token);
+    let (query, expected) = match scoped {
+        Some(id) => (
+            format!("nonce={nonce}&token_id={id}"),
+            http::scoped_token_proof(token, &nonce),
+        ),
+        None => (format!("nonce={nonce}"), http::token_proof(token, &nonce)),
+    };
+    let Ok(response) = http
+        .get(format!("{base}/v1/hello?{query}"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+    else {
+        return Proved::NoAnswer;
+    };
+    let status = response.status();
+    let Ok(body) = response.bytes().await else {
+        return Proved::NoAnswer;
+    };
+    // A Passport node answers a token id it does not know with 404 and its error.
+    let unknown = scoped.is_some()
+        && status == reqwest::StatusCode::NOT_FOUND
+        && serde_json::from_slice::<ErrorBody>(&body)
+            .is_ok_and(|e| e.error.starts_with("no API token"));
+    if unknown {
+        return Proved::Wrong;
+    }
+    match serde_json::from_slice::<Proof>(&body) {
+        Ok(answer) if answer.proof == expected => Proved::Yes,
+        Ok(_) => Proved::Wrong,
+        Err(_) => Proved::NoAnswer,
     }
 }
 

@@ -12,7 +12,8 @@
 //! - `commands/`: one file per group of commands: [`commands::setup`] (init, id),
 //!   [`commands::data`] (set, get, unset, fields, tag), [`commands::running`] (node,
 //!   status, peers), [`commands::person`], [`commands::merchant`],
-//!   [`commands::message`] (auditor), [`commands::demo`].
+//!   [`commands::message`] (auditor), [`commands::token`] (scoped API tokens),
+//!   [`commands::demo`].
 
 mod args;
 mod commands;

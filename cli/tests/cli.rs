@@ -668,3 +668,128 @@ fn a_merchant_manages_webhooks_from_the_command_line() {
     ok(&shop, &["webhook", "remove", &id]);
     assert!(ok(&shop, &["webhook", "list"]).contains("No webhooks."));
 }
+
+#[test]
+fn scoped_tokens_are_made_listed_and_revoked_and_a_merchant_token_stays_in_its_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("shop");
+    ok(&home, &["init", "--no-passphrase"]);
+    ok(&home, &["set", "name.given", "Ada"]);
+
+    // No node runs: the commands work on the store.
+    let output = run(
+        &home,
+        &["token", "create", "--scope", "merchant", "--name", "shop"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let merchant = stdout(&output).trim().to_string();
+    assert!(
+        merchant.starts_with("ppt_") && merchant.len() == 77,
+        "{merchant}"
+    );
+    assert!(
+        stderr(&output).contains("shown only this once"),
+        "{}",
+        stderr(&output)
+    );
+    let merchant_id = merchant[4..12].to_string();
+    let read = json(&home, &["token", "create", "--scope", "read"]);
+    assert_eq!(keys(&read), ["created_at", "id", "name", "scope", "token"]);
+    assert_eq!(read["scope"], "read");
+    let read_id = read["id"].as_str().unwrap().to_string();
+    let read = read["token"].as_str().unwrap().to_string();
+
+    let listed = ok(&home, &["token", "list"]);
+    assert!(
+        listed.contains(&format!("{merchant_id}  merchant")),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("(\"shop\")") && listed.contains(&read_id),
+        "{listed}"
+    );
+    assert!(!listed.contains(&merchant[13..]) && !listed.contains(&read[13..]));
+    let listed = json(&home, &["token", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(keys(&listed[0]), ["created_at", "id", "name", "scope"]);
+    assert!(fails(&home, &["token", "create", "--scope", "full"], 2).contains("possible values"));
+    assert!(fails(&home, &["token", "revoke", "deadbeef"], 2).contains("no API token deadbeef"));
+    // The tokens are nowhere on disk in clear.
+    for entry in walk(&home) {
+        let bytes = std::fs::read(&entry).unwrap();
+        for token in [&merchant, &read] {
+            let secret = &token.as_bytes()[13..];
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "{} holds a token",
+                entry.display()
+            );
+        }
+    }
+
+    // A node runs: the full token (api.token) still manages the tokens.
+    std::fs::write(
+        home.join("config.toml"),
+        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
+    )
+    .unwrap();
+    let node = Daemon::start(&home, None);
+    assert!(ok(&home, &["token", "revoke", &read_id]).contains("Revoked token"));
+    assert_eq!(json(&home, &["token", "list"]).as_array().unwrap().len(), 1);
+
+    // With PASSPORT_TOKEN, a command uses that token: the merchant's reach only
+    // the merchant's routes, and the refusal names both scopes.
+    let with = |token: &str, home: &std::path::Path, args: &[&str]| {
+        passport(home)
+            .env("PASSPORT_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let received = with(&merchant, &home, &["received"]);
+    assert_eq!(received.status.code(), Some(0), "{}", stderr(&received));
+    assert!(stdout(&received).contains("No grants received"));
+    assert_eq!(with(&merchant, &home, &["status"]).status.code(), Some(0));
+    for args in [
+        &["get", "name.given"][..],
+        &["grants"],
+        &["revoke", &"00".repeat(16)],
+        &["token", "list"],
+    ] {
+        let refused = with(&merchant, &home, args);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&refused).contains("this token's scope is merchant"),
+            "{args:?}: {}",
+            stderr(&refused)
+        );
+    }
+    // A shop backend without the home finds the node by PASSPORT_API.
+    let api = std::fs::read_to_string(home.join("api.addr")).unwrap();
+    let elsewhere = passport(&dir.path().join("no-passport-here"))
+        .env("PASSPORT_TOKEN", &merchant)
+        .env("PASSPORT_API", api.trim())
+        .args(["--json", "received"])
+        .output()
+        .unwrap();
+    assert_eq!(elsewhere.status.code(), Some(0), "{}", stderr(&elsewhere));
+    assert_eq!(stdout(&elsewhere).trim(), "[]");
+    // A revoked token is not even sent: the node cannot prove it knows it.
+    let revoked = with(&read, &home, &["grants"]);
+    assert_eq!(revoked.status.code(), Some(2));
+    assert!(
+        stderr(&revoked).contains("does not know the token"),
+        "{}",
+        stderr(&revoked)
+    );
+
+    // Once the node stops, a token from the environment has nothing to call.
+    node.stop();
+    let stopped = with(&merchant, &home, &["received"]);
+    assert_eq!(stopped.status.code(), Some(2));
+    assert!(
+        stderr(&stopped).contains("none runs"),
+        "{}",
+        stderr(&stopped)
+    );
+}

@@ -16,6 +16,7 @@ use crate::{
     crypt::DataKey,
     error::NodeError,
     storage::{Batch, Storage},
+    tokens::Scope,
 };
 
 const AAD_AUDIT: &[u8] = b"passport/v1 audit";
@@ -215,6 +216,24 @@ pub enum AuditEvent {
         /// Added (true) or removed (false).
         added: bool,
     },
+    /// A scoped API token was made (its id, never the token).
+    TokenCreated {
+        /// The token's id.
+        token: String,
+        /// What it reaches.
+        scope: Scope,
+        /// Its name.
+        name: String,
+    },
+    /// A scoped API token was revoked.
+    TokenRevoked {
+        /// The token's id.
+        token: String,
+        /// What it reached.
+        scope: Scope,
+        /// Its name.
+        name: String,
+    },
 }
 
 impl AuditEvent {
@@ -351,7 +370,22 @@ impl AuditEvent {
                 "Standing policy {policy} {}",
                 if *added { "added" } else { "removed" }
             ),
+            Self::TokenCreated { token, scope, name } => {
+                format!("API token {token} ({scope}{}) made", quoted(name))
+            }
+            Self::TokenRevoked { token, scope, name } => {
+                format!("API token {token} ({scope}{}) revoked", quoted(name))
+            }
         }
+    }
+}
+
+/// `, "name"`, or nothing for an empty name.
+fn quoted(name: &str) -> String {
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(", {name:?}")
     }
 }
 

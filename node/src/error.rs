@@ -128,6 +128,12 @@ pub enum NodeError {
         /// What arrived.
         got: &'static str,
     },
+    /// No scoped API token with this id.
+    #[error("no API token {0}: `passport token list` shows the tokens there are")]
+    UnknownToken(String),
+    /// A scoped API token could not be made as asked.
+    #[error("cannot make the token: {0}")]
+    TokenRefused(String),
     /// The person's choice is not possible (e.g. a field that was not asked for).
     #[error("cannot grant: {0}")]
     InvalidChoice(String),

@@ -35,7 +35,7 @@ pub enum Event {
         at: Timestamp,
         /// What happened: a request arrived or was sent, decided, a grant issued or
         /// received, a refusal, an update, a revocation, an erasure, a receipt, an
-        /// expiry, a policy change.
+        /// expiry, a policy change, an API token made or revoked (by id).
         event: AuditEvent,
     },
     /// A change with no audit entry was committed (a field, its tags, a petname,

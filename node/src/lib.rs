@@ -38,13 +38,15 @@
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
+//! - [`tokens`]: scoped API tokens ([`tokens::Scope`]), kept as digests.
 //! - [`error`]: the error type, [`NodeError`].
 //!
 //! # Keys in the store
 //!
 //! One sled tree, keys by prefix: `f/` fields, `p/` policies, `m/` merchants known,
 //! `i/` inbox, `g/` grants issued, `q/` requests sent, `r/` grants received, `o/` the
-//! outbox (messages made and not yet delivered), `s/` and
+//! outbox (messages made and not yet delivered), `t/` scoped API tokens (their
+//! SHA-256 digests, never the tokens), `s/` and
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `d/` the grant
 //! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
 //! webhooks (endpoints, queue, log), `meta/` counters
@@ -69,6 +71,7 @@ pub mod node;
 pub mod passport;
 pub mod person;
 pub mod storage;
+pub mod tokens;
 pub mod vault;
 pub mod webhook;
 

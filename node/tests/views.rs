@@ -10,9 +10,9 @@ use passport_node::{
     audit::{AuditEvent, AuditProblem, AuditReport},
     consent::{Effect, FieldScope},
     http::views::{
-        AuditEntry, AuditVerification, DeliveringTo, DhtServed, Empty, ErrorBody, Field,
-        FieldValues, InboxItem, IssuedGrant, Peer, Policy, Proof, ReceivedGrant, Removed,
-        RequestOutcome, RequestResult, RequestedField, Status, UpdatesTo,
+        ApiToken, AuditEntry, AuditVerification, DeliveringTo, DhtServed, Empty, ErrorBody, Field,
+        FieldValues, InboxItem, IssuedGrant, NewToken, Peer, Policy, Proof, ReceivedGrant, Removed,
+        RequestOutcome, RequestResult, RequestedField, Scope, Status, TokenRevoked, UpdatesTo,
     },
     merchant::RequestStatus,
     person,
@@ -301,4 +301,43 @@ fn the_shapes_are_the_documented_ones() {
     );
     assert_eq!(Sensitivity::Sensitive.name(), json!(Sensitivity::Sensitive));
     assert_eq!(Effect::Deny.name(), json!(Effect::Deny));
+    for scope in [Scope::Full, Scope::Person, Scope::Merchant, Scope::Read] {
+        assert_eq!(scope.name(), json!(scope));
+        assert_eq!(scope.name().parse::<Scope>(), Ok(scope));
+    }
+}
+
+#[test]
+fn token_views_have_the_documented_shapes_and_a_new_token_hides_in_debug() {
+    let made = NewToken {
+        id: "3f9a0c1e".into(),
+        token: format!("ppt_3f9a0c1e_{}", "ab".repeat(32)),
+        scope: Scope::Merchant,
+        name: "shop".into(),
+        created_at: AT,
+    };
+    assert_eq!(
+        round_trip(&made),
+        json!({
+            "id": "3f9a0c1e", "token": made.token, "scope": "merchant", "name": "shop",
+            "created_at": AT,
+        })
+    );
+    assert!(!format!("{made:?}").contains(&"ab".repeat(32)));
+    let listed = ApiToken {
+        id: "3f9a0c1e".into(),
+        scope: Scope::Read,
+        name: String::new(),
+        created_at: AT,
+    };
+    assert_eq!(
+        round_trip(&listed),
+        json!({ "id": "3f9a0c1e", "scope": "read", "name": "", "created_at": AT })
+    );
+    assert_eq!(
+        round_trip(&TokenRevoked {
+            revoked: "3f9a0c1e".into()
+        }),
+        json!({ "revoked": "3f9a0c1e" })
+    );
 }

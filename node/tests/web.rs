@@ -11,6 +11,7 @@ use passport_node::{
     http::{self, ApiState, web::MAX_LIVE_STREAMS},
     net::NetConfig,
     protocol::{FieldValue, Timestamp},
+    tokens::Scope,
 };
 use reqwest::{StatusCode, redirect::Policy};
 use zeroize::Zeroizing;
@@ -226,6 +227,36 @@ async fn the_page_takes_the_token_or_the_passphrase_one_guess_at_a_time() {
         .unwrap();
     assert_eq!(pages.status(), StatusCode::SEE_OTHER);
     assert_eq!(pages.headers()["location"], "/login");
+}
+
+#[tokio::test]
+async fn a_scoped_token_does_not_log_into_the_page() {
+    let page = start().await;
+    let now = Timestamp::from_secs(1_800_000_000);
+    for scope in [Scope::Person, Scope::Merchant] {
+        let made = page.node.create_token(scope, "", now).unwrap();
+        let response = page.log_in(&made.token).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{scope}");
+        assert!(!response.headers().contains_key("location"));
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("neither the token nor the passphrase")
+        );
+        // It does reach the API, within its scope.
+        let api = page
+            .http
+            .get(format!("{}/v1/status", page.base))
+            .bearer_auth(made.token.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), StatusCode::OK, "{scope}");
+    }
+    // The full token still does.
+    page.session().await;
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ pub(crate) mod message;
 pub(crate) mod person;
 pub(crate) mod running;
 pub(crate) mod setup;
+pub(crate) mod token;
 
 use clap::CommandFactory as _;
 
@@ -44,6 +45,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Received => merchant::received(&ctx).await,
         Command::Show { grant } => merchant::show(&ctx, &grant).await,
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
+        Command::Token(command) => token::run(&ctx, command).await,
         Command::Message(command) => message::run(&ctx, command).await,
         Command::Demo => demo::run().await,
         Command::Completions { shell } => {

@@ -17,6 +17,8 @@ pub(crate) fn passport(home: &Path) -> Command {
         .env_remove("PASSPORT_PASSPHRASE")
         .env_remove("PASSPORT_PASSPHRASE_FILE")
         .env_remove("PASSPORT_HOME")
+        .env_remove("PASSPORT_TOKEN")
+        .env_remove("PASSPORT_API")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command

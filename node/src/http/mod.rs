@@ -3,7 +3,8 @@
 //! loopback by default; every request must carry a `Host` header naming the address
 //! the server is bound to, or a name configured in `[api] hosts` (so a web page
 //! elsewhere cannot reach it through DNS rebinding), and every API request the
-//! bearer token from `<home>/api.token`. Endpoints are listed in `docs/API.md`,
+//! bearer token from `<home>/api.token`, or a scoped token (`passport token
+//! create`) whose scope reaches the route. Endpoints are listed in `docs/API.md`,
 //! and described as data in the OpenAPI document ([`openapi()`], served at
 //! `/v1/openapi.json`, checked in as `docs/openapi.json`).
 //!
@@ -15,10 +16,12 @@
 //!   handle, the token, the accepted hosts, the page's sessions); [`ApiError`].
 //! - `guards`: the `Host` guard, the bearer token guard, JSON error wrapping,
 //!   `/v1/hello` and [`token_proof`].
+//! - [`scopes`]: which token scope reaches which route, one table
+//!   ([`scopes::ROUTES`]) the bearer guard reads.
 //! - [`local`]: [`LocalApi`], the same router called in-process, which the CLI uses
 //!   when no node runs.
 //! - `api/`: the JSON handlers, one file per resource (fields, person, merchant,
-//!   audit, network, events), each with its `#[utoipa::path]` description.
+//!   audit, network, events, tokens), each with its `#[utoipa::path]` description.
 //! - `openapi`: the OpenAPI document's common parts and `/v1/openapi.json`.
 //! - [`views`]: the types the JSON API answers with, which the CLI reads back.
 //! - [`web`]: the consent page (sessions, forms, server-rendered HTML, live updates).
@@ -30,6 +33,7 @@ mod api;
 mod guards;
 pub mod local;
 mod openapi;
+pub mod scopes;
 pub mod state;
 pub mod views;
 pub mod web;
@@ -40,7 +44,7 @@ use axum::{Router, http::StatusCode, middleware};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use self::{
-    guards::token_proof,
+    guards::{scoped_token_proof, token_proof},
     local::{LocalApi, LocalApiError},
     state::{ApiError, ApiState},
 };

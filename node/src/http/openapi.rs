@@ -71,6 +71,7 @@ pub(super) fn complete(mut guarded: OpenApi, open: OpenApi) -> OpenApi {
         for op in operations(item) {
             op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
             shared(op, "401", "Unauthorized");
+            shared(op, "403", "Forbidden");
             shared(op, "500", "NodeFailed");
         }
     }
@@ -125,6 +126,11 @@ const SHARED: &[(&str, &str)] = &[
         "Unauthorized",
         "Missing or wrong bearer token: send `Authorization: Bearer <token>` with the \
          token from `<home>/api.token`.",
+    ),
+    (
+        "Forbidden",
+        "A scoped token (`passport token create`) whose scope does not reach this route; \
+         the message names the scopes that do (docs/API.md, \"Tokens and scopes\").",
     ),
     (
         "MisdirectedHost",

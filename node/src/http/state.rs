@@ -255,7 +255,8 @@ impl From<NodeError> for ApiError {
             | NodeError::UnknownRequest(_)
             | NodeError::UnknownSentRequest(_)
             | NodeError::UnknownWebhook(_)
-            | NodeError::UnknownPolicy(_) => StatusCode::NOT_FOUND,
+            | NodeError::UnknownPolicy(_)
+            | NodeError::UnknownToken(_) => StatusCode::NOT_FOUND,
             NodeError::NoErasureWaiting(_) => StatusCode::CONFLICT,
             NodeError::GrantRevoked(_) | NodeError::GrantExpired(_) | NodeError::GrantErased(_) => {
                 StatusCode::GONE
@@ -263,7 +264,8 @@ impl From<NodeError> for ApiError {
             NodeError::InvalidChoice(_)
             | NodeError::InvalidInput(_)
             | NodeError::Protocol(_)
-            | NodeError::NotYours { .. } => StatusCode::BAD_REQUEST,
+            | NodeError::NotYours { .. }
+            | NodeError::TokenRefused(_) => StatusCode::BAD_REQUEST,
             NodeError::InboxFull(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

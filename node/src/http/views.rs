@@ -7,7 +7,8 @@
 //! name, e.g. `views::InboxItem` beside the core's `person::InboxItem`. Shapes
 //! the core already gives as they go on the wire are reused rather than copied:
 //! [`Policy`] (`/v1/policies`), [`FieldValues`] (a grant's values), [`Terms`],
-//! [`Offer`], [`FieldValue`], [`AuditEvent`] and [`AuditProblem`].
+//! [`Offer`], [`FieldValue`], [`AuditEvent`], [`AuditProblem`] and [`ApiToken`]
+//! (`/v1/tokens`).
 
 use std::collections::BTreeSet;
 
@@ -17,12 +18,15 @@ use passport_protocol::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::consent::Policy;
 use crate::{
     audit::{self, AuditEvent, AuditProblem, AuditReport},
     merchant::{self, RequestStatus},
     net, person,
     vault::{FieldRecord, Sensitivity},
+};
+pub use crate::{
+    consent::Policy,
+    tokens::{ApiToken, Scope},
 };
 pub use passport_protocol::FieldValues;
 
@@ -465,6 +469,53 @@ pub struct UpdatesTo {
 pub struct Removed {
     /// The policy removed.
     pub removed: u64,
+}
+
+/// `POST /v1/tokens`: the scoped token made, with the token itself, which is
+/// shown this once (the node keeps only its digest).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NewToken {
+    /// Its id, for `DELETE /v1/tokens/{id}`.
+    pub id: String,
+    /// The bearer token, `ppt_<id>_<secret>`.
+    pub token: String,
+    /// What it reaches.
+    pub scope: Scope,
+    /// Its name (may be empty).
+    pub name: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("id", &self.id)
+            .field("token", &"ppt_..")
+            .field("scope", &self.scope)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl From<crate::tokens::NewToken> for NewToken {
+    fn from(made: crate::tokens::NewToken) -> Self {
+        Self {
+            token: made.token.as_str().to_owned(),
+            id: made.record.id,
+            scope: made.record.scope,
+            name: made.record.name,
+            created_at: made.record.created_at,
+        }
+    }
+}
+
+/// `DELETE /v1/tokens/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenRevoked {
+    /// The token revoked.
+    pub revoked: String,
 }
 
 /// `PUT /v1/fields/{name}/tags`: nothing to say, `{}`.

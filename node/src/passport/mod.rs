@@ -31,6 +31,7 @@ use std::{sync::Arc, time::Duration};
 use libp2p::identity;
 use passport_protocol::{FieldName, FieldValue, GrantId, MessageId, PassportId};
 use tokio::{sync::Mutex, task::JoinHandle};
+use zeroize::Zeroizing;
 
 mod backend;
 mod delivery;
@@ -53,6 +54,7 @@ use crate::{
     net::{self, BoxedTransport, Client, NetConfig, NetError, Status},
     node::{Node, Outgoing, system_now as now},
     person::{Approval, InboxItem, IssuedGrant},
+    tokens::{ApiToken, NewToken, Scope},
     vault::{FieldRecord, Sensitivity},
     webhook::WebhookSettings,
 };
@@ -548,6 +550,44 @@ impl Passport {
     /// A sent or received message's signed bytes, by id, from the audit log.
     pub async fn message(&self, id: MessageId) -> Result<Option<Vec<u8>>, PassportError> {
         self.run(move |node| node.message(&id)).await
+    }
+}
+
+/// Scoped API tokens (see [`crate::tokens`]).
+impl Passport {
+    /// Makes a token reaching `scope`, named `name`; the answer holds the token,
+    /// which is shown this once.
+    pub async fn create_token(
+        &self,
+        scope: Scope,
+        name: String,
+    ) -> Result<NewToken, PassportError> {
+        self.run(move |node| node.create_token(scope, &name, now()))
+            .await
+    }
+
+    /// Every scoped token, oldest first (never the tokens themselves).
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>, PassportError> {
+        self.run(Node::tokens).await
+    }
+
+    /// Revokes token `id`: it is refused from now on. Returns what it was.
+    pub async fn revoke_token(&self, id: String) -> Result<ApiToken, PassportError> {
+        self.run(move |node| node.revoke_token(&id, now())).await
+    }
+
+    /// The scope of a presented scoped token, or `None` if it is not one this node
+    /// made and still honours.
+    pub async fn token_scope(
+        &self,
+        token: Zeroizing<String>,
+    ) -> Result<Option<Scope>, PassportError> {
+        self.run(move |node| node.token_scope(&token)).await
+    }
+
+    /// The stored digest of token `id` (for `GET /v1/hello`).
+    pub async fn token_digest(&self, id: String) -> Result<Option<[u8; 32]>, PassportError> {
+        self.run(move |node| node.token_digest(&id)).await
     }
 }
 

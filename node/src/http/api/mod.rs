@@ -16,6 +16,7 @@ mod fields;
 mod merchant;
 mod network;
 mod person;
+mod tokens;
 mod webhooks;
 
 use axum::Json;
@@ -56,16 +57,18 @@ pub(super) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(backend::proof))
         .routes(routes!(backend::erasures))
         .routes(routes!(backend::outbox))
-        .routes(routes!(webhooks::list, webhooks::add))
-        .routes(routes!(webhooks::log))
-        .routes(routes!(webhooks::remove))
-        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::list_webhooks, webhooks::add_webhook))
+        .routes(routes!(webhooks::webhook_log))
+        .routes(routes!(webhooks::remove_webhook))
+        .routes(routes!(webhooks::test_webhook))
         .routes(routes!(audit::audit))
         .routes(routes!(audit::audit_verify))
         .routes(routes!(events::events))
         .routes(routes!(person::policies, person::add_policy))
         .routes(routes!(person::remove_policy))
         .routes(routes!(network::metrics))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that

@@ -19,7 +19,7 @@ use crate::{
     tag = "webhooks",
     responses((status = 200, description = "The webhooks.", body = [views::Webhook]))
 )]
-pub(super) async fn list(State(state): State<ApiState>) -> ApiResult<Vec<views::Webhook>> {
+pub(super) async fn list_webhooks(State(state): State<ApiState>) -> ApiResult<Vec<views::Webhook>> {
     let webhooks = state.passport.webhooks().await?;
     Ok(Json(webhooks.iter().map(views::Webhook::from).collect()))
 }
@@ -49,7 +49,7 @@ pub(super) struct AddBody {
         (status = 400, description = "A URL that is not http(s), an unknown event, a bad secret, a URL already used, too many webhooks, or a body that is not JSON.", body = views::ErrorBody),
     )
 )]
-pub(super) async fn add(
+pub(super) async fn add_webhook(
     State(state): State<ApiState>,
     Json(body): Json<AddBody>,
 ) -> ApiResult<views::WebhookCreated> {
@@ -77,7 +77,7 @@ pub(super) async fn add(
         (status = 404, description = "No such webhook.", body = views::ErrorBody),
     )
 )]
-pub(super) async fn remove(
+pub(super) async fn remove_webhook(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<views::Webhook> {
@@ -96,7 +96,7 @@ pub(super) async fn remove(
         (status = 404, description = "No such webhook.", body = views::ErrorBody),
     )
 )]
-pub(super) async fn test(
+pub(super) async fn test_webhook(
     State(state): State<ApiState>,
     Path(id): Path<String>,
 ) -> ApiResult<DeliveryAttempt> {
@@ -122,7 +122,7 @@ pub(super) struct LogQuery {
         (status = 400, description = "A bad query.", body = views::ErrorBody),
     )
 )]
-pub(super) async fn log(
+pub(super) async fn webhook_log(
     State(state): State<ApiState>,
     Query(query): Query<LogQuery>,
 ) -> ApiResult<Vec<DeliveryAttempt>> {
