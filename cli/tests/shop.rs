@@ -132,9 +132,16 @@ fn the_example_shop_fills_an_order_from_a_passport_and_erases_it_on_revoke() {
     let merchant_node = Daemon::start(&merchant, None);
     let ada_node = Daemon::start(&ada, Some(&merchant_node.address()));
 
-    // The shop, beside its node: the node's API address and token from its home.
+    // The shop, beside its node: the node's API address, and a merchant-scoped
+    // token made for it (it can ask and read grants, not act as the person).
     let api = std::fs::read_to_string(merchant.join("api.addr")).unwrap();
-    let token = std::fs::read_to_string(merchant.join("api.token")).unwrap();
+    let token = ok(
+        &merchant,
+        &["token", "create", "--scope", "merchant", "--name", "shop"],
+    )
+    .trim()
+    .to_string();
+    assert!(token.starts_with("ppt_"), "{token}");
     let mut config = Config::new(
         format!("http://{}", api.trim()),
         Token::new(&token).unwrap(),
