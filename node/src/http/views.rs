@@ -686,7 +686,7 @@ impl From<&merchant::AwaitingErasure> for AwaitingErasure {
         Self {
             grant_id: a.grant_id,
             person: a.person,
-            cause: a.cause.clone(),
+            cause: a.cause().to_string(),
             erased_at: a.erased_at,
         }
     }
