@@ -160,6 +160,12 @@ fn request_to_grant(c: &mut Criterion) {
     group.bench_function("crypto_floor", |b| {
         b.iter(|| floor.round_trip(&mut rng).unwrap())
     });
+    group.bench_function("crypto_floor_merchant_side", |b| {
+        b.iter(|| floor.merchant_side().unwrap())
+    });
+    group.bench_function("crypto_floor_person_side", |b| {
+        b.iter(|| floor.person_side(&mut rng).unwrap())
+    });
     group.bench_function("protocol", |b| {
         b.iter(|| round_trip(&parties, &request, &mut rng))
     });
