@@ -66,10 +66,14 @@ pub struct PassportId([u8; 32]);
 impl PassportId {
     /// The id for a raw 32-byte Ed25519 public key.
     pub fn from_public_key_bytes(bytes: &[u8; 32]) -> Result<Self, IdError> {
+        if valid_keys::contains(bytes) {
+            return Ok(Self(*bytes));
+        }
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| IdError::InvalidKey)?;
         if key.is_weak() {
             return Err(IdError::InvalidKey);
         }
+        valid_keys::insert(bytes);
         Ok(Self(*bytes))
     }
 
@@ -98,6 +102,42 @@ impl PassportId {
         let full = self.to_string();
         let start = DID_KEY_PREFIX.len() + "z6Mk".len();
         full.get(start..start + 8).unwrap_or(&full).to_owned()
+    }
+}
+
+/// Keys already found to be valid Ed25519 points. Every message names its sender
+/// and its audience, and a node hears from the same few ids again and again: parsing
+/// one a second time skips the point decompression (about 10 µs, most of what
+/// parsing an id costs). Public data only, and bounded: emptied when full, so a
+/// flood of new ids costs what it cost without the cache.
+mod valid_keys {
+    use std::{
+        collections::HashSet,
+        sync::{LazyLock, Mutex, PoisonError},
+    };
+
+    /// The most keys remembered (32 bytes each, 128 KiB in all).
+    pub(super) const CAPACITY: usize = 4_096;
+
+    static KEYS: LazyLock<Mutex<HashSet<[u8; 32]>>> = LazyLock::new(Mutex::default);
+
+    pub(super) fn contains(key: &[u8; 32]) -> bool {
+        KEYS.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(key)
+    }
+
+    pub(super) fn insert(key: &[u8; 32]) {
+        let mut keys = KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.len() >= CAPACITY {
+            keys.clear();
+        }
+        keys.insert(*key);
+    }
+
+    #[cfg(test)]
+    pub(super) fn len() -> usize {
+        KEYS.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 }
 
@@ -240,4 +280,42 @@ random_id!(
 pub struct IdParseError {
     what: &'static str,
     len: usize,
+}
+
+#[cfg(test)]
+mod valid_key_cache_tests {
+    use super::*;
+    use crate::keys::IdentityKey;
+
+    #[test]
+    fn a_valid_key_is_remembered_an_invalid_one_never_and_the_cache_stays_bounded() {
+        let id = IdentityKey::from_secret_bytes(&[9; 32]).id();
+        let text = id.to_string();
+        assert_eq!(text.parse::<PassportId>(), Ok(id));
+        assert!(valid_keys::contains(id.public_key_bytes()));
+        // Parsed again from the cache: the same id.
+        assert_eq!(text.parse::<PassportId>(), Ok(id));
+
+        // The first 32-byte string that is not a valid point is refused every time.
+        let invalid = (0u8..=255)
+            .map(|b| [b; 32])
+            .find(|k| VerifyingKey::from_bytes(k).is_err())
+            .unwrap();
+        for _ in 0..2 {
+            assert_eq!(
+                PassportId::from_public_key_bytes(&invalid),
+                Err(IdError::InvalidKey)
+            );
+            assert!(!valid_keys::contains(&invalid));
+        }
+
+        // More keys than it holds: it empties and starts again, never above its cap.
+        for i in 0..valid_keys::CAPACITY as u32 + 10 {
+            let mut secret = [0u8; 32];
+            secret[..4].copy_from_slice(&i.to_le_bytes());
+            let key = IdentityKey::from_secret_bytes(&secret).id();
+            PassportId::from_public_key_bytes(key.public_key_bytes()).unwrap();
+            assert!(valid_keys::len() <= valid_keys::CAPACITY);
+        }
+    }
 }
