@@ -237,6 +237,9 @@ fn orchestrate() {
     } else {
         (None, None)
     };
+    // PASSPORT_ALONE_MEMORY=1 keeps the measured node's store in memory too: a
+    // diagnosis of what its durable writes cost, not a figure to ship.
+    let durable = std::env::var_os("PASSPORT_ALONE_MEMORY").is_none();
     let mut all = Vec::new();
     for side in sides {
         let counterparts = setting(
@@ -251,11 +254,11 @@ fn orchestrate() {
         let (mut persons, mut merchants) = match side {
             Side::Merchant => {
                 let persons = Peer::spawn(Role::Persons, counterparts, false, load_cores);
-                let merchants = Peer::spawn(Role::Merchants, 1, true, measured_core);
+                let merchants = Peer::spawn(Role::Merchants, 1, durable, measured_core);
                 (persons, merchants)
             }
             Side::Person => {
-                let persons = Peer::spawn(Role::Persons, 1, true, measured_core);
+                let persons = Peer::spawn(Role::Persons, 1, durable, measured_core);
                 let merchants = Peer::spawn(Role::Merchants, counterparts, false, load_cores);
                 (persons, merchants)
             }
@@ -267,7 +270,7 @@ fn orchestrate() {
             "{} side: 1 {} node alone ({}), {counterparts} {} in another process{}",
             side.name(),
             side.name(),
-            "sled store",
+            if durable { "sled store" } else { "store in memory" },
             match side {
                 Side::Merchant => "persons",
                 Side::Person => "merchants",
