@@ -240,6 +240,12 @@ fn orchestrate() {
     // PASSPORT_ALONE_MEMORY=1 keeps the measured node's store in memory too: a
     // diagnosis of what its durable writes cost, not a figure to ship.
     let durable = std::env::var_os("PASSPORT_ALONE_MEMORY").is_none();
+    if !full {
+        println!(
+            "short mode (cargo test, no --bench): a check that the bench runs; \
+             its figures are not the benchmark's (cargo bench -p passport-node --bench alone)"
+        );
+    }
     let mut all = Vec::new();
     for side in sides {
         let counterparts = setting(
@@ -270,7 +276,11 @@ fn orchestrate() {
             "{} side: 1 {} node alone ({}), {counterparts} {} in another process{}",
             side.name(),
             side.name(),
-            if durable { "sled store" } else { "store in memory" },
+            if durable {
+                "sled store"
+            } else {
+                "store in memory"
+            },
             match side {
                 Side::Merchant => "persons",
                 Side::Person => "merchants",
