@@ -27,6 +27,7 @@
 //! or 16 merchants), `PASSPORT_ALONE_PIN` (`0` leaves the processes unpinned),
 //! `PASSPORT_ALONE_PLOT` (a path: write the concurrency curve there as SVG),
 //! `PASSPORT_ALONE_JSON` (a path: append each level's figures there as JSON lines).
+//! Cargo runs benches from `node/`: give those two an absolute path.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
