@@ -226,13 +226,22 @@ fn orchestrate() {
         .collect();
     let requests = setting("PASSPORT_ALONE_REQUESTS", if full { 4_000 } else { 128 });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rest = format!("1-{}", cores.max(2) - 1);
+    // Pinned only where both core sets can be used here (a container may allow
+    // other cores than 0 and 1, or have no taskset).
+    let usable = |cores: &str| {
+        Command::new("taskset")
+            .args(["-c", cores, "true"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     let pin = cores >= 2
         && std::env::var("PASSPORT_ALONE_PIN").as_deref() != Ok("0")
-        && Command::new("taskset")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    let rest = format!("1-{}", cores - 1);
+        && usable("0")
+        && usable(&rest);
+    if !pin {
+        println!("not pinned: each process may use every core");
+    }
     let (measured_core, load_cores) = if pin {
         (Some("0"), Some(rest.as_str()))
     } else {
