@@ -36,6 +36,8 @@
     clippy::print_stderr
 )]
 
+mod common;
+
 use std::{
     io::{BufRead as _, BufReader, Write as _},
     process::{Child, ChildStdin, ChildStdout, Command, Stdio},
@@ -46,10 +48,10 @@ use std::{
 use base64::{Engine as _, engine::general_purpose::STANDARD as BASE64};
 use futures::StreamExt as _;
 use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, Unlock,
-    consent::Policy, metrics::ProcessUsage, net::NetConfig, node::system_now,
+    Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, metrics::ProcessUsage,
+    net::NetConfig, node::system_now,
 };
-use passport_protocol::{FieldValue, PeerRecord, record::verify_record, samples::CryptoFloor};
+use passport_protocol::{PeerRecord, record::verify_record, samples::CryptoFloor};
 use serde::{Deserialize, Serialize};
 
 const ROLE: &str = "PASSPORT_ALONE_ROLE";
@@ -207,6 +209,45 @@ impl Drop for Peer {
     }
 }
 
+/// One side's two processes: the merchants (who send) and the persons (who answer),
+/// one of them the node measured.
+struct Pair {
+    side: Side,
+    merchants: Peer,
+    persons: Peer,
+}
+
+impl Pair {
+    fn measured(&mut self) -> &mut Peer {
+        match self.side {
+            Side::Merchant => &mut self.merchants,
+            Side::Person => &mut self.persons,
+        }
+    }
+
+    /// The measured process's figures and its counterparts', read now.
+    fn snapshots(&mut self) -> (Snapshot, Snapshot) {
+        let (merchants, persons) = (self.merchants.snapshot(), self.persons.snapshot());
+        match self.side {
+            Side::Merchant => (merchants, persons),
+            Side::Person => (persons, merchants),
+        }
+    }
+
+    /// `requests` round trips, `in_flight` at once; every one must be granted.
+    fn run(&mut self, requests: usize, in_flight: usize) -> RunReport {
+        let report: RunReport =
+            serde_json::from_str(&self.merchants.ask(&format!("run {requests} {in_flight}")))
+                .unwrap();
+        assert_eq!(
+            report.failed, 0,
+            "{} round trips failed, the first: {:?}",
+            report.failed, report.first_failure
+        );
+        report
+    }
+}
+
 fn orchestrate() {
     // `cargo bench` passes `--bench`; `cargo test` runs this target in short mode.
     let full = std::env::args().any(|a| a == "--bench");
@@ -267,21 +308,21 @@ fn orchestrate() {
             },
         );
         // The persons process starts first: the merchants need their records.
-        let (mut persons, mut merchants) = match side {
-            Side::Merchant => {
-                let persons = Peer::spawn(Role::Persons, counterparts, false, load_cores);
-                let merchants = Peer::spawn(Role::Merchants, 1, durable, measured_core);
-                (persons, merchants)
-            }
-            Side::Person => {
-                let persons = Peer::spawn(Role::Persons, 1, durable, measured_core);
-                let merchants = Peer::spawn(Role::Merchants, counterparts, false, load_cores);
-                (persons, merchants)
-            }
+        let mut pair = match side {
+            Side::Merchant => Pair {
+                side,
+                persons: Peer::spawn(Role::Persons, counterparts, false, load_cores),
+                merchants: Peer::spawn(Role::Merchants, 1, durable, measured_core),
+            },
+            Side::Person => Pair {
+                side,
+                persons: Peer::spawn(Role::Persons, 1, durable, measured_core),
+                merchants: Peer::spawn(Role::Merchants, counterparts, false, load_cores),
+            },
         };
-        let records = persons.read();
+        let records = pair.persons.read();
         assert!(records.starts_with("records "), "{records}");
-        assert_eq!(merchants.ask(&records), "ready");
+        assert_eq!(pair.merchants.ask(&records), "ready");
         println!(
             "{} side: 1 {} node alone ({}), {counterparts} {} in another process{}",
             side.name(),
@@ -304,22 +345,16 @@ fn orchestrate() {
         let floor_secs = if full { 2.0 } else { 0.2 };
         // Warm up once: a connection between every pair before any level counts.
         let pairs = counterparts.max(1) * 2;
-        let warm: RunReport =
-            serde_json::from_str(&merchants.ask(&format!("run {pairs} {}", pairs.min(64))))
-                .unwrap();
-        assert_eq!(warm.failed, 0, "warm-up failed: {:?}", warm.first_failure);
+        pair.run(pairs, pairs.min(64));
         // Starting nodes keep a process busy for a few seconds (the DHT's first
         // queries, identify, connection upkeep): wait until both are quiet.
         let settle_started = Instant::now();
         let (measured_idle, load_idle) = loop {
-            let (a, b) = (merchants.snapshot(), persons.snapshot());
+            let (measured_before, load_before) = pair.snapshots();
             std::thread::sleep(Duration::from_secs(1));
-            let (c, d) = (merchants.snapshot(), persons.snapshot());
-            let (m, p) = (c.cpu_seconds - a.cpu_seconds, d.cpu_seconds - b.cpu_seconds);
-            let (measured, load) = match side {
-                Side::Merchant => (m, p),
-                Side::Person => (p, m),
-            };
+            let (measured_after, load_after) = pair.snapshots();
+            let measured = measured_after.cpu_seconds - measured_before.cpu_seconds;
+            let load = load_after.cpu_seconds - load_before.cpu_seconds;
             if (measured < 0.1 && load < 0.1) || settle_started.elapsed() > Duration::from_secs(60)
             {
                 break (measured, load);
@@ -334,38 +369,17 @@ fn orchestrate() {
         );
         if let Ok(path) = std::env::var("PASSPORT_ALONE_PIDS") {
             // For a profiler: which process is the one measured.
-            let measured = match side {
-                Side::Merchant => merchants.child.id(),
-                Side::Person => persons.child.id(),
-            };
-            std::fs::write(&path, format!("{measured}\n")).unwrap();
+            std::fs::write(&path, format!("{}\n", pair.measured().child.id())).unwrap();
         }
         for &in_flight in &levels {
             let requests = requests.max(in_flight * 8);
             // Warm up at this level: caches, buffers, the runtime's threads.
-            let warm: RunReport =
-                serde_json::from_str(&merchants.ask(&format!("run {} {in_flight}", in_flight * 2)))
-                    .unwrap();
-            assert_eq!(warm.failed, 0, "warm-up failed: {:?}", warm.first_failure);
-            let (measured, load) = match side {
-                Side::Merchant => (&mut merchants, &mut persons),
-                Side::Person => (&mut persons, &mut merchants),
-            };
-            let (before, load_before) = (measured.snapshot(), load.snapshot());
-            let report: RunReport =
-                serde_json::from_str(&merchants.ask(&format!("run {requests} {in_flight}")))
-                    .unwrap();
-            let (measured, load) = match side {
-                Side::Merchant => (&mut merchants, &mut persons),
-                Side::Person => (&mut persons, &mut merchants),
-            };
-            let (after, load_after) = (measured.snapshot(), load.snapshot());
-            assert_eq!(
-                report.failed, 0,
-                "{} round trips failed, the first: {:?}",
-                report.failed, report.first_failure
-            );
-            let floor_us: f64 = measured
+            pair.run(in_flight * 2, in_flight);
+            let (before, load_before) = pair.snapshots();
+            let report = pair.run(requests, in_flight);
+            let (after, load_after) = pair.snapshots();
+            let floor_us: f64 = pair
+                .measured()
                 .ask(&format!("floor {} {floor_secs}", side.name()))
                 .parse()
                 .unwrap();
@@ -522,10 +536,7 @@ fn node(dir: &std::path::Path, durable: bool) -> Node {
     if !durable {
         return Node::in_memory(NodeConfig::default()).unwrap();
     }
-    let home = Home::new(dir);
-    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
-        .unwrap();
-    Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
+    common::open_new_home(dir)
 }
 
 fn snapshot(nodes: &[Passport]) -> Snapshot {
@@ -567,15 +578,7 @@ fn child(role: Role) {
         for i in 0..count {
             let node = node(&dir.path().join(format!("n{i}")), durable);
             if role == Role::Persons {
-                let now = system_now();
-                node.set_field(
-                    "name.given".parse().unwrap(),
-                    FieldValue::Text("Ada".into()),
-                    now,
-                )
-                .unwrap();
-                node.add_policy(Policy::allow_normal_fields(None), now)
-                    .unwrap();
+                common::grants_at_once(&node, system_now());
             }
             let (passport, _events) = Passport::with_node(node)
                 .network(net_config())

@@ -3,28 +3,18 @@
 //! per grant. Group commit is what lets the concurrent case share flushes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+
 use std::time::Instant;
 
-use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Reply, RequestSpec, Unlock, consent::Policy,
-};
-use passport_protocol::{FieldValue, Timestamp};
+use passport_node::{Node, NodeConfig, Reply, RequestSpec};
+use passport_protocol::Timestamp;
 
 const T0: Timestamp = Timestamp::from_secs(1_800_000_000);
 
 fn person(dir: &std::path::Path) -> Node {
-    let home = Home::new(dir);
-    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
-        .unwrap();
-    let node = Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap();
-    node.set_field(
-        "name.given".parse().unwrap(),
-        FieldValue::Text("Ada".into()),
-        T0,
-    )
-    .unwrap();
-    node.add_policy(Policy::allow_normal_fields(None), T0)
-        .unwrap();
+    let node = common::open_new_home(dir);
+    common::grants_at_once(&node, T0);
     node
 }
 

@@ -15,6 +15,8 @@
     clippy::print_stdout
 )]
 
+mod common;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -23,10 +25,10 @@ use std::{
 use futures::StreamExt as _;
 use libp2p::Multiaddr;
 use passport_node::{
-    Home, KdfParams, Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, Unlock,
-    consent::Policy, metrics::ProcessUsage, net::NetConfig, node::system_now, storage::FlushStats,
+    Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, metrics::ProcessUsage,
+    net::NetConfig, node::system_now, storage::FlushStats,
 };
-use passport_protocol::{FieldValue, PeerRecord, samples::CryptoFloor};
+use passport_protocol::{PeerRecord, samples::CryptoFloor};
 
 fn setting(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -64,30 +66,15 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> Passport {
     passport
 }
 
-fn open(dir: &std::path::Path) -> Node {
-    let home = Home::new(dir);
-    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
-        .unwrap();
-    Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
-}
-
 fn person(dir: &std::path::Path) -> Node {
     // PASSPORT_LOAD_PERSONS_MEMORY=1 keeps the persons' stores in memory: it tells
     // how much of the cost is their durable writes.
     let node = if std::env::var_os("PASSPORT_LOAD_PERSONS_MEMORY").is_some() {
         Node::in_memory(NodeConfig::default()).unwrap()
     } else {
-        open(dir)
+        common::open_new_home(dir)
     };
-    let now = system_now();
-    node.set_field(
-        "name.given".parse().unwrap(),
-        FieldValue::Text("Ada".into()),
-        now,
-    )
-    .unwrap();
-    node.add_policy(Policy::allow_normal_fields(None), now)
-        .unwrap();
+    common::grants_at_once(&node, system_now());
     node
 }
 
@@ -156,7 +143,7 @@ async fn main() {
     let merchant = if std::env::var_os("PASSPORT_LOAD_MERCHANT_MEMORY").is_some() {
         Node::in_memory(NodeConfig::default()).unwrap()
     } else {
-        open(&dir.path().join("merchant"))
+        common::open_new_home(&dir.path().join("merchant"))
     };
     let merchant = start(merchant, vec![bootstrap]).await;
     let mut records = Vec::new();
