@@ -146,6 +146,37 @@ async fn person(bootstrap: Multiaddr) -> Passport {
 }
 
 /// Waits until `merchant` finds `person`'s record in the DHT.
+/// A bootstrap node, a shop started from `home`, and Ada, whose record the shop has
+/// found. Keep `boot` alive as long as the others.
+struct Network {
+    boot: Passport,
+    boot_addr: Multiaddr,
+    shop: Passport,
+    ada: Passport,
+}
+
+async fn shop_and_ada(home: Home) -> Network {
+    let (boot, _) = Passport::with_node(Node::in_memory(NodeConfig::default()).unwrap())
+        .network(loopback(vec![]))
+        .spawn()
+        .await
+        .unwrap();
+    let boot_addr = dial_address(&boot).await;
+    let (shop, _) = Passport::builder(home)
+        .network(loopback(vec![boot_addr.clone()]))
+        .spawn()
+        .await
+        .unwrap();
+    let ada = person(boot_addr.clone()).await;
+    until_found(&shop, &ada).await;
+    Network {
+        boot,
+        boot_addr,
+        shop,
+        ada,
+    }
+}
+
 async fn until_found(merchant: &Passport, person: &Passport) {
     let client = merchant.client().unwrap();
     wait_for("the person's record in the DHT", async || {
@@ -174,19 +205,12 @@ async fn a_grant_and_its_revocation_reach_the_backend_signed_and_the_receipt_wai
     let secret = WebhookSecret::generate();
     let (url, mut hooks) = receiver(vec![], "").await;
     let dir = tempfile::tempdir().unwrap();
-    let (boot, _) = Passport::with_node(Node::in_memory(NodeConfig::default()).unwrap())
-        .network(loopback(vec![]))
-        .spawn()
-        .await
-        .unwrap();
-    let boot_addr = dial_address(&boot).await;
-    let (shop, _) = Passport::builder(merchant_home(dir.path(), &url, &secret))
-        .network(loopback(vec![boot_addr.clone()]))
-        .spawn()
-        .await
-        .unwrap();
-    let ada = person(boot_addr).await;
-    until_found(&shop, &ada).await;
+    let Network {
+        boot: _boot,
+        shop,
+        ada,
+        ..
+    } = shop_and_ada(merchant_home(dir.path(), &url, &secret)).await;
 
     let webhooks = shop.webhooks().await.unwrap();
     assert_eq!(webhooks.len(), 1);
@@ -300,19 +324,12 @@ async fn a_backend_that_fails_is_retried_in_order_and_one_that_answers_erased_co
     .await;
     let secret = WebhookSecret::generate();
     let dir = tempfile::tempdir().unwrap();
-    let (boot, _) = Passport::with_node(Node::in_memory(NodeConfig::default()).unwrap())
-        .network(loopback(vec![]))
-        .spawn()
-        .await
-        .unwrap();
-    let boot_addr = dial_address(&boot).await;
-    let (shop, _) = Passport::builder(merchant_home(dir.path(), &url, &secret))
-        .network(loopback(vec![boot_addr.clone()]))
-        .spawn()
-        .await
-        .unwrap();
-    let ada = person(boot_addr).await;
-    until_found(&shop, &ada).await;
+    let Network {
+        boot: _boot,
+        shop,
+        ada,
+        ..
+    } = shop_and_ada(merchant_home(dir.path(), &url, &secret)).await;
     let outcome = shop
         .request(ada.id(), spec(), Duration::from_secs(5))
         .await
@@ -357,19 +374,12 @@ async fn events_queued_while_the_backend_is_down_survive_a_restart() {
     let secret = WebhookSecret::generate();
     let dir = tempfile::tempdir().unwrap();
     let home = merchant_home(dir.path(), &format!("http://{addr}/hook"), &secret);
-    let (boot, _) = Passport::with_node(Node::in_memory(NodeConfig::default()).unwrap())
-        .network(loopback(vec![]))
-        .spawn()
-        .await
-        .unwrap();
-    let boot_addr = dial_address(&boot).await;
-    let (shop, _) = Passport::builder(home.clone())
-        .network(loopback(vec![boot_addr.clone()]))
-        .spawn()
-        .await
-        .unwrap();
-    let ada = person(boot_addr.clone()).await;
-    until_found(&shop, &ada).await;
+    let Network {
+        boot: _boot,
+        boot_addr,
+        shop,
+        ada,
+    } = shop_and_ada(home.clone()).await;
     let outcome = shop
         .request(ada.id(), spec(), Duration::from_secs(5))
         .await

@@ -11,11 +11,11 @@ fn sled_node(dir: &std::path::Path) -> Node {
     Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
 }
 
-#[test]
-fn erasure_keeps_the_signed_grant_as_proof_and_no_key_that_opens_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let person = sled_node(&dir.path().join("person"));
-    let merchant = sled_node(&dir.path().join("merchant"));
+/// A person (sled, in `dir`) whose standing policy grants `name.given` to the
+/// merchant (sled too) at once; the field's name and the time it was set.
+fn person_granting_merchant(dir: &std::path::Path) -> (Node, Node, FieldName, Timestamp) {
+    let person = sled_node(&dir.join("person"));
+    let merchant = sled_node(&dir.join("merchant"));
     let t0 = now();
     let given: FieldName = "name.given".parse().unwrap();
     person
@@ -24,6 +24,13 @@ fn erasure_keeps_the_signed_grant_as_proof_and_no_key_that_opens_it() {
     person
         .add_policy(Policy::allow_normal_fields(Some(merchant.id())), t0)
         .unwrap();
+    (person, merchant, given, t0)
+}
+
+#[test]
+fn erasure_keeps_the_signed_grant_as_proof_and_no_key_that_opens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (person, merchant, given, t0) = person_granting_merchant(dir.path());
     let (request, request_id) = merchant
         .request_with_id(person.id(), RequestSpec::new("X", [given], "p", 3600), t0)
         .unwrap();
@@ -73,16 +80,7 @@ fn erasure_keeps_the_signed_grant_as_proof_and_no_key_that_opens_it() {
 #[test]
 fn a_prepared_request_becomes_durable_with_its_grant_in_one_flush() {
     let dir = tempfile::tempdir().unwrap();
-    let person = sled_node(&dir.path().join("person"));
-    let merchant = sled_node(&dir.path().join("merchant"));
-    let t0 = now();
-    let given: FieldName = "name.given".parse().unwrap();
-    person
-        .set_field(given.clone(), FieldValue::Text("Ada".into()), t0)
-        .unwrap();
-    person
-        .add_policy(Policy::allow_normal_fields(Some(merchant.id())), t0)
-        .unwrap();
+    let (person, merchant, given, t0) = person_granting_merchant(dir.path());
     let spec = || RequestSpec::new("Brand X", [given.clone()], "delivery", 86_400);
 
     let flushes = || merchant.flush_stats().flushes;
