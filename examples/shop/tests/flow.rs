@@ -169,6 +169,18 @@ async fn checkout(shop: &Shop, passport_id: &str) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
+/// The order's page as the customer's browser gets it.
+async fn order_page(shop: &Shop, order: &str) -> String {
+    client()
+        .get(format!("http://{}{order}", shop.addr()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn status(shop: &Shop, order: &str) -> Value {
     client()
         .get(format!("http://{}{order}/status", shop.addr()))
@@ -268,14 +280,7 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["name.given", "name.family", "address.home"]);
-    let html = client()
-        .get(format!("http://{}{order}", shop.addr()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = order_page(&shop, &order).await;
     assert!(
         html.contains("Waiting for you to approve on your node"),
         "{html}"
@@ -296,14 +301,7 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
         "only what was asked is kept"
     );
     assert_eq!(s["grant"]["grant_id"], "g1");
-    let html = client()
-        .get(format!("http://{}{order}", shop.addr()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = order_page(&shop, &order).await;
     assert!(html.contains(ADDRESS));
 
     // Forged webhooks change nothing: a wrong secret, an old timestamp, a replay.
@@ -350,14 +348,7 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
     assert_eq!(fake.seen.lock().unwrap().erased, ["g1"]);
     let file = std::fs::read_to_string(data.join("orders.json")).unwrap();
     assert!(!file.contains("Lilas") && !file.contains(ADA), "{file}");
-    let html = client()
-        .get(format!("http://{}{order}", shop.addr()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = order_page(&shop, &order).await;
     assert!(
         html.contains("Your personal data for this order was deleted"),
         "{html}"
