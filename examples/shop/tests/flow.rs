@@ -289,8 +289,9 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
 
     // The grant arrives: the shop reads the values and fills the order.
     let grant = granted("req1", "g1");
+    let granted_at = now();
     assert_eq!(
-        deliver(&shop, "evt_1", now(), &grant, SECRET).await,
+        deliver(&shop, "evt_1", granted_at, &grant, SECRET).await,
         StatusCode::NO_CONTENT
     );
     let s = eventually_state(&shop, &order, |s| s["state"] == "filled").await;
@@ -305,6 +306,8 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
     assert!(html.contains(ADDRESS));
 
     // Forged webhooks change nothing: a wrong secret, an old timestamp, a replay.
+    // The replay carries the first delivery's timestamp, as a captured copy must
+    // (a later one is the node's own retry, answered 200 and ignored).
     let revoke = event(
         "grant.revoked",
         json!({"grant_ids": ["g1"], "person": ADA, "confirm_erasure": true}),
@@ -319,7 +322,7 @@ async fn an_order_is_filled_by_a_grant_and_emptied_by_its_revocation() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        deliver(&shop, "evt_1", now(), &revoke, SECRET).await,
+        deliver(&shop, "evt_1", granted_at, &revoke, SECRET).await,
         StatusCode::BAD_REQUEST
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -411,8 +414,9 @@ async fn a_grant_racing_the_request_answer_is_retried_not_lost() {
     }
     // The node sends the webhook before the shop has the request's id: 503, retried.
     let grant = granted("req1", "g1");
+    let granted_at = now();
     assert_eq!(
-        deliver(&shop, "evt_1", now(), &grant, SECRET).await,
+        deliver(&shop, "evt_1", granted_at, &grant, SECRET).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
     fake.release.notify_one();
