@@ -602,6 +602,7 @@ fn child(role: Role) {
                     peers: vec![client.peer_id().to_bytes()],
                     addresses: addresses.iter().map(ToString::to_string).collect(),
                     seal_key: person.node().sealing_public_key(),
+                    mailboxes: Vec::new(),
                     issued_at: now,
                     expires_at: now.plus_secs(86_400),
                 };

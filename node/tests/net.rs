@@ -712,6 +712,7 @@ async fn a_forged_record_pushed_into_the_dht_is_refused_by_every_honest_node() {
         peers: vec![libp2p::PeerId::random().to_bytes()],
         addresses: vec!["/ip4/127.0.0.1/tcp/9".into()],
         seal_key: passport_protocol::SealingKey::generate(&mut rand::rng()).public_key(),
+        mailboxes: Vec::new(),
         issued_at: now(),
         expires_at: now().plus_secs(3600),
     }

@@ -72,6 +72,7 @@ pub mod field;
 pub mod id;
 pub mod keys;
 pub mod limits;
+pub mod mailbox;
 pub mod message;
 pub mod record;
 pub mod samples;

@@ -62,5 +62,8 @@ pub const MAX_RECORD_PEERS: usize = 4;
 /// Longest network identity in a peer record, in bytes (an Ed25519 PeerId is 38).
 pub const MAX_PEER_ID_BYTES: usize = 64;
 
+/// Most mailboxes one peer record lists.
+pub const MAX_RECORD_MAILBOXES: usize = 4;
+
 /// Most addresses in one peer record.
 pub const MAX_RECORD_ADDRESSES: usize = 16;

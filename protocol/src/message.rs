@@ -365,41 +365,50 @@ impl Message {
 
     /// The CBOR payload (the CWT claims set) of this message.
     pub fn encode_payload(&self) -> Result<Vec<u8>, ProtocolError> {
-        let c = &self.claims;
-        let mut map = vec![
-            (key(claim_key::ISS), Value::Text(c.issuer.to_string())),
-            (key(claim_key::AUD), Value::Text(c.audience.to_string())),
-            (
-                key(claim_key::EXP),
-                Value::Integer(c.expires_at.as_secs().into()),
-            ),
-        ];
-        if let Some(nbf) = c.not_before {
-            map.push((key(claim_key::NBF), Value::Integer(nbf.as_secs().into())));
-        }
-        map.extend([
-            (
-                key(claim_key::IAT),
-                Value::Integer(c.issued_at.as_secs().into()),
-            ),
-            (key(claim_key::CTI), Value::Bytes(c.id.as_bytes().to_vec())),
-            (
-                key(claim_key::VERSION),
-                Value::Integer(PROTOCOL_VERSION.into()),
-            ),
-            (
-                key(claim_key::KIND),
-                Value::Integer((self.body.kind() as u8).into()),
-            ),
-            (key(claim_key::BODY), encode_body(&self.body)),
-        ]);
-        cbor::encode(&Value::Map(map))
+        cbor::encode(&claims_set(
+            &self.claims,
+            self.body.kind() as u64,
+            encode_body(&self.body),
+        ))
     }
 }
 
-/// Decodes a payload without verifying anything. For inspecting and fuzzing; a
-/// receiver uses [`verify`](crate::verify), which calls this after the signature check.
-pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
+/// The CWT claims set of a message of `kind` with `body`: the map every signed
+/// Passport message's payload is (mailbox messages included).
+pub(crate) fn claims_set(c: &Claims, kind: u64, body: Value) -> Value {
+    let mut map = vec![
+        (key(claim_key::ISS), Value::Text(c.issuer.to_string())),
+        (key(claim_key::AUD), Value::Text(c.audience.to_string())),
+        (
+            key(claim_key::EXP),
+            Value::Integer(c.expires_at.as_secs().into()),
+        ),
+    ];
+    if let Some(nbf) = c.not_before {
+        map.push((key(claim_key::NBF), Value::Integer(nbf.as_secs().into())));
+    }
+    map.extend([
+        (
+            key(claim_key::IAT),
+            Value::Integer(c.issued_at.as_secs().into()),
+        ),
+        (key(claim_key::CTI), Value::Bytes(c.id.as_bytes().to_vec())),
+        (
+            key(claim_key::VERSION),
+            Value::Integer(PROTOCOL_VERSION.into()),
+        ),
+        (key(claim_key::KIND), Value::Integer(kind.into())),
+        (key(claim_key::BODY), body),
+    ]);
+    Value::Map(map)
+}
+
+/// Reads a claims set's version and kind, then (once `accept` took the kind) its
+/// claims and body: the other half of [`claims_set`].
+pub(crate) fn read_claims_set<K>(
+    payload: &[u8],
+    accept: impl FnOnce(u64) -> Result<K, ProtocolError>,
+) -> Result<(Claims, K, MapReader), ProtocolError> {
     let mut map = MapReader::new(cbor::decode(payload)?, "payload")?;
     // Version first: a newer sender's payload may not parse under this version's rules.
     let version = cbor::uint(map.required(claim_key::VERSION, "ver")?, "ver")?;
@@ -409,7 +418,7 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
             supported: PROTOCOL_VERSION,
         });
     }
-    let kind = MessageKind::from_wire(cbor::uint(map.required(claim_key::KIND, "kind")?, "kind")?)?;
+    let kind = accept(cbor::uint(map.required(claim_key::KIND, "kind")?, "kind")?)?;
     let id_claim = |value: Value, claim: &'static str| -> Result<PassportId, ProtocolError> {
         cbor::text(value, claim, MAX_ID_TEXT_BYTES)?
             .parse()
@@ -435,6 +444,13 @@ pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
     }
     let body = MapReader::new(map.required(claim_key::BODY, "body")?, "body")?;
     map.finish()?;
+    Ok((claims, kind, body))
+}
+
+/// Decodes a payload without verifying anything. For inspecting and fuzzing; a
+/// receiver uses [`verify`](crate::verify), which calls this after the signature check.
+pub fn decode_payload(payload: &[u8]) -> Result<Message, ProtocolError> {
+    let (claims, kind, body) = read_claims_set(payload, MessageKind::from_wire)?;
     let body = decode_body(kind, body)?;
     Ok(Message { claims, body })
 }

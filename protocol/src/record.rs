@@ -18,7 +18,7 @@ use crate::{
     keys::{IdentityKey, SealingPublicKey},
     limits::{
         MAX_ADDRESS_BYTES, MAX_ID_TEXT_BYTES, MAX_PEER_ID_BYTES, MAX_RECORD_ADDRESSES,
-        MAX_RECORD_BYTES, MAX_RECORD_PEERS,
+        MAX_RECORD_BYTES, MAX_RECORD_MAILBOXES, MAX_RECORD_PEERS,
     },
     message::{PROTOCOL_VERSION, claim_key},
     time::Timestamp,
@@ -32,6 +32,7 @@ const BODY_SEQUENCE: i64 = 1;
 const BODY_PEERS: i64 = 2;
 const BODY_ADDRESSES: i64 = 3;
 const BODY_SEAL_KEY: i64 = 4;
+const BODY_MAILBOXES: i64 = 5;
 
 /// Where a passport's node can be reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +48,10 @@ pub struct PeerRecord {
     pub addresses: Vec<String>,
     /// The key to seal data to this passport.
     pub seal_key: SealingPublicKey,
+    /// The passports of the mailboxes that hold messages for this one while its
+    /// node is offline (see [`crate::mailbox`]), in the order to try them. Absent on
+    /// the wire when empty.
+    pub mailboxes: Vec<PassportId>,
     /// When it was made (`iat`).
     pub issued_at: Timestamp,
     /// When it stops being valid (`exp`); the node republishes before then.
@@ -85,26 +90,43 @@ impl PeerRecord {
             (key(claim_key::KIND), Value::Integer(RECORD_KIND.into())),
             (
                 key(claim_key::BODY),
-                Value::Map(vec![
-                    (key(BODY_SEQUENCE), Value::Integer(self.sequence.into())),
-                    (
-                        key(BODY_PEERS),
-                        Value::Array(self.peers.iter().map(|p| Value::Bytes(p.clone())).collect()),
-                    ),
-                    (
-                        key(BODY_ADDRESSES),
-                        Value::Array(
-                            self.addresses
-                                .iter()
-                                .map(|a| Value::Text(a.clone()))
-                                .collect(),
+                Value::Map(
+                    vec![
+                        (key(BODY_SEQUENCE), Value::Integer(self.sequence.into())),
+                        (
+                            key(BODY_PEERS),
+                            Value::Array(
+                                self.peers.iter().map(|p| Value::Bytes(p.clone())).collect(),
+                            ),
                         ),
-                    ),
-                    (
-                        key(BODY_SEAL_KEY),
-                        Value::Bytes(self.seal_key.as_bytes().to_vec()),
-                    ),
-                ]),
+                        (
+                            key(BODY_ADDRESSES),
+                            Value::Array(
+                                self.addresses
+                                    .iter()
+                                    .map(|a| Value::Text(a.clone()))
+                                    .collect(),
+                            ),
+                        ),
+                        (
+                            key(BODY_SEAL_KEY),
+                            Value::Bytes(self.seal_key.as_bytes().to_vec()),
+                        ),
+                    ]
+                    .into_iter()
+                    .chain((!self.mailboxes.is_empty()).then(|| {
+                        (
+                            key(BODY_MAILBOXES),
+                            Value::Array(
+                                self.mailboxes
+                                    .iter()
+                                    .map(|m| Value::Text(m.to_string()))
+                                    .collect(),
+                            ),
+                        )
+                    }))
+                    .collect(),
+                ),
             ),
         ]))?;
         decode_record_payload(&payload)?;
@@ -207,6 +229,28 @@ fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
         body.required(BODY_SEAL_KEY, "seal key")?,
         "seal key",
     )?);
+    let mailboxes = match body.take(BODY_MAILBOXES) {
+        None => Vec::new(),
+        Some(list) => {
+            let list = cbor::array(list, "mailboxes", MAX_RECORD_MAILBOXES)?
+                .into_iter()
+                .map(|m| {
+                    cbor::text(m, "mailbox", MAX_ID_TEXT_BYTES)?
+                        .parse::<PassportId>()
+                        .map_err(|error| ProtocolError::InvalidId {
+                            claim: "mailbox",
+                            error,
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if list.is_empty() {
+                return Err(ProtocolError::malformed(
+                    "an empty mailbox list is left out, not sent",
+                ));
+            }
+            list
+        }
+    };
     body.finish()?;
     Ok(PeerRecord {
         id,
@@ -214,6 +258,7 @@ fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
         peers,
         addresses,
         seal_key,
+        mailboxes,
         issued_at,
         expires_at,
     })
@@ -233,6 +278,7 @@ mod tests {
                 "/ip4/127.0.0.1/udp/4001/quic-v1".into(),
             ],
             seal_key: SealingPublicKey::from_bytes([9; 32]),
+            mailboxes: Vec::new(),
             issued_at: Timestamp::from_secs(1000),
             expires_at: Timestamp::from_secs(1000 + 86_400),
         }
@@ -272,6 +318,33 @@ mod tests {
         let at = tampered.len() - 70;
         tampered[at] ^= 1;
         assert!(verify_record(&tampered, &alice.id(), now).is_err());
+    }
+
+    #[test]
+    fn a_record_lists_its_mailboxes_and_omits_an_empty_list() {
+        let alice = IdentityKey::from_secret_bytes(&[1; 32]);
+        let (m1, m2) = (
+            IdentityKey::from_secret_bytes(&[5; 32]).id(),
+            IdentityKey::from_secret_bytes(&[6; 32]).id(),
+        );
+        let now = Timestamp::from_secs(2000);
+        let mut r = record(&alice);
+        let without = r.sign(&alice).unwrap();
+        r.mailboxes = vec![m1, m2];
+        let with = r.sign(&alice).unwrap();
+        assert_eq!(
+            verify_record(&with, &alice.id(), now).unwrap().mailboxes,
+            [m1, m2]
+        );
+        assert!(with.len() > without.len());
+        assert!(
+            verify_record(&without, &alice.id(), now)
+                .unwrap()
+                .mailboxes
+                .is_empty()
+        );
+        r.mailboxes = vec![m1; MAX_RECORD_MAILBOXES + 1];
+        assert!(r.sign(&alice).is_err());
     }
 
     #[test]

@@ -238,6 +238,7 @@ pub fn sample_record(parties: &SampleParties, now: Timestamp) -> PeerRecord {
             "/ip4/127.0.0.1/udp/4001/quic-v1".into(),
         ],
         seal_key: SealingKey::derive(&[0x44; 32]).public_key(),
+        mailboxes: Vec::new(),
         issued_at: now,
         expires_at: now.plus_secs(86_400),
     }

@@ -204,6 +204,7 @@ mod tests {
             peers: vec![PeerId::random().to_bytes()],
             addresses: vec!["/ip4/127.0.0.1/tcp/4001".into()],
             seal_key: SealingKey::derive(&[1; 32]).public_key(),
+            mailboxes: Vec::new(),
             issued_at: now(),
             expires_at: now().plus_secs(3600),
         }
@@ -219,6 +220,7 @@ mod tests {
             peers: vec![PeerId::random().to_bytes()],
             addresses: vec!["/ip4/127.0.0.1/tcp/4001".into()],
             seal_key: SealingKey::derive(&[1; 32]).public_key(),
+            mailboxes: Vec::new(),
             issued_at,
             expires_at: issued_at.plus_secs(lifetime),
         }
