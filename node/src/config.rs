@@ -22,7 +22,7 @@ use std::{fs, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{error::NodeError, webhook::WebhookSettings};
+use crate::{error::NodeError, mailbox::MailboxSettings, webhook::WebhookSettings};
 
 /// The name of the settings file in a passport home.
 pub const FILE_NAME: &str = "config.toml";
@@ -47,6 +47,9 @@ pub struct Config {
     /// The `[[webhook]]` tables: where a shop's backend is told what happened.
     /// Default: none.
     pub webhooks: Vec<WebhookSettings>,
+    /// The `[mailbox]` section: serving as a mailbox, and the mailboxes this
+    /// passport uses. Default: [`MailboxSettings::default`].
+    pub mailbox: MailboxSettings,
 }
 
 impl Config {
@@ -58,6 +61,10 @@ impl Config {
                 let config: Self = toml::from_str(&text).map_err(|e| NodeError::Corrupt {
                     path: path.to_owned(),
                     detail: e.to_string(),
+                })?;
+                config.mailbox.check().map_err(|e| NodeError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("[mailbox]: {e}"),
                 })?;
                 for webhook in &config.webhooks {
                     webhook.check().map_err(|e| NodeError::Corrupt {
@@ -225,6 +232,7 @@ struct ConfigFile {
     network: NetworkSettings,
     api: ApiSettings,
     merchant: MerchantSection,
+    mailbox: MailboxSettings,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     webhook: Vec<WebhookSettings>,
 }
@@ -247,6 +255,7 @@ impl From<ConfigFile> for Config {
             network,
             api,
             merchant,
+            mailbox,
             webhook,
         } = file;
         Self {
@@ -265,6 +274,7 @@ impl From<ConfigFile> for Config {
                 name: merchant.name,
             },
             webhooks: webhook,
+            mailbox,
         }
     }
 }
@@ -286,6 +296,7 @@ impl From<Config> for ConfigFile {
             api,
             merchant: MerchantSettings { name },
             webhooks,
+            mailbox,
         } = config;
         Self {
             inbox_per_merchant,
@@ -300,6 +311,7 @@ impl From<Config> for ConfigFile {
                 name,
                 confirm_erasure,
             },
+            mailbox,
             webhook: webhooks,
         }
     }

@@ -152,6 +152,9 @@ pub enum NodeError {
         "grant {0} has no erasure waiting for confirmation (it is live, or its receipt went out already)"
     )]
     NoErasureWaiting(GrantId),
+    /// A mailbox refused, or a mailbox message was refused.
+    #[error(transparent)]
+    Mailbox(#[from] crate::mailbox::MailboxError),
 }
 
 impl From<sled::Error> for NodeError {

@@ -64,6 +64,7 @@ pub mod events;
 pub mod home;
 pub mod http;
 pub mod human;
+pub mod mailbox;
 pub mod merchant;
 pub mod metrics;
 pub mod net;

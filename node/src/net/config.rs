@@ -6,6 +6,7 @@ use std::{num::NonZeroUsize, time::Duration};
 use libp2p::Multiaddr;
 
 use super::error::NetError;
+use crate::mailbox::MailboxSettings;
 
 /// Network settings. Every field says its default.
 #[derive(Debug, Clone)]
@@ -80,6 +81,10 @@ pub struct NetConfig {
     pub autonat_boot_delay: Duration,
     /// Wait between AutoNAT probes until the answer is confident. Default 90 s.
     pub autonat_retry_interval: Duration,
+    /// The `[mailbox]` settings: whether this node serves as a mailbox and with
+    /// which limits, and which mailboxes its record lists. Default:
+    /// [`MailboxSettings::default`] (serves none, uses none).
+    pub mailbox: MailboxSettings,
 }
 
 impl NetConfig {
@@ -151,6 +156,7 @@ impl Default for NetConfig {
             autonat_only_global: true,
             autonat_boot_delay: Duration::from_secs(15),
             autonat_retry_interval: Duration::from_secs(90),
+            mailbox: MailboxSettings::default(),
         }
     }
 }

@@ -207,6 +207,7 @@ impl EventLoop {
             peers: vec![self.swarm.local_peer_id().to_bytes()],
             addresses,
             seal_key: self.node.sealing_public_key(),
+            mailboxes: self.config.mailbox.mailboxes.clone(),
             issued_at: now,
             expires_at: now.plus_secs(self.config.record_lifetime.as_secs()),
         };

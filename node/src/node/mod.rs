@@ -331,18 +331,17 @@ impl Node {
         bytes: &[u8],
         now: Timestamp,
     ) -> Result<Reply, NodeError> {
-        self.tx(now, |tx| {
-            let verified = tx.check_received(message)?;
-            match verified.message().body.kind() {
-                passport_protocol::MessageKind::Request => tx.on_request(verified, bytes),
-                passport_protocol::MessageKind::Fetch => tx.on_fetch(verified, bytes),
-                passport_protocol::MessageKind::DeletionReceipt => tx.on_receipt(verified, bytes),
-                passport_protocol::MessageKind::Decision => tx.on_decision(verified, bytes),
-                passport_protocol::MessageKind::Update => tx.on_update(verified, bytes),
-                passport_protocol::MessageKind::Revoke
-                | passport_protocol::MessageKind::EraseRequest => tx.on_erasure(verified, bytes),
-            }
-        })
+        self.tx(now, |tx| tx.receive(message, bytes))
+    }
+
+    /// Runs `f` with the node's random number generator (seeded for simulations).
+    pub(crate) fn with_rng<T>(&self, f: impl FnOnce(&mut ChaCha20Rng) -> T) -> T {
+        let mut state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(&mut state.rng)
     }
 
     /// Drops what has expired: pending requests (with an audit entry), seen message
@@ -646,6 +645,21 @@ impl Tx<'_> {
         let id = claims.id;
         let bytes = Message { claims, body }.sign(&self.node.keys().identity)?;
         Ok((bytes, id))
+    }
+
+    /// Checks a message that passed `verify_offline` and acts on it, in this
+    /// transaction.
+    pub(crate) fn receive(&mut self, message: Message, bytes: &[u8]) -> Result<Reply, NodeError> {
+        use passport_protocol::MessageKind;
+        let verified = self.check_received(message)?;
+        match verified.message().body.kind() {
+            MessageKind::Request => self.on_request(verified, bytes),
+            MessageKind::Fetch => self.on_fetch(verified, bytes),
+            MessageKind::DeletionReceipt => self.on_receipt(verified, bytes),
+            MessageKind::Decision => self.on_decision(verified, bytes),
+            MessageKind::Update => self.on_update(verified, bytes),
+            MessageKind::Revoke | MessageKind::EraseRequest => self.on_erasure(verified, bytes),
+        }
     }
 
     fn check_received(&mut self, message: Message) -> Result<Verified, NodeError> {
