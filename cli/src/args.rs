@@ -123,8 +123,8 @@ pub(crate) enum Command {
     },
     /// (Merchant) Ask a person for fields.
     Request(RequestArgs),
-    /// (Merchant) Requests sent and where each stands: sending, waiting, granted,
-    /// refused, expired or failed.
+    /// (Merchant) Requests sent and where each stands: sending, queued, waiting,
+    /// granted, refused, expired or failed.
     Requests {
         /// One request's id: show only it.
         id: Option<String>,

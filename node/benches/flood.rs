@@ -141,7 +141,8 @@ async fn main() {
                             Response::Pending(_)
                             | Response::Message(_)
                             | Response::Accepted
-                            | Response::AlreadyReceived,
+                            | Response::AlreadyReceived
+                            | Response::Queued(_),
                         ) => 0,
                         Ok(Response::Busy) => 1,
                         Ok(Response::Refused(_)) => 2,

@@ -18,7 +18,7 @@ fn request_line(r: &SentRequest) -> String {
     let detail = match (&r.grant_id, &r.reason) {
         (Some(grant), _) => format!("  grant {grant}"),
         (None, Some(reason)) => format!("  ({reason})"),
-        (None, None) if r.state == "waiting" || r.state == "sending" => {
+        (None, None) if matches!(r.state.as_str(), "waiting" | "sending" | "queued") => {
             format!("  ({})", output::left(r.expires_at))
         }
         _ => String::new(),

@@ -34,7 +34,8 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     if args.no_mdns {
         settings.mdns = false;
     }
-    let net_config = NetConfig::from_settings(&settings)?;
+    let mut net_config = NetConfig::from_settings(&settings)?;
+    net_config.mailbox = config.mailbox.clone();
     let api_addr: SocketAddr = match args.api {
         Some(addr) => addr,
         None => config.api.listen.parse().with_context(|| {

@@ -274,6 +274,8 @@ impl Sim {
                 });
                 self.decision(&shop, request_id).await
             }
+            // The person's node is offline: its decision comes once it drains.
+            RequestAnswer::Queued { .. } => self.decision(&shop, request_id).await,
             RequestAnswer::Accepted | RequestAnswer::AlreadyReceived => {
                 return Ended::failed(path, "unexpected_answer");
             }
@@ -297,9 +299,10 @@ impl Sim {
             Some(RequestStatus::Refused { .. }) => decided(Outcome::Denied),
             Some(RequestStatus::Expired) => Ended::failed(path, "expired"),
             Some(RequestStatus::Failed { .. }) => Ended::failed(path, "not_delivered"),
-            Some(RequestStatus::Sending | RequestStatus::Waiting) | None => {
-                Ended::failed(path, "no_decision")
-            }
+            Some(
+                RequestStatus::Sending | RequestStatus::Queued { .. } | RequestStatus::Waiting,
+            )
+            | None => Ended::failed(path, "no_decision"),
         }
     }
 

@@ -329,6 +329,13 @@ pub enum RequestResult {
     Accepted,
     /// The other node had received this very message before.
     AlreadyReceived,
+    /// The person's node was offline: the request waits at its mailboxes; the
+    /// decision comes when the node is back (a `grant.received` or
+    /// `request.refused` webhook, or `GET /v1/requests/{id}`).
+    Queued {
+        /// At how many mailboxes.
+        mailboxes: u8,
+    },
     /// An answer came back, yet this node's record of the request still waits.
     Waiting,
     /// It expired unanswered.
@@ -342,7 +349,7 @@ pub enum RequestResult {
 
 impl RequestResult {
     /// The `status` member: `"pending"`, `"granted"`, `"refused"`, `"accepted"`,
-    /// `"already_received"`, `"waiting"`, `"expired"` or `"failed"`.
+    /// `"already_received"`, `"queued"`, `"waiting"`, `"expired"` or `"failed"`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Pending => "pending",
@@ -350,6 +357,7 @@ impl RequestResult {
             Self::Refused { .. } => "refused",
             Self::Accepted => "accepted",
             Self::AlreadyReceived => "already_received",
+            Self::Queued { .. } => "queued",
             Self::Waiting => "waiting",
             Self::Expired => "expired",
             Self::Failed { .. } => "failed",
@@ -365,6 +373,7 @@ impl From<crate::passport::RequestOutcome> for RequestOutcome {
             RequestAnswer::Pending => RequestResult::Pending,
             RequestAnswer::Accepted => RequestResult::Accepted,
             RequestAnswer::AlreadyReceived => RequestResult::AlreadyReceived,
+            RequestAnswer::Queued { mailboxes } => RequestResult::Queued { mailboxes },
         };
         Self {
             request_id: outcome.request_id,
@@ -378,6 +387,7 @@ impl From<RequestStatus> for RequestResult {
         match status {
             RequestStatus::Sending => Self::Pending,
             RequestStatus::Waiting => Self::Waiting,
+            RequestStatus::Queued { mailboxes } => Self::Queued { mailboxes },
             RequestStatus::Granted { grant } => Self::Granted { grant },
             RequestStatus::Refused { reason } => Self::Refused { reason },
             RequestStatus::Expired => Self::Expired,
@@ -547,7 +557,8 @@ pub struct SentRequest {
     pub person: PassportId,
     /// The fields asked for.
     pub fields: Vec<FieldName>,
-    /// `sending` (not yet taken by the person's node), `waiting` (delivered, not
+    /// `sending` (not yet taken by the person's node), `queued` (the person's node
+    /// was offline: the request waits at its mailboxes), `waiting` (delivered, not
     /// answered), `granted`, `refused`, `expired` or `failed` (not delivered).
     pub state: String,
     /// The grant, when granted.

@@ -87,6 +87,11 @@ pub enum RequestStatus {
     Sending,
     /// Delivered; the person has not answered yet.
     Waiting,
+    /// The person's node was offline: the request waits at its mailboxes.
+    Queued {
+        /// At how many mailboxes.
+        mailboxes: u8,
+    },
     /// Granted.
     Granted {
         /// The grant.
@@ -107,17 +112,18 @@ pub enum RequestStatus {
 }
 
 impl RequestStatus {
-    /// Whether the person may still answer it: sending or waiting.
+    /// Whether the person may still answer it: sending, queued or waiting.
     pub fn is_open(&self) -> bool {
-        matches!(self, Self::Sending | Self::Waiting)
+        matches!(self, Self::Sending | Self::Queued { .. } | Self::Waiting)
     }
 
-    /// Its name in the API and the CLI: `sending`, `waiting`, `granted`, `refused`,
-    /// `expired` or `failed`.
+    /// Its name in the API and the CLI: `sending`, `queued`, `waiting`, `granted`,
+    /// `refused`, `expired` or `failed`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Sending => "sending",
             Self::Waiting => "waiting",
+            Self::Queued { .. } => "queued",
             Self::Granted { .. } => "granted",
             Self::Refused { .. } => "refused",
             Self::Expired => "expired",

@@ -13,6 +13,7 @@ use passport_protocol::limits::MAX_RECORD_BYTES;
 use super::{
     codec::{Codec, PROTOCOL},
     config::NetConfig,
+    mailbox::{MAILBOX_PROTOCOL, MailboxCodec},
 };
 
 /// Kademlia protocol name: Passport's own DHT, apart from IPFS's.
@@ -24,6 +25,7 @@ pub(crate) struct Behaviour {
     limits: connection_limits::Behaviour,
     pub(super) kad: kad::Behaviour<MemoryStore>,
     pub(super) messages: request_response::Behaviour<Codec>,
+    pub(super) mailbox: request_response::Behaviour<MailboxCodec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
@@ -99,6 +101,11 @@ pub(super) fn behaviour(
         messages: request_response::Behaviour::with_codec(
             Codec,
             [(PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(config.request_timeout),
+        ),
+        mailbox: request_response::Behaviour::with_codec(
+            MailboxCodec,
+            [(MAILBOX_PROTOCOL, ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(config.request_timeout),
         ),
         identify: identify::Behaviour::new(identify::Config::new(

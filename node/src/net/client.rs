@@ -1,17 +1,18 @@
 //! [`Client`]: the cloneable handle on a running network, and the [`Command`]s it
 //! sends the event loop.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use libp2p::{Multiaddr, PeerId};
 use passport_protocol::{PassportId, PeerRecord};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::{
     codec::Response,
     config::NetConfig,
     error::NetError,
     lookup::{LookupTrace, RoutingView},
+    mailbox::{MailboxRequest, MailboxResponse},
     status::Status,
 };
 
@@ -40,6 +41,12 @@ pub(super) enum Command {
         bytes: Vec<u8>,
         reply: oneshot::Sender<Result<Response, NetError>>,
     },
+    Mailbox {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: MailboxRequest,
+        reply: oneshot::Sender<Result<MailboxResponse, NetError>>,
+    },
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
@@ -55,6 +62,8 @@ pub struct Client {
     commands: mpsc::Sender<Command>,
     peer_id: PeerId,
     config: NetConfig,
+    /// Woken when the node connects to a peer after having none.
+    reconnected: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Command {
@@ -66,6 +75,7 @@ impl std::fmt::Debug for Command {
             Command::Lookup { .. } => "Lookup",
             Command::RoutingView { .. } => "RoutingView",
             Command::Send { .. } => "Send",
+            Command::Mailbox { .. } => "Mailbox",
             Command::ListenAddrs { .. } => "ListenAddrs",
             Command::Peers { .. } => "Peers",
         })
@@ -74,12 +84,29 @@ impl std::fmt::Debug for Command {
 
 impl Client {
     /// A client sending its commands on `commands`, for the node with `peer_id`.
-    pub(super) fn new(commands: mpsc::Sender<Command>, peer_id: PeerId, config: NetConfig) -> Self {
+    pub(super) fn new(
+        commands: mpsc::Sender<Command>,
+        peer_id: PeerId,
+        config: NetConfig,
+        reconnected: Arc<Notify>,
+    ) -> Self {
         Self {
             commands,
             peer_id,
             config,
+            reconnected,
         }
+    }
+
+    /// The settings the network runs with.
+    pub fn config(&self) -> &NetConfig {
+        &self.config
+    }
+
+    /// Woken (once, however many times it happened meanwhile) when this node
+    /// connects to a peer after having none: the moment to drain mailboxes.
+    pub fn reconnected(&self) -> Arc<Notify> {
+        self.reconnected.clone()
     }
 
     async fn call<T>(
@@ -143,16 +170,7 @@ impl Client {
         record: &PeerRecord,
         bytes: Vec<u8>,
     ) -> Result<Response, NetError> {
-        let peer = record
-            .peers
-            .iter()
-            .find_map(|p| PeerId::from_bytes(p).ok())
-            .ok_or_else(|| NetError::Unreachable("the record names no valid PeerId".into()))?;
-        let addresses = record
-            .addresses
-            .iter()
-            .filter_map(|a| a.parse().ok())
-            .collect();
+        let (peer, addresses) = dial_info(record)?;
         let limit = self.config.request_timeout + Duration::from_secs(5);
         tokio::time::timeout(
             limit,
@@ -160,6 +178,28 @@ impl Client {
                 peer,
                 addresses,
                 bytes,
+                reply,
+            }),
+        )
+        .await
+        .map_err(|_| NetError::Timeout(limit))??
+    }
+
+    /// Sends a mailbox request to the mailbox node a (verified) record names;
+    /// returns its answer.
+    pub async fn mailbox(
+        &self,
+        record: &PeerRecord,
+        request: MailboxRequest,
+    ) -> Result<MailboxResponse, NetError> {
+        let (peer, addresses) = dial_info(record)?;
+        let limit = self.config.request_timeout + Duration::from_secs(5);
+        tokio::time::timeout(
+            limit,
+            self.call(|reply| Command::Mailbox {
+                peer,
+                addresses,
+                request,
                 reply,
             }),
         )
@@ -204,4 +244,19 @@ impl Client {
     pub async fn peers(&self) -> Result<Vec<(PeerId, Vec<Multiaddr>)>, NetError> {
         self.call(|reply| Command::Peers { reply }).await
     }
+}
+
+/// The PeerId and addresses to reach the node a record names.
+fn dial_info(record: &PeerRecord) -> Result<(PeerId, Vec<Multiaddr>), NetError> {
+    let peer = record
+        .peers
+        .iter()
+        .find_map(|p| PeerId::from_bytes(p).ok())
+        .ok_or_else(|| NetError::Unreachable("the record names no valid PeerId".into()))?;
+    let addresses = record
+        .addresses
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    Ok((peer, addresses))
 }

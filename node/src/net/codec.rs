@@ -21,6 +21,7 @@ const TAG_ACCEPTED: u8 = 3;
 const TAG_REFUSED: u8 = 4;
 const TAG_BUSY: u8 = 5;
 const TAG_ALREADY_RECEIVED: u8 = 6;
+const TAG_QUEUED: u8 = 7;
 
 /// What a node answers to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,9 @@ pub enum Response {
     /// This very message was received and acted on before (a retry whose first
     /// answer was lost): delivered, nothing more to do.
     AlreadyReceived,
+    /// The recipient could not be reached; the message waits at this many of its
+    /// mailboxes (one to four) for its node to come back.
+    Queued(u8),
 }
 
 /// Length-prefixed frames with a hard size cap.
@@ -80,6 +84,7 @@ pub(crate) fn encode_response(response: &Response) -> Vec<u8> {
         Response::Accepted => vec![TAG_ACCEPTED],
         Response::Busy => vec![TAG_BUSY],
         Response::AlreadyReceived => vec![TAG_ALREADY_RECEIVED],
+        Response::Queued(mailboxes) => vec![TAG_QUEUED, *mailboxes],
         Response::Refused(reason) => {
             let reason = reason.as_bytes();
             [&[TAG_REFUSED][..], &reason[..reason.len().min(1000)]].concat()
@@ -107,6 +112,10 @@ pub(crate) fn decode_response(frame: &[u8]) -> io::Result<Response> {
         TAG_ACCEPTED if rest.is_empty() => Ok(Response::Accepted),
         TAG_BUSY if rest.is_empty() => Ok(Response::Busy),
         TAG_ALREADY_RECEIVED if rest.is_empty() => Ok(Response::AlreadyReceived),
+        TAG_QUEUED => match rest {
+            [mailboxes] => Ok(Response::Queued(*mailboxes)),
+            _ => Err(bad("queued count is not one byte")),
+        },
         TAG_REFUSED => Ok(Response::Refused(
             String::from_utf8_lossy(rest).into_owned(),
         )),
@@ -183,6 +192,7 @@ mod tests {
             Response::Accepted,
             Response::Busy,
             Response::AlreadyReceived,
+            Response::Queued(2),
             Response::Refused("inbox full".into()),
         ] {
             assert_eq!(decode_response(&encode_response(&r)).unwrap(), r);

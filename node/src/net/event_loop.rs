@@ -19,6 +19,7 @@ use super::{
     error::NetError,
     inbound::{Answer, Inbound, Requests},
     lookup::{Lookup, RoutingView, accept_record, answer_lookup},
+    mailbox::{MailboxAnswer, MailboxRequests, MailboxService},
     status::{DhtServed, Reachability, Status},
 };
 use crate::{
@@ -39,6 +40,14 @@ pub struct EventLoop {
     lookups: HashMap<kad::QueryId, Lookup>,
     publishes: HashMap<kad::QueryId, oneshot::Sender<Result<(), NetError>>>,
     requests: Requests,
+    /// Inbound mailbox requests (when this node serves as one).
+    mailbox: MailboxService,
+    /// Answers to inbound mailbox requests, from the tasks that handled them.
+    mailbox_answers: mpsc::Receiver<MailboxAnswer>,
+    /// This node's mailbox requests waiting for their answers.
+    mailbox_requests: MailboxRequests,
+    /// Woken when this node connects to a peer after having none.
+    reconnected: std::sync::Arc<tokio::sync::Notify>,
     /// Counters for `/metrics` and [`Status`]: records refused, Kademlia requests
     /// served, hole punches (and, through `inbound`, messages).
     metrics: Metrics,
@@ -93,10 +102,17 @@ impl EventLoop {
         config: NetConfig,
         metrics: Metrics,
         commands: mpsc::Receiver<Command>,
+        reconnected: std::sync::Arc<tokio::sync::Notify>,
     ) -> Self {
         let (answers_tx, answers) = mpsc::channel(config.command_capacity);
         let inbound = Inbound::new(node.clone(), &config, answers_tx, metrics.clone());
+        let (mailbox_tx, mailbox_answers) = mpsc::channel(config.command_capacity);
+        let mailbox = MailboxService::new(node.clone(), &config, mailbox_tx, metrics.clone());
         Self {
+            mailbox,
+            mailbox_answers,
+            mailbox_requests: HashMap::new(),
+            reconnected,
             swarm,
             node,
             config,
@@ -150,6 +166,9 @@ impl EventLoop {
                 Some((channel, response)) = self.answers.recv() => {
                     // The requester may have gone away meanwhile; nothing to do then.
                     let _ = self.swarm.behaviour_mut().messages.send_response(channel, response);
+                }
+                Some((channel, response)) = self.mailbox_answers.recv() => {
+                    let _ = self.swarm.behaviour_mut().mailbox.send_response(channel, response);
                 }
             }
         }
@@ -277,6 +296,19 @@ impl EventLoop {
                     .send_request_with_addresses(&peer, bytes, addresses);
                 self.requests.insert(request, reply);
             }
+            Command::Mailbox {
+                peer,
+                addresses,
+                request,
+                reply,
+            } => {
+                let request = self
+                    .swarm
+                    .behaviour_mut()
+                    .mailbox
+                    .send_request_with_addresses(&peer, request, addresses);
+                self.mailbox_requests.insert(request, reply);
+            }
             Command::Status { reply } => {
                 let kad = &mut self.swarm.behaviour_mut().kad;
                 let routing_table_size = kad.kbuckets().map(|b| b.num_entries()).sum();
@@ -327,6 +359,9 @@ impl EventLoop {
                 endpoint,
                 ..
             } => {
+                if self.connections.is_empty() {
+                    self.reconnected.notify_one();
+                }
                 self.connections
                     .entry(peer_id)
                     .or_default()
@@ -407,6 +442,11 @@ impl EventLoop {
                 tracing::debug!(?event, "relay server");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(event)) => self.on_kad_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Mailbox(event)) => self.mailbox.on_event(
+                &mut self.swarm.behaviour_mut().mailbox,
+                &mut self.mailbox_requests,
+                event,
+            ),
             SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => {
                 self.inbound.on_message_event(
                     &mut self.swarm.behaviour_mut().messages,
@@ -579,7 +619,7 @@ mod tests {
             .build();
         let node = Node::in_memory(NodeConfig::default()).unwrap();
         let (_, commands) = mpsc::channel(1);
-        EventLoop::new(swarm, node, config, metrics, commands)
+        EventLoop::new(swarm, node, config, metrics, commands, Default::default())
     }
 
     #[tokio::test]

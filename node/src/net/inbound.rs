@@ -131,6 +131,7 @@ impl Inbound {
                             Response::Refused(_) => "refused",
                             Response::Busy => "busy",
                             Response::AlreadyReceived => "already_received",
+                            Response::Queued(_) => "queued",
                         };
                         metrics.message(kind, result);
                         drop(permit);

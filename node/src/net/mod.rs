@@ -33,6 +33,8 @@
 //! - `client.rs`: [`Client`], the public async API, and the commands it sends.
 //! - `inbound.rs`: inbound request-response messages: limits, and handing them to
 //!   the node.
+//! - `mailbox.rs`: the mailbox protocol ([`MailboxRequest`], [`MailboxResponse`],
+//!   its codec) and serving it: challenges, limits, handing requests to the node.
 //! - `event_loop.rs`: [`EventLoop`]: commands, swarm events, republishing,
 //!   reachability and relay reservations.
 //! - `transport.rs`: [`tcp_and_quic`] and assembling it all: [`new`],
@@ -47,6 +49,7 @@ mod event_loop;
 mod inbound;
 mod limit;
 mod lookup;
+mod mailbox;
 mod status;
 mod transport;
 
@@ -58,6 +61,10 @@ pub use self::{
     error::NetError,
     event_loop::EventLoop,
     lookup::{LookupTrace, RoutingView},
+    mailbox::{
+        CHALLENGE_LIFETIME, MAILBOX_PROTOCOL, MAX_BATCH_BYTES, MailboxCodec, MailboxRequest,
+        MailboxResponse,
+    },
     status::{DhtServed, Reachability, Status},
     transport::{BoxedTransport, new, tcp_and_quic, with_metrics, with_transport},
 };

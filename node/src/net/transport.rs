@@ -120,7 +120,8 @@ fn start(
             .map_err(|e| NetError::Setup(format!("dial {addr}: {e}")))?;
     }
     let (commands_tx, commands) = mpsc::channel(config.command_capacity);
-    let client = Client::new(commands_tx, peer_id, config.clone());
-    let event_loop = EventLoop::new(swarm, node, config, metrics, commands);
+    let reconnected = std::sync::Arc::new(tokio::sync::Notify::new());
+    let client = Client::new(commands_tx, peer_id, config.clone(), reconnected.clone());
+    let event_loop = EventLoop::new(swarm, node, config, metrics, commands, reconnected);
     Ok((client, event_loop))
 }

@@ -14,7 +14,7 @@ use crate::{
 /// The merchant backend's side.
 impl Passport {
     /// Sent requests, newest first, at most `limit`; with `state`, only those in it
-    /// (`sending`, `waiting`, `granted`, `refused`, `expired`, `failed`).
+    /// (`sending`, `queued`, `waiting`, `granted`, `refused`, `expired`, `failed`).
     pub async fn requests(
         &self,
         state: Option<String>,
@@ -22,12 +22,12 @@ impl Passport {
     ) -> Result<Vec<SentRequest>, PassportError> {
         if let Some(state) = &state
             && ![
-                "sending", "waiting", "granted", "refused", "expired", "failed",
+                "sending", "queued", "waiting", "granted", "refused", "expired", "failed",
             ]
             .contains(&state.as_str())
         {
             return Err(NodeError::InvalidInput(format!(
-                "unknown request state {state:?}; the states are sending, waiting, granted, refused, expired and failed"
+                "unknown request state {state:?}; the states are sending, queued, waiting, granted, refused, expired and failed"
             ))
             .into());
         }

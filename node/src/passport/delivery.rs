@@ -178,9 +178,12 @@ impl Delivery {
         Ok(count)
     }
 
-    /// Sends once and feeds a signed answer back into the node.
+    /// Sends once (or deposits at the recipient's mailboxes when it is offline) and
+    /// feeds a signed answer back into the node.
     async fn deliver(&self, client: &Client, outgoing: Outgoing) -> Result<Response, NetError> {
-        let response = client.send_to(outgoing.to, outgoing.bytes).await?;
+        let record = client.lookup(outgoing.to).await?;
+        let response =
+            super::mailbox::send_or_deposit(&self.node, client, &record, outgoing.bytes).await?;
         match &response {
             Response::Message(bytes) => {
                 let (node, bytes) = (self.node.clone(), bytes.clone());
@@ -190,7 +193,10 @@ impl Delivery {
             }
             Response::Refused(reason) => return Err(NetError::Refused(reason.clone())),
             Response::Busy => return Err(NetError::Busy),
-            Response::Pending(_) | Response::Accepted | Response::AlreadyReceived => {}
+            Response::Pending(_)
+            | Response::Accepted
+            | Response::AlreadyReceived
+            | Response::Queued(_) => {}
         }
         Ok(response)
     }

@@ -38,6 +38,12 @@ pub enum RequestAnswer {
     Accepted,
     /// The other node had this very request already.
     AlreadyReceived,
+    /// The person's node was offline: the request waits at its mailboxes, and the
+    /// decision comes when the node is back ([`Passport::decision`]).
+    Queued {
+        /// At how many mailboxes.
+        mailboxes: u8,
+    },
 }
 
 /// The merchant's side.
@@ -83,8 +89,14 @@ impl Passport {
             .await?;
         let request_id = prepared.request_id;
         let sent = match record {
-            Some(record) => client.send_to_record(record, prepared.bytes).await,
-            None => client.send_to(to, prepared.bytes).await,
+            Some(record) => Ok(record.clone()),
+            None => client.lookup(to).await,
+        };
+        let sent = match sent {
+            Ok(record) => {
+                super::mailbox::send_or_deposit(self.node(), client, &record, prepared.bytes).await
+            }
+            Err(e) => Err(e),
         };
         // The request's record becomes durable with the answer's when one comes
         // back (one flush instead of two); in every case it is durable before this
@@ -100,6 +112,9 @@ impl Passport {
             Ok(Some(Response::Pending(_) | Response::Accepted | Response::AlreadyReceived)) => {
                 Some(RequestStatus::Waiting)
             }
+            Ok(Some(Response::Queued(mailboxes))) => Some(RequestStatus::Queued {
+                mailboxes: *mailboxes,
+            }),
             Ok(Some(Response::Busy)) => Some(RequestStatus::Failed {
                 reason: NetError::Busy.to_string(),
             }),
@@ -142,6 +157,7 @@ impl Passport {
             },
             Some(Response::Accepted) => RequestAnswer::Accepted,
             Some(Response::AlreadyReceived) => RequestAnswer::AlreadyReceived,
+            Some(Response::Queued(mailboxes)) => RequestAnswer::Queued { mailboxes },
             Some(Response::Busy) => return Err(NetError::Busy.into()),
             Some(Response::Refused(reason)) => return Err(NetError::Refused(reason).into()),
         };

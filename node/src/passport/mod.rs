@@ -36,12 +36,14 @@ use zeroize::Zeroizing;
 mod backend;
 mod delivery;
 mod error;
+mod mailbox;
 mod merchant;
 
 use self::delivery::{Backoff, Delivery};
 pub use self::{
     delivery::{MAX_DELIVERIES, Sending},
     error::PassportError,
+    mailbox::{DEPOSIT_AT, DrainReport},
     merchant::{RequestAnswer, RequestOutcome},
 };
 use crate::{
@@ -225,12 +227,19 @@ impl Builder {
             node.clone(),
             delivery.clone(),
             self.sweep_every,
+            client.config().mailbox.serve,
         ));
         let releasing = delivery.clone();
         let webhooks = tokio::spawn(crate::webhook::dispatch::run(
             node.clone(),
             metrics.clone(),
             Arc::new(move |receipt| drop(releasing.spawn(receipt))),
+        ));
+        let mailboxes = tokio::spawn(mailbox::drain_forever(
+            node.clone(),
+            delivery.clone(),
+            client.clone(),
+            Duration::from_secs(client.config().mailbox.drain_every_secs.max(1)),
         ));
         let network = Network {
             client,
@@ -239,6 +248,7 @@ impl Builder {
                 event_loop,
                 sweeper,
                 webhooks,
+                mailboxes,
             })),
         };
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
@@ -273,6 +283,9 @@ struct Tasks {
     /// Webhook deliveries: aborting it loses nothing (an attempt cut short is
     /// made again after the restart).
     webhooks: JoinHandle<()>,
+    /// Draining this node's mailboxes: aborting it loses nothing (a deposit is
+    /// deleted only after its message is committed).
+    mailboxes: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -427,6 +440,7 @@ impl Passport {
         {
             tasks.sweeper.abort();
             tasks.webhooks.abort();
+            tasks.mailboxes.abort();
             let _ = network.client.shutdown().await;
             let _ = tasks.event_loop.await;
         }
@@ -607,7 +621,7 @@ async fn publish_until_taken(client: Client) {
 
 /// Sweeps every `every`, delivers the receipts the sweep makes, and picks up what
 /// waited in the outbox.
-async fn sweep_forever(node: Node, delivery: Delivery, every: Duration) {
+async fn sweep_forever(node: Node, delivery: Delivery, every: Duration, mailbox: bool) {
     let mut last_alert: Option<tokio::time::Instant> = None;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -624,6 +638,16 @@ async fn sweep_forever(node: Node, delivery: Delivery, every: Duration) {
         };
         for receipt in receipts {
             drop(delivery.spawn(receipt));
+        }
+        if mailbox {
+            let sweeping = node.clone();
+            match tokio::task::spawn_blocking(move || sweeping.mailbox_sweep(now())).await {
+                Ok(Ok(0)) | Err(_) => {}
+                Ok(Ok(dropped)) => {
+                    tracing::info!(dropped, "mailbox: dropped deposits past their hold time");
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "sweeping the mailbox failed"),
+            }
         }
         if let Err(e) = delivery.resume().await {
             tracing::warn!(error = %e, "reading the outbox failed");

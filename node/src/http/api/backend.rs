@@ -51,8 +51,9 @@ pub(super) async fn requests(
     ))
 }
 
-/// One request this merchant sent and where it stands: sending, waiting,
-/// granted (with the grant), refused (with the reason), expired or failed (why).
+/// One request this merchant sent and where it stands: sending, queued (at the
+/// person's mailboxes), waiting, granted (with the grant), refused (with the
+/// reason), expired or failed (why).
 #[utoipa::path(
     get,
     path = "/v1/requests/{id}",
