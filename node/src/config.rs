@@ -22,7 +22,9 @@ use std::{fs, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{error::NodeError, mailbox::MailboxSettings, webhook::WebhookSettings};
+use crate::{
+    error::NodeError, mailbox::MailboxSettings, notify::NotifySettings, webhook::WebhookSettings,
+};
 
 /// The name of the settings file in a passport home.
 pub const FILE_NAME: &str = "config.toml";
@@ -50,6 +52,9 @@ pub struct Config {
     /// The `[mailbox]` section: serving as a mailbox, and the mailboxes this
     /// passport uses. Default: [`MailboxSettings::default`].
     pub mailbox: MailboxSettings,
+    /// The `[notify]` section: where to tell the person's device that a request
+    /// needs them. Default: [`NotifySettings::default`] (nowhere).
+    pub notify: NotifySettings,
 }
 
 impl Config {
@@ -65,6 +70,10 @@ impl Config {
                 config.mailbox.check().map_err(|e| NodeError::Corrupt {
                     path: path.to_owned(),
                     detail: format!("[mailbox]: {e}"),
+                })?;
+                config.notify.check().map_err(|e| NodeError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("[notify]: {e}"),
                 })?;
                 for webhook in &config.webhooks {
                     webhook.check().map_err(|e| NodeError::Corrupt {
@@ -233,6 +242,7 @@ struct ConfigFile {
     api: ApiSettings,
     merchant: MerchantSection,
     mailbox: MailboxSettings,
+    notify: NotifySettings,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     webhook: Vec<WebhookSettings>,
 }
@@ -256,6 +266,7 @@ impl From<ConfigFile> for Config {
             api,
             merchant,
             mailbox,
+            notify,
             webhook,
         } = file;
         Self {
@@ -275,6 +286,7 @@ impl From<ConfigFile> for Config {
             },
             webhooks: webhook,
             mailbox,
+            notify,
         }
     }
 }
@@ -297,6 +309,7 @@ impl From<Config> for ConfigFile {
             merchant: MerchantSettings { name },
             webhooks,
             mailbox,
+            notify,
         } = config;
         Self {
             inbox_per_merchant,
@@ -312,6 +325,7 @@ impl From<Config> for ConfigFile {
                 confirm_erasure,
             },
             mailbox,
+            notify,
             webhook: webhooks,
         }
     }
@@ -399,6 +413,46 @@ mod tests {
             err.contains("unknown field `nom`, expected `name` or `confirm_erasure`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn mailbox_and_notify_sections_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mailbox = passport_protocol::IdentityKey::from_secret_bytes(&[5; 32]).id();
+        fs::write(
+            &path,
+            format!(
+                "[mailbox]\nserve = true\nuse = [\"{mailbox}\"]\n\n[notify]\nurl = \"https://ntfy.sh/t\"\nformat = \"json\"\n"
+            ),
+        )
+        .unwrap();
+        let config = Config::read(&path).unwrap();
+        assert!(config.mailbox.serve);
+        assert_eq!(config.mailbox.mailboxes, [mailbox]);
+        assert_eq!(config.notify.url.as_deref(), Some("https://ntfy.sh/t"));
+        assert_eq!(config.notify.format, crate::notify::NotifyFormat::Json);
+        for (text, says) in [
+            (
+                "[notify]\nurl = \"ftp://x/\"\n",
+                "[notify]: `url` \"ftp://x/\" must start with http:// or https://",
+            ),
+            ("[notify]\nurl = \"not a url\"\n", "is not a URL"),
+            (
+                "[mailbox]\ndrain_every_secs = 0\n",
+                "[mailbox]: `drain_every_secs` must be at least 1",
+            ),
+            (
+                "[mailbox]\nserve = true\nmax_recipients = 100000\ntotal_bytes = 1000\n",
+                "a mailbox must hold at least one message of the largest size",
+            ),
+            ("[mailbox]\nuse = [\"bob\"]\n", "a passport id starts with"),
+        ] {
+            fs::write(&path, text).unwrap();
+            let err = Config::read(&path).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+            assert!(err.contains(FILE_NAME), "{err}");
+        }
     }
 
     #[test]

@@ -32,6 +32,10 @@
 //!   its network, the sweeper and the deliveries (a bounded, joined task set); both
 //!   sides' operations, and the merchant's request flow, written once.
 //! - [`events`]: [`Event`], told after each commit to bounded subscribers.
+//! - [`mailbox`]: mailboxes, which hold sealed messages for nodes that are
+//!   offline: serving one, signing deposits, drains and deletes, receiving what a
+//!   drain brought.
+//! - [`notify`]: an HTTP POST to the person's device when a request needs them.
 //! - [`webhook`]: what a shop's backend is told, queued in the store with the
 //!   change it tells and delivered signed (Standard Webhooks), with retries.
 //! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
@@ -49,7 +53,8 @@
 //! SHA-256 digests, never the tokens), `s/` and
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `d/` the grant
 //! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
-//! webhooks (endpoints, queue, log), `meta/` counters
+//! webhooks (endpoints, queue, log), `mb/`, `mu/` and `mt/` what a mailbox holds
+//! for others (deposits, per-recipient usage, deleted ids), `meta/` counters
 //! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
@@ -69,6 +74,7 @@ pub mod merchant;
 pub mod metrics;
 pub mod net;
 pub mod node;
+pub mod notify;
 pub mod passport;
 pub mod person;
 pub mod storage;

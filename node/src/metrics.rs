@@ -80,6 +80,8 @@ pub struct Metrics {
     webhook_attempts: Family<Labels, Counter>,
     /// Webhook events waiting for delivery.
     webhook_queued: Gauge,
+    /// Notifications by `outcome`: sent, failed, dropped.
+    notifications: Family<Labels, Counter>,
     /// Erasures waiting for the backend's confirmation.
     erasures_unconfirmed: Gauge,
 }
@@ -153,6 +155,12 @@ impl Default for Metrics {
             "Webhook delivery attempts since start, by outcome (delivered, retrying, given_up)",
             webhook_attempts.clone(),
         );
+        let notifications = Family::<Labels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notifications of requests waiting for the person, by outcome (sent, failed, dropped)",
+            notifications.clone(),
+        );
         let webhook_queued = Gauge::default();
         registry.register(
             "webhook_queued",
@@ -168,6 +176,7 @@ impl Default for Metrics {
         Self {
             registry: std::sync::Arc::new(registry),
             webhook_attempts,
+            notifications,
             webhook_queued,
             erasures_unconfirmed,
             messages,
@@ -267,6 +276,20 @@ impl Metrics {
     /// Webhook attempts since start that ended with `outcome`.
     pub fn webhook_attempts(&self, outcome: &str) -> u64 {
         self.webhook_attempts
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .get()
+    }
+
+    /// Counts one notification that ended with `outcome` (sent, failed, dropped).
+    pub fn notification(&self, outcome: &str) {
+        self.notifications
+            .get_or_create(&vec![("outcome", outcome.to_owned())])
+            .inc();
+    }
+
+    /// Notifications since start that ended with `outcome`.
+    pub fn notifications(&self, outcome: &str) -> u64 {
+        self.notifications
             .get_or_create(&vec![("outcome", outcome.to_owned())])
             .get()
     }

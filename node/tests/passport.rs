@@ -69,6 +69,9 @@ async fn network() -> (Passport, (Passport, Events), (Passport, Events)) {
         )
         .await
         .unwrap();
+    // Ada's node publishes its record in the background: a request sent before
+    // the DHT holds it would find no one.
+    find(&merchant.0, ada.0.id()).await;
     (boot, merchant, ada)
 }
 

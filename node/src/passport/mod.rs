@@ -55,6 +55,7 @@ use crate::{
     metrics::Metrics,
     net::{self, BoxedTransport, Client, NetConfig, NetError, Status},
     node::{Node, Outgoing, system_now as now},
+    notify::NotifySettings,
     person::{Approval, InboxItem, IssuedGrant},
     tokens::{ApiToken, NewToken, Scope},
     vault::{FieldRecord, Sensitivity},
@@ -78,6 +79,7 @@ pub struct Builder {
     max_deliveries: usize,
     merchant_name: Option<String>,
     webhooks: Option<Vec<WebhookSettings>>,
+    notify: Option<NotifySettings>,
 }
 
 enum Source {
@@ -96,6 +98,7 @@ impl Builder {
             max_deliveries: MAX_DELIVERIES,
             merchant_name: None,
             webhooks: None,
+            notify: None,
         }
     }
 
@@ -104,6 +107,14 @@ impl Builder {
     /// [`Passport::with_node`] (whose store keeps the webhooks added by the API).
     pub fn webhooks(mut self, webhooks: Vec<WebhookSettings>) -> Self {
         self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// Where to tell the person's device that a request needs them (see
+    /// [`crate::notify`]), while the network runs. Default: the home's `[notify]`;
+    /// nowhere for a node given by [`Passport::with_node`].
+    pub fn notify(mut self, settings: NotifySettings) -> Self {
+        self.notify = Some(settings);
         self
     }
 
@@ -164,6 +175,7 @@ impl Builder {
     pub async fn spawn(self) -> Result<(Passport, Events), PassportError> {
         let mut merchant_name = self.merchant_name;
         let mut webhooks = self.webhooks;
+        let mut notify = self.notify;
         let (node, home) = match self.source {
             Source::Node(node) => (node, None),
             Source::Home { home, unlock } => {
@@ -176,6 +188,7 @@ impl Builder {
                 .await?;
                 merchant_name = merchant_name.or(config.merchant.name);
                 webhooks = webhooks.or(Some(config.webhooks));
+                notify = notify.or(Some(config.notify));
                 (node, Some(home))
             }
         };
@@ -235,6 +248,11 @@ impl Builder {
             metrics.clone(),
             Arc::new(move |receipt| drop(releasing.spawn(receipt))),
         ));
+        let notifications = tokio::spawn(crate::notify::run(
+            node.clone(),
+            notify.unwrap_or_default(),
+            metrics.clone(),
+        ));
         let mailboxes = tokio::spawn(mailbox::drain_forever(
             node.clone(),
             delivery.clone(),
@@ -249,6 +267,7 @@ impl Builder {
                 sweeper,
                 webhooks,
                 mailboxes,
+                notifications,
             })),
         };
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
@@ -286,6 +305,8 @@ struct Tasks {
     /// Draining this node's mailboxes: aborting it loses nothing (a deposit is
     /// deleted only after its message is committed).
     mailboxes: JoinHandle<()>,
+    /// Notifications: best effort, so aborting loses at most one being sent.
+    notifications: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -441,6 +462,7 @@ impl Passport {
             tasks.sweeper.abort();
             tasks.webhooks.abort();
             tasks.mailboxes.abort();
+            tasks.notifications.abort();
             let _ = network.client.shutdown().await;
             let _ = tasks.event_loop.await;
         }
