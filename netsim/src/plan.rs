@@ -209,18 +209,23 @@ impl Plan {
         let duration = scenario.duration.as_secs_f64();
         let persons: Vec<usize> = (total - n.persons..total).collect();
         // Churn: each churning person alternates sessions and downtimes.
+        let churn_until = if scenario.churn.through_drain {
+            duration + scenario.drain.as_secs_f64()
+        } else {
+            duration
+        };
         for &person in &persons {
             if rng.random::<f64>() >= scenario.churn.share {
                 continue;
             }
             let mut t = scenario.churn.session_s.sample(&mut rng);
-            while t < duration {
+            while t < churn_until {
                 events.push(Event {
                     at: Duration::from_secs_f64(t),
                     action: Action::Offline { node: person },
                 });
                 t += scenario.churn.downtime_s.sample(&mut rng).max(0.1);
-                if t >= duration {
+                if t >= churn_until {
                     break;
                 }
                 events.push(Event {

@@ -66,6 +66,9 @@ pub struct RequestSample {
     pub latency_ms: Option<f64>,
     /// Why it failed.
     pub reason: Option<String>,
+    /// The person was offline: the request waited at its mailboxes.
+    #[serde(default)]
+    pub queued: bool,
 }
 
 /// How a request ended.
@@ -109,6 +112,8 @@ pub struct Second {
     pub bytes: u64,
     /// Connections open at the end of the second.
     pub connections: u64,
+    /// Bytes the mailboxes held at the end of the second, in all.
+    pub mailbox_bytes: u64,
 }
 
 /// Everything recorded during a run.
@@ -130,6 +135,8 @@ pub struct Recorder {
     pub delivery_failures: BTreeMap<String, u64>,
     /// Requests sent a second time because the first was unreachable.
     pub retries: u64,
+    /// Requests that waited at the person's mailboxes.
+    pub queued: u64,
 }
 
 impl Recorder {

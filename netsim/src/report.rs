@@ -34,8 +34,24 @@ pub struct Summary {
     pub traffic: BTreeMap<String, Traffic>,
     /// How the NAT'd persons stood when the workload began.
     pub nat: crate::sim::NatStatus,
+    /// What the mailboxes held (all zero when the scenario has none).
+    #[serde(default)]
+    pub mailboxes: MailboxReport,
     /// The simulator's own cost.
     pub sim: Resources,
+}
+
+/// What the mailboxes did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MailboxReport {
+    /// Whether the relays served as mailboxes.
+    pub enabled: bool,
+    /// Requests that waited at the person's mailboxes.
+    pub queued_requests: u64,
+    /// The most bytes the mailboxes held at once, in all (sampled each second).
+    pub peak_bytes_held: u64,
+    /// Bytes they held when the run ended.
+    pub bytes_held_at_end: u64,
 }
 
 /// DHT lookups made by merchants.
@@ -74,6 +90,17 @@ pub struct Requests {
     pub unfinished: usize,
     /// decided / (decided + failed): unfinished ones are left out.
     pub success_rate: f64,
+    /// decided / planned: the share of all requests decided within the run.
+    #[serde(default)]
+    pub decided_share: f64,
+    /// Request→decision latency in milliseconds, every decided request.
+    #[serde(default)]
+    pub decision_latency_ms: Spread,
+    /// Messages lost: requests that ended without reaching a decision (not those
+    /// still waiting), and answers or revocations that could not be delivered (not
+    /// those whose sender stopped first: they wait in its outbox for its return).
+    #[serde(default)]
+    pub lost: u64,
     /// Of requests to persons whose policy allows, the share that got a grant.
     pub allowed_granted_rate: f64,
     /// Request→decision latency in milliseconds, by the person's policy.
@@ -232,6 +259,14 @@ impl Summary {
                 failed,
                 unfinished,
                 success_rate: ratio(decided, decided + failed),
+                decided_share: ratio(decided, run.plan.requests()),
+                decision_latency_ms: Spread::of(r.requests.iter().filter_map(|q| q.latency_ms)),
+                lost: failed as u64
+                    + r.delivery_failures
+                        .iter()
+                        .filter(|(reason, _)| reason.as_str() != "stopped")
+                        .map(|(_, n)| n)
+                        .sum::<u64>(),
                 allowed_granted_rate: ratio(
                     allowed
                         .iter()
@@ -253,6 +288,12 @@ impl Summary {
             },
             traffic,
             nat: run.nat.clone(),
+            mailboxes: MailboxReport {
+                enabled: run.scenario.mailboxes.enabled,
+                queued_requests: r.queued,
+                peak_bytes_held: r.seconds.iter().map(|s| s.mailbox_bytes).max().unwrap_or(0),
+                bytes_held_at_end: r.seconds.last().map_or(0, |s| s.mailbox_bytes),
+            },
             sim: run.resources.clone(),
         }
     }
@@ -306,6 +347,16 @@ impl Summary {
             ("hops p90", self.lookups.hops.p90),
             ("kad requests/lookup", self.lookups.kad_requests.mean),
             ("requests decided %", self.requests.success_rate * 100.0),
+            ("decided of all %", self.requests.decided_share * 100.0),
+            ("decision p50 ms", self.requests.decision_latency_ms.p50),
+            ("decision p90 ms", self.requests.decision_latency_ms.p90),
+            ("decision p99 ms", self.requests.decision_latency_ms.p99),
+            ("messages lost", self.requests.lost as f64),
+            ("requests queued", self.mailboxes.queued_requests as f64),
+            (
+                "mailbox peak KB",
+                self.mailboxes.peak_bytes_held as f64 / 1e3,
+            ),
             (
                 "allowed → granted %",
                 self.requests.allowed_granted_rate * 100.0,
@@ -462,6 +513,16 @@ fn plot_lines(
 
 /// CDFs of named samples, each labelled with its count.
 fn plot_cdfs(file: &Path, title: &str, samples: Vec<(&str, Vec<f64>)>) -> PlotResult {
+    plot_cdfs_in(file, title, "milliseconds", samples)
+}
+
+/// [`plot_cdfs`] with the x axis in `unit`.
+fn plot_cdfs_in(
+    file: &Path,
+    title: &str,
+    unit: &str,
+    samples: Vec<(&str, Vec<f64>)>,
+) -> PlotResult {
     let series: Vec<(String, Vec<(f64, f64)>)> = samples
         .into_iter()
         .map(|(name, values)| {
@@ -476,7 +537,7 @@ fn plot_cdfs(file: &Path, title: &str, samples: Vec<(&str, Vec<f64>)>) -> PlotRe
         .flat_map(|(_, s)| s.iter().map(|p| p.0))
         .fold(1.0f64, f64::max);
     let axes = Axes {
-        x_desc: "milliseconds",
+        x_desc: unit,
         y_desc: "fraction ≤ x",
         x_max: x_max * 1.05,
         y_max: 1.0,
@@ -582,7 +643,42 @@ fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult {
         "Success over time",
         axes,
         &series,
-    )
+    )?;
+    if run.scenario.mailboxes.enabled {
+        let decided = |queued: bool| -> Vec<f64> {
+            r.requests
+                .iter()
+                .filter(|q| q.queued == queued)
+                .filter_map(|q| q.latency_ms.map(|ms| ms / 1e3))
+                .collect()
+        };
+        plot_cdfs_in(
+            &dir.join("decision_latency_queued_cdf.svg"),
+            "Request → decision: person online, or queued at its mailboxes",
+            "seconds",
+            vec![("online", decided(false)), ("queued", decided(true))],
+        )?;
+        let held: Vec<(f64, f64)> = r
+            .seconds
+            .iter()
+            .map(|s| (s.t as f64 + 0.5, s.mailbox_bytes as f64 / 1e3))
+            .collect();
+        let peak = held.iter().map(|(_, kb)| *kb).fold(1.0, f64::max);
+        let axes = Axes {
+            x_desc: "seconds into the workload",
+            y_desc: "KB held",
+            x_max: r.seconds.len().max(1) as f64,
+            y_max: peak * 1.1,
+            legend: SeriesLabelPosition::UpperLeft,
+        };
+        plot_lines(
+            &dir.join("mailbox_bytes.svg"),
+            "Bytes held by the mailboxes",
+            axes,
+            &[("all mailboxes".to_string(), held)],
+        )?;
+    }
+    Ok(())
 }
 
 /// Reads the summary of a run: `path` is its folder or its `summary.json`.

@@ -68,6 +68,8 @@ pub struct Scenario {
     pub link: Link,
     /// Persons going offline and coming back.
     pub churn: Churn,
+    /// Mailboxes on the relays, holding messages for persons while offline.
+    pub mailboxes: Mailboxes,
     /// What merchants ask and how persons answer.
     pub workload: Workload,
     /// Protocol parameters.
@@ -86,6 +88,7 @@ impl Default for Scenario {
             nodes: Nodes::default(),
             link: Link::default(),
             churn: Churn::default(),
+            mailboxes: Mailboxes::default(),
             workload: Workload::default(),
             protocol: Protocol::default(),
         }
@@ -186,6 +189,10 @@ pub struct Churn {
     pub session_s: Dist,
     /// How long it stays offline, in seconds. Default exponential with mean 30 s.
     pub downtime_s: Dist,
+    /// Whether churn goes on through the drain (a phone does not stay awake because
+    /// the merchants stopped asking), rather than stopping with the workload.
+    /// Default false.
+    pub through_drain: bool,
 }
 
 impl Default for Churn {
@@ -194,6 +201,34 @@ impl Default for Churn {
             share: 0.0,
             session_s: Dist::Exponential { mean: 120.0 },
             downtime_s: Dist::Exponential { mean: 30.0 },
+            through_drain: false,
+        }
+    }
+}
+
+/// Mailboxes: the relays serve as mailboxes, and every person lists some of them
+/// in its record, so a request to a person who is offline waits there until the
+/// person's node comes back and drains it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mailboxes {
+    /// Whether relays serve as mailboxes and persons use them. Default false.
+    pub enabled: bool,
+    /// Mailboxes each person lists (senders deposit at two), at most 4 and at most
+    /// the relays there are. Default 2.
+    pub per_person: usize,
+    /// How often a person's node drains its mailboxes while online, besides when
+    /// it comes online. Default 30 s.
+    #[serde(with = "humantime_serde")]
+    pub drain_every: Duration,
+}
+
+impl Default for Mailboxes {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            per_person: 2,
+            drain_every: Duration::from_secs(30),
         }
     }
 }
@@ -419,6 +454,20 @@ impl Scenario {
             return invalid(
                 "nodes.nat_share is above 0 but no relay would serve the NAT'd persons: set nodes.relays and nodes.relays_per_person to at least 1".into(),
             );
+        }
+        let m = &self.mailboxes;
+        if m.enabled
+            && (m.per_person == 0
+                || m.per_person > n.relays
+                || m.per_person > passport_node::protocol::limits::MAX_RECORD_MAILBOXES)
+        {
+            return invalid(format!(
+                "mailboxes.per_person is {}; with mailboxes enabled it must be 1 to 4 and at most nodes.relays ({}), the nodes that serve as mailboxes",
+                m.per_person, n.relays
+            ));
+        }
+        if m.drain_every.is_zero() {
+            return invalid("mailboxes.drain_every must be above 0".into());
         }
         if n.bootstrap_per_node == 0 {
             return invalid("nodes.bootstrap_per_node must be at least 1".into());

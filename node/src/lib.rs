@@ -54,7 +54,8 @@
 //! `S/` seen message ids and their expiry index, `a/` audit entries, `d/` the grant
 //! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
 //! webhooks (endpoints, queue, log), `mb/`, `mu/` and `mt/` what a mailbox holds
-//! for others (deposits, per-recipient usage, deleted ids), `meta/` counters
+//! for others (deposits, per-recipient usage, deleted ids), `mr/` where this node's
+//! own mailboxes were last found, `meta/` counters
 //! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.

@@ -28,6 +28,7 @@ use libp2p::{
 use passport_node::{
     Keys, Node, NodeConfig, Passport, PassportError,
     consent::{Effect, FieldScope, Policy},
+    mailbox::MailboxSettings,
     metrics::ProcessUsage,
     net::{BoxedTransport, Client, NetConfig, NetError},
     node::system_now,
@@ -302,7 +303,28 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     let started = Instant::now();
     let _ = sim.started.set(started);
     let mut tasks = tokio::task::JoinSet::new();
+    // Churn that goes on through the drain (`churn.through_drain`) is played
+    // beside it.
+    let late = {
+        let sim = sim.clone();
+        let first_late = sim
+            .plan
+            .events
+            .iter()
+            .position(|e| e.at >= sim.scenario.duration)
+            .unwrap_or(sim.plan.events.len());
+        tokio::spawn(async move {
+            for (seq, event) in sim.plan.events.iter().enumerate().skip(first_late) {
+                tokio::time::sleep_until(started + event.at).await;
+                let (sim, action) = (sim.clone(), event.action.clone());
+                tokio::spawn(async move { sim.act(seq as u64, action).await });
+            }
+        })
+    };
     for (seq, event) in sim.plan.events.iter().enumerate() {
+        if event.at >= sim.scenario.duration {
+            break;
+        }
         tokio::time::sleep_until(started + event.at).await;
         let sim = sim.clone();
         let action = event.action.clone();
@@ -313,7 +335,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
 
     // Drain.
     sim.progress.set_message("draining");
-    let drain_end = Instant::now() + sim.scenario.drain;
+    let drain_end = started + sim.scenario.duration + sim.scenario.drain;
     while tokio::time::timeout_at(drain_end, tasks.join_next())
         .await
         .is_ok_and(|next| next.is_some())
@@ -322,6 +344,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tasks.abort_all();
+    late.abort();
     ticker.abort();
     sim.phase("drained", run_start);
     let usage = ProcessUsage::now();
@@ -547,8 +570,55 @@ impl Sim {
             } else {
                 p.max_connections
             },
+            mailbox: self.mailbox_settings(index),
             ..NetConfig::default()
         }
+    }
+
+    /// With mailboxes on, relays serve as mailboxes, and each person lists
+    /// `per_person` of them: its own relays first, then the next ones by index.
+    fn mailbox_settings(&self, index: usize) -> MailboxSettings {
+        let m = &self.scenario.mailboxes;
+        let plan = &self.plan.nodes[index];
+        if !m.enabled {
+            return MailboxSettings::default();
+        }
+        let relays: Vec<usize> = (0..self.plan.nodes.len())
+            .filter(|&i| self.plan.nodes[i].role == Role::Relay)
+            .collect();
+        match plan.role {
+            Role::Relay => MailboxSettings {
+                serve: true,
+                ..MailboxSettings::default()
+            },
+            Role::Person => {
+                let mut chosen: Vec<usize> = plan.relays.clone();
+                for offset in 0..relays.len() {
+                    let relay = relays[(index + offset) % relays.len()];
+                    if !chosen.contains(&relay) {
+                        chosen.push(relay);
+                    }
+                }
+                chosen.truncate(m.per_person);
+                MailboxSettings {
+                    mailboxes: chosen.iter().map(|&r| self.nodes[r].node.id()).collect(),
+                    drain_every_secs: m.drain_every.as_secs().max(1),
+                    ..MailboxSettings::default()
+                }
+            }
+            Role::Bootstrap | Role::Merchant => MailboxSettings::default(),
+        }
+    }
+
+    /// Bytes the mailboxes hold now, in all.
+    fn mailbox_bytes(&self) -> u64 {
+        self.nodes
+            .iter()
+            .filter(|n| n.plan.role == Role::Relay)
+            .filter_map(|n| n.node.mailbox_usage().ok())
+            .flatten()
+            .map(|(_, usage)| usage.bytes)
+            .sum()
     }
 
     fn transport(&self, index: usize) -> Result<BoxedTransport, SimError> {

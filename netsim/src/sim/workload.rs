@@ -31,6 +31,7 @@ pub(super) struct Ended {
     outcome: Outcome,
     latency_ms: Option<f64>,
     reason: Option<String>,
+    queued: bool,
 }
 
 impl Ended {
@@ -40,6 +41,7 @@ impl Ended {
             outcome: Outcome::Failed,
             latency_ms: None,
             reason: Some(reason.into()),
+            queued: false,
         }
     }
 
@@ -61,6 +63,7 @@ impl Ended {
             outcome: self.outcome,
             latency_ms: self.latency_ms,
             reason: self.reason,
+            queued: self.queued,
         }
     }
 }
@@ -106,6 +109,11 @@ impl Sim {
                 .iter()
                 .filter(|n| n.plan.role == Role::Person && *n.online.borrow())
                 .count() as u64;
+            let mailbox_bytes = if self.scenario.mailboxes.enabled {
+                self.mailbox_bytes()
+            } else {
+                0
+            };
             let bytes: u64 = (0..self.nodes.len())
                 .filter_map(|i| self.net.traffic(i))
                 .map(|t| t.bytes_sent.load(Ordering::Relaxed))
@@ -119,6 +127,7 @@ impl Sim {
                 second.persons_online = online;
                 second.bytes = bytes - last_bytes;
                 second.connections = self.net.open_connections();
+                second.mailbox_bytes = mailbox_bytes;
                 // From the per-second counts: the samples grow with the run.
                 let (ok, all) = r
                     .seconds
@@ -257,6 +266,7 @@ impl Sim {
             }
         };
         let request_id = outcome.request_id;
+        let mut queued = false;
         let status = match outcome.answer {
             // Decided without waiting: the decision came back as the answer.
             RequestAnswer::Decided(status) => {
@@ -274,8 +284,24 @@ impl Sim {
                 });
                 self.decision(&shop, request_id).await
             }
-            // The person's node is offline: its decision comes once it drains.
-            RequestAnswer::Queued { .. } => self.decision(&shop, request_id).await,
+            // The person's node is offline: the request waits at its mailboxes,
+            // the decision comes once the node is back and drains them (and, for
+            // an `ask` person, once the person has answered).
+            RequestAnswer::Queued { .. } => {
+                queued = true;
+                self.record(|r, _| r.queued += 1);
+                if self.plan.nodes[person].answer.is_none() {
+                    let followup = Followup::new(self);
+                    let (after, approve) = (planned.answer_after, planned.approve);
+                    tokio::spawn(async move {
+                        followup
+                            .0
+                            .answer_once_received(person, merchant, request_id, after, approve)
+                            .await;
+                    });
+                }
+                self.decision(&shop, request_id).await
+            }
             RequestAnswer::Accepted | RequestAnswer::AlreadyReceived => {
                 return Ended::failed(path, "unexpected_answer");
             }
@@ -285,6 +311,7 @@ impl Sim {
             outcome,
             latency_ms: Some(began.elapsed().as_secs_f64() * 1e3),
             reason: None,
+            queued,
         };
         match status {
             Some(RequestStatus::Granted { grant }) => {
@@ -368,6 +395,43 @@ impl Sim {
             return;
         };
         self.delivered(person, merchant, sending).await;
+    }
+
+    /// The person answers a request that waited at its mailboxes: once its node
+    /// has drained it (the node outlives restarts, so its events are followed
+    /// whether it is online or not), after `after`, when online.
+    async fn answer_once_received(
+        &self,
+        person: usize,
+        merchant: usize,
+        request_id: MessageId,
+        after: Duration,
+        approve: bool,
+    ) {
+        let store = Passport::offline(self.nodes[person].node.clone());
+        let mut events = store.events();
+        loop {
+            let waiting = store
+                .inbox()
+                .await
+                .is_ok_and(|inbox| inbox.iter().any(|i| i.pending.request_id == request_id));
+            if waiting {
+                break;
+            }
+            loop {
+                match events.next().await {
+                    None => return,
+                    Some(Event::Lagged { .. }) => break,
+                    Some(Event::Committed {
+                        event: AuditEvent::RequestReceived { request, .. },
+                        ..
+                    }) if request == request_id => break,
+                    Some(_) => {}
+                }
+            }
+        }
+        self.answer(person, merchant, request_id, after, approve)
+            .await;
     }
 
     /// Waits for a person's message to be delivered, counting it; if the person

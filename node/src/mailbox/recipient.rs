@@ -10,6 +10,8 @@ use passport_protocol::{
     verify_offline,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::Held;
 use crate::{
     error::NodeError,
@@ -48,7 +50,68 @@ pub enum Drained {
     Refused(String),
 }
 
+/// Where a mailbox this node uses was last found: kept so that a node back online
+/// drains at once, without a DHT lookup first (under `mr/`, encrypted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct KnownMailbox {
+    peers: Vec<serde_bytes::ByteBuf>,
+    addresses: Vec<String>,
+    seal_key: passport_protocol::SealingPublicKey,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+fn known_mailbox_key(id: &PassportId) -> Vec<u8> {
+    [b"mr/".as_slice(), id.public_key_bytes()].concat()
+}
+
 impl Node {
+    /// Remembers where mailbox `record.id` was found (a record verified by the
+    /// lookup that found it).
+    pub fn remember_mailbox(&self, record: &PeerRecord, now: Timestamp) -> Result<(), NodeError> {
+        let known = KnownMailbox {
+            peers: record
+                .peers
+                .iter()
+                .cloned()
+                .map(serde_bytes::ByteBuf::from)
+                .collect(),
+            addresses: record.addresses.clone(),
+            seal_key: record.seal_key,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+        };
+        self.tx(now, |tx| {
+            tx.put(known_mailbox_key(&record.id), &known);
+            Ok(())
+        })
+    }
+
+    /// Where mailbox `id` was last found, while that record is valid.
+    pub fn known_mailbox(
+        &self,
+        id: &PassportId,
+        now: Timestamp,
+    ) -> Result<Option<PeerRecord>, NodeError> {
+        Ok(self
+            .get::<KnownMailbox>(&known_mailbox_key(id))?
+            .filter(|k| k.expires_at > now)
+            .map(|k| PeerRecord {
+                id: *id,
+                sequence: 0,
+                peers: k
+                    .peers
+                    .into_iter()
+                    .map(serde_bytes::ByteBuf::into_vec)
+                    .collect(),
+                addresses: k.addresses,
+                seal_key: k.seal_key,
+                mailboxes: Vec::new(),
+                issued_at: k.issued_at,
+                expires_at: k.expires_at,
+            }))
+    }
+
     /// Signs the deposit of `message` (signed by this node, for the passport whose
     /// verified record is `recipient`) at `mailbox`: the message sealed to the
     /// recipient, held until the message expires.

@@ -7,6 +7,9 @@
 //!   served ([`MailboxUsage`]), updated in the transaction that changes it;
 //! - `mt/<deposit id>`: a deposit deleted before its expiry, so that the same
 //!   deposit sent again (a sender's retry) is not held twice.
+//!
+//! (A node that uses mailboxes keeps where it last found each under `mr/`: see
+//! `recipient.rs`.)
 
 use passport_protocol::{
     MessageId, PassportId, Timestamp,

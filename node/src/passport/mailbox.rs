@@ -143,9 +143,30 @@ async fn drain_one(
     client: &Client,
     mailbox: PassportId,
 ) -> Result<DrainReport, PassportError> {
-    let at = client.lookup(mailbox).await?;
+    // Where it was last found first: a node just back online drains at once.
+    let known = {
+        let node = node.clone();
+        super::blocking(move || node.known_mailbox(&mailbox, now())).await?
+    };
+    let opened = match known {
+        Some(at) => client
+            .mailbox(&at, MailboxRequest::Challenge)
+            .await
+            .map(|answer| (at, answer)),
+        None => Err(NetError::NotFound(mailbox)),
+    };
+    let (at, answer) = match opened {
+        Ok(opened) => opened,
+        Err(_) => {
+            let at = client.lookup(mailbox).await?;
+            let answer = client.mailbox(&at, MailboxRequest::Challenge).await?;
+            let (node, found) = (node.clone(), at.clone());
+            super::blocking(move || node.remember_mailbox(&found, now())).await?;
+            (at, answer)
+        }
+    };
     let me = client.peer_id().to_bytes();
-    let mut nonce = challenge(client.mailbox(&at, MailboxRequest::Challenge).await?)?;
+    let mut nonce = challenge(answer)?;
     let mut report = DrainReport::default();
     for _ in 0..MAX_ROUNDS {
         let signed = {
