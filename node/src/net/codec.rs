@@ -49,14 +49,18 @@ pub enum Response {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Codec;
 
-async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u8>> {
+/// Reads one frame of at most `max` bytes, refusing a larger one before reading it.
+pub(super) async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_FRAME_BYTES {
+    if len > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes is over the {MAX_FRAME_BYTES}-byte limit"),
+            format!("frame of {len} bytes is over the {max}-byte limit"),
         ));
     }
     let mut buf = vec![0u8; len];
@@ -64,8 +68,13 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Vec<u
     Ok(buf)
 }
 
-async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, bytes: &[u8]) -> io::Result<()> {
-    if bytes.len() > MAX_FRAME_BYTES {
+/// Writes `bytes` as one frame, refusing more than `max` bytes, and closes.
+pub(super) async fn write_frame<T: AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    bytes: &[u8],
+    max: usize,
+) -> io::Result<()> {
+    if bytes.len() > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "frame over the size limit",
@@ -132,7 +141,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let frame = read_frame(io).await?;
+        let frame = read_frame(io, MAX_FRAME_BYTES).await?;
         if frame.len() > MAX_MESSAGE_BYTES {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -150,7 +159,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        decode_response(&read_frame(io).await?)
+        decode_response(&read_frame(io, MAX_FRAME_BYTES).await?)
     }
 
     async fn write_request<T>(
@@ -162,7 +171,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &req).await
+        write_frame(io, &req, MAX_FRAME_BYTES).await
     }
 
     async fn write_response<T>(
@@ -174,7 +183,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &encode_response(&res)).await
+        write_frame(io, &encode_response(&res), MAX_FRAME_BYTES).await
     }
 }
 
@@ -207,16 +216,24 @@ mod tests {
         futures::executor::block_on(async {
             let mut claim = ((MAX_FRAME_BYTES + 1) as u32).to_be_bytes().to_vec();
             claim.extend([0u8; 16]); // far less than claimed: nothing is allocated for it
-            let err = read_frame(&mut Cursor::new(claim)).await.unwrap_err();
+            let err = read_frame(&mut Cursor::new(claim), MAX_FRAME_BYTES)
+                .await
+                .unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData);
             let mut ok = 3u32.to_be_bytes().to_vec();
             ok.extend([1, 2, 3]);
             assert_eq!(
-                read_frame(&mut Cursor::new(ok)).await.unwrap(),
+                read_frame(&mut Cursor::new(ok), MAX_FRAME_BYTES)
+                    .await
+                    .unwrap(),
                 vec![1, 2, 3]
             );
             let truncated = [0, 0, 0, 9, 1];
-            assert!(read_frame(&mut Cursor::new(&truncated[..])).await.is_err());
+            assert!(
+                read_frame(&mut Cursor::new(&truncated[..]), MAX_FRAME_BYTES)
+                    .await
+                    .is_err()
+            );
         });
     }
 }

@@ -82,13 +82,13 @@ impl Inbound {
                 request_response::Message::Request {
                     request, channel, ..
                 } => {
-                    // Local checks before any work: the peer's rate, then our load.
-                    let permit = if self.rate.allow(&peer, std::time::Instant::now()) {
-                        self.in_flight.clone().try_acquire_owned().ok()
-                    } else {
-                        None
-                    };
-                    let Some(permit) = permit else {
+                    let admitted = limit::admit(
+                        &mut self.rate,
+                        &self.in_flight,
+                        &peer,
+                        std::time::Instant::now(),
+                    );
+                    let Some(permit) = admitted else {
                         self.metrics.count_throttled();
                         self.metrics.message("unknown", "busy");
                         let refusal = Response::Busy;

@@ -1,5 +1,6 @@
 //! Per-peer rate limiting of inbound messages: a token bucket per PeerId, in a map
-//! bounded in size. Sans-I/O: the caller passes the time.
+//! bounded in size, and the admission check both inbound protocols make. Sans-I/O:
+//! the caller passes the time.
 
 use std::{collections::HashMap, hash::Hash, time::Instant};
 
@@ -46,6 +47,22 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         } else {
             false
         }
+    }
+}
+
+/// Local checks before any work on an inbound message: `peer`'s rate, then the
+/// load (`in_flight`). A permit while the message is handled, or `None`: answer
+/// busy.
+pub(crate) fn admit<K: Hash + Eq + Clone>(
+    rate: &mut RateLimiter<K>,
+    in_flight: &std::sync::Arc<tokio::sync::Semaphore>,
+    peer: &K,
+    now: Instant,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if rate.allow(peer, now) {
+        in_flight.clone().try_acquire_owned().ok()
+    } else {
+        None
     }
 }
 

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use futures::{AsyncRead, AsyncWrite};
 use libp2p::{
     PeerId, StreamProtocol,
     request_response::{self, OutboundRequestId, ResponseChannel},
@@ -24,7 +24,12 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::{config::NetConfig, error::NetError, limit};
+use super::{
+    codec::{read_frame, write_frame},
+    config::NetConfig,
+    error::NetError,
+    limit,
+};
 use crate::{
     mailbox::{Deposited, Held, MailboxError},
     metrics::Metrics,
@@ -115,18 +120,8 @@ where
     T: serde::de::DeserializeOwned,
     R: AsyncRead + Unpin + Send,
 {
-    let mut len = [0u8; 4];
-    io.read_exact(&mut len).await?;
-    let len = u32::from_be_bytes(len) as usize;
-    if len > MAX_MAILBOX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("mailbox frame of {len} bytes is over the {MAX_MAILBOX_FRAME}-byte limit"),
-        ));
-    }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
-    ciborium::from_reader(buf.as_slice())
+    let frame = read_frame(io, MAX_MAILBOX_FRAME).await?;
+    ciborium::from_reader(frame.as_slice())
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("malformed: {e}")))
 }
 
@@ -138,15 +133,7 @@ where
     let mut buf = Vec::new();
     ciborium::into_writer(item, &mut buf)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    if buf.len() > MAX_MAILBOX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "mailbox frame over the size limit",
-        ));
-    }
-    io.write_all(&(buf.len() as u32).to_be_bytes()).await?;
-    io.write_all(&buf).await?;
-    io.close().await
+    write_frame(io, &buf, MAX_MAILBOX_FRAME).await
 }
 
 impl request_response::Codec for MailboxCodec {
@@ -326,13 +313,7 @@ impl MailboxService {
             let _ = behaviour.send_response(channel, refusal);
             return;
         }
-        // Local checks before any work: the peer's rate, then our load.
-        let permit = if self.rate.allow(&peer, at) {
-            self.in_flight.clone().try_acquire_owned().ok()
-        } else {
-            None
-        };
-        let Some(permit) = permit else {
+        let Some(permit) = limit::admit(&mut self.rate, &self.in_flight, &peer, at) else {
             self.metrics.count_throttled();
             let _ = behaviour.send_response(channel, MailboxResponse::Busy);
             return;
@@ -404,6 +385,68 @@ impl MailboxService {
             );
             drop(permit);
             let _ = answers.blocking_send((channel, response));
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::io::Cursor;
+    use passport_protocol::{MessageId, Timestamp};
+
+    use super::*;
+
+    #[test]
+    fn requests_and_answers_round_trip_and_oversize_frames_are_refused_unread() {
+        futures::executor::block_on(async {
+            let held = Held {
+                id: MessageId::from_bytes([1; 16]),
+                from: passport_protocol::IdentityKey::from_secret_bytes(&[2; 32]).id(),
+                at: Timestamp::from_secs(5),
+                expires_at: Timestamp::from_secs(9),
+                sealed: vec![7; 40],
+            };
+            for response in [
+                MailboxResponse::Challenge(vec![3; 32]),
+                MailboxResponse::Deposited { already: true },
+                MailboxResponse::Batch {
+                    held: vec![held],
+                    more: false,
+                    next: vec![4; 32],
+                },
+                MailboxResponse::Deleted {
+                    count: 1,
+                    next: vec![5; 32],
+                },
+                MailboxResponse::Refused("mailbox full for this recipient".into()),
+                MailboxResponse::Busy,
+            ] {
+                let mut wire = Cursor::new(Vec::new());
+                write_item(&mut wire, &response).await.unwrap();
+                let mut wire = Cursor::new(wire.into_inner());
+                let read: MailboxResponse = read_item(&mut wire).await.unwrap();
+                assert_eq!(read, response);
+            }
+            let mut wire = Cursor::new(Vec::new());
+            write_item(&mut wire, &MailboxRequest::Drain(vec![1, 2]))
+                .await
+                .unwrap();
+            let mut wire = Cursor::new(wire.into_inner());
+            let read: MailboxRequest = read_item(&mut wire).await.unwrap();
+            assert_eq!(read, MailboxRequest::Drain(vec![1, 2]));
+            // A claimed length over the cap is refused before anything is read.
+            let mut claim = ((MAX_MAILBOX_FRAME + 1) as u32).to_be_bytes().to_vec();
+            claim.extend([0u8; 8]);
+            let refused = read_item::<MailboxRequest, _>(&mut Cursor::new(claim)).await;
+            assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::InvalidData);
+            // Not CBOR of a request: refused, not a panic.
+            let mut junk = 3u32.to_be_bytes().to_vec();
+            junk.extend([0xff, 0x00, 0x01]);
+            assert!(
+                read_item::<MailboxRequest, _>(&mut Cursor::new(junk))
+                    .await
+                    .is_err()
+            );
         });
     }
 }

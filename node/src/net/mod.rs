@@ -26,6 +26,8 @@
 //! - `status.rs`: [`Status`], [`Reachability`], [`DhtServed`].
 //! - `codec.rs`: the request-response [`Codec`] and its [`Response`].
 //! - `limit.rs`: the per-peer rate limiter.
+//! - `mailbox.rs`: the mailbox protocol ([`MailboxRequest`], [`MailboxResponse`],
+//!   its codec) and serving it: challenges, limits, handing requests to the node.
 //! - `lookup.rs`: DHT lookups ([`LookupTrace`], [`RoutingView`]) and the filter
 //!   every inbound DHT record passes before it is stored, with its own rejection
 //!   reasons (forged, stale, expired, malformed, bad key, store full).
@@ -33,8 +35,6 @@
 //! - `client.rs`: [`Client`], the public async API, and the commands it sends.
 //! - `inbound.rs`: inbound request-response messages: limits, and handing them to
 //!   the node.
-//! - `mailbox.rs`: the mailbox protocol ([`MailboxRequest`], [`MailboxResponse`],
-//!   its codec) and serving it: challenges, limits, handing requests to the node.
 //! - `event_loop.rs`: [`EventLoop`]: commands, swarm events, republishing,
 //!   reachability and relay reservations.
 //! - `transport.rs`: [`tcp_and_quic`] and assembling it all: [`new`],

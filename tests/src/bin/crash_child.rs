@@ -4,17 +4,10 @@
 //! killed. Usage: `crash_child HOME` (a passport made with a key file).
 #![allow(clippy::print_stdout)]
 
-use std::{io::Write as _, process::ExitCode, time::SystemTime};
+use std::{io::Write as _, process::ExitCode};
 
-use passport_node::{Home, Node, NodeConfig, Reply, RequestSpec, Unlock};
-use passport_protocol::{Body, Outcome, Timestamp, verify_offline};
-
-fn now() -> Timestamp {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Timestamp::from_secs(secs)
-}
+use passport_node::{Home, Node, NodeConfig, Reply, RequestSpec, Unlock, node::system_now as now};
+use passport_protocol::{Body, Outcome, verify_offline};
 
 fn main() -> ExitCode {
     match run() {

@@ -6,17 +6,12 @@
 //! with `passport_tests::crash_mailbox_settings`).
 #![allow(clippy::print_stdout)]
 
-use std::{io::Write as _, process::ExitCode, time::SystemTime};
+use std::{io::Write as _, process::ExitCode};
 
-use passport_node::{Home, Node, NodeConfig, RequestSpec, Unlock, mailbox::deposit_id};
-use passport_protocol::{PassportId, PeerRecord, SealingPublicKey, Timestamp};
-
-fn now() -> Timestamp {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Timestamp::from_secs(secs)
-}
+use passport_node::{
+    Home, Node, NodeConfig, RequestSpec, Unlock, mailbox::deposit_id, node::system_now as now,
+};
+use passport_protocol::{PassportId, PeerRecord, SealingPublicKey};
 
 fn main() -> ExitCode {
     match run() {
