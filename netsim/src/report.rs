@@ -292,7 +292,14 @@ impl Summary {
                 enabled: run.scenario.mailboxes.enabled,
                 queued_requests: r.queued,
                 peak_bytes_held: r.seconds.iter().map(|s| s.mailbox_bytes).max().unwrap_or(0),
-                bytes_held_at_end: r.seconds.last().map_or(0, |s| s.mailbox_bytes),
+                // The last whole second: the run may end before the last one's
+                // sample.
+                bytes_held_at_end: r
+                    .seconds
+                    .iter()
+                    .rev()
+                    .find(|s| s.connections > 0)
+                    .map_or(0, |s| s.mailbox_bytes),
             },
             sim: run.resources.clone(),
         }

@@ -113,6 +113,10 @@ pub struct Nodes {
     pub relays_per_person: usize,
     /// Bootstrap nodes each node dials when it joins. Default 2.
     pub bootstrap_per_node: usize,
+    /// Whether persons serve the DHT (keep records, answer lookups) while
+    /// reachable. Default true; phones should not (`serve_dht` in the node's
+    /// `[network]`).
+    pub persons_serve_dht: bool,
 }
 
 impl Default for Nodes {
@@ -125,6 +129,7 @@ impl Default for Nodes {
             nat_share: 0.0,
             relays_per_person: 2,
             bootstrap_per_node: 2,
+            persons_serve_dht: true,
         }
     }
 }

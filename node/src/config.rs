@@ -151,6 +151,9 @@ pub struct NetworkSettings {
     pub relays: Vec<String>,
     /// Act as a relay for nodes behind NAT. Default: false.
     pub relay_server: bool,
+    /// Serve the DHT (keep others' records, answer their lookups) while reachable.
+    /// Default: true; false on a node that is offline most of the time (a phone).
+    pub serve_dht: bool,
 }
 
 impl Default for NetworkSettings {
@@ -164,6 +167,7 @@ impl Default for NetworkSettings {
             mdns: true,
             relays: Vec::new(),
             relay_server: false,
+            serve_dht: true,
         }
     }
 }

@@ -571,6 +571,7 @@ impl Sim {
                 p.max_connections
             },
             mailbox: self.mailbox_settings(index),
+            serve_dht: plan.role != Role::Person || self.scenario.nodes.persons_serve_dht,
             ..NetConfig::default()
         }
     }

@@ -69,9 +69,14 @@ pub(super) fn behaviour(
         },
     );
     let mut kad = kad::Behaviour::with_config(local, store, kad_config);
-    // Serve the DHT unless AutoNAT finds this node private: nodes on a LAN or
-    // loopback have no confirmed public address, yet can serve each other.
-    kad.set_mode(Some(kad::Mode::Server));
+    // Serve the DHT unless told not to or AutoNAT finds this node private: nodes
+    // on a LAN or loopback have no confirmed public address, yet can serve each
+    // other.
+    kad.set_mode(Some(if config.serve_dht {
+        kad::Mode::Server
+    } else {
+        kad::Mode::Client
+    }));
     let autonat = autonat::Behaviour::new(
         local,
         autonat::Config {

@@ -74,6 +74,12 @@ pub struct NetConfig {
     /// Serve as a circuit relay v2 for nodes behind NAT. Default off. A relay must be
     /// publicly reachable: its listen addresses are announced as external.
     pub relay_server: bool,
+    /// Serve the DHT: keep others' records and answer their lookups, while
+    /// reachable. Default on. Turn it off on a device that is offline most of
+    /// the time (a phone): peers would keep dialling it in vain, and the records
+    /// it kept would vanish with it. It still publishes its own record and looks
+    /// others up.
+    pub serve_dht: bool,
     /// AutoNAT only trusts and probes public IP addresses. Default on; turn it off
     /// on a private network (or in tests on loopback).
     pub autonat_only_global: bool,
@@ -115,6 +121,7 @@ impl NetConfig {
                 .map(|a| parse("relay", a))
                 .collect::<Result<_, _>>()?,
             relay_server: settings.relay_server,
+            serve_dht: settings.serve_dht,
             mdns: settings.mdns,
             ..Self::default()
         })
@@ -153,6 +160,7 @@ impl Default for NetConfig {
             max_connections_per_peer: 4,
             relays: addrs(&file.relays),
             relay_server: file.relay_server,
+            serve_dht: file.serve_dht,
             autonat_only_global: true,
             autonat_boot_delay: Duration::from_secs(15),
             autonat_retry_interval: Duration::from_secs(90),
@@ -174,6 +182,7 @@ mod tests {
         assert_eq!(default.relays, from_file.relays);
         assert_eq!(default.mdns, from_file.mdns);
         assert_eq!(default.relay_server, from_file.relay_server);
+        assert_eq!(default.serve_dht, from_file.serve_dht);
         assert_eq!(
             default.listen.len(),
             crate::NetworkSettings::default().listen.len(),

@@ -482,8 +482,10 @@ impl EventLoop {
             reachability = self.reachability.name(),
             "reachability changed"
         );
-        // A private node cannot serve the DHT: peers could not dial it back.
+        // A private node cannot serve the DHT: peers could not dial it back. One
+        // set not to serve it (a phone, mostly offline) never does.
         let mode = match self.reachability {
+            _ if !self.config.serve_dht => kad::Mode::Client,
             Reachability::Private => kad::Mode::Client,
             _ => kad::Mode::Server,
         };
