@@ -11,7 +11,7 @@ mod common;
 use std::{fmt::Write as _, path::PathBuf};
 
 use passport_protocol::{
-    Body, MessageKind, Outcome, SeenIdCache, diagnostic, hpke_info,
+    Body, MessageKind, Outcome, SeenIdCache, diagnostic, hpke_info, mailbox,
     samples::{self, SampleParties},
     seal::open_with_info,
     verify,
@@ -230,6 +230,51 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
         .map(|(_, v)| common::to_bytes(&v))
         .unwrap();
     files.push((root().join("fuzz/seeds/verify_record/body"), record_body));
+    // A deposit of the sample request, sealed to the person (the fuzz target's
+    // recipient key is the sample merchant's sealing key).
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let request = samples::sample_signed(
+        MessageKind::Request,
+        &parties,
+        samples::SAMPLE_NOW,
+        &mut rng,
+    )
+    .unwrap();
+    let sealed = mailbox::seal_for_mailbox(
+        &request,
+        &parties.person.id(),
+        &parties.merchant_seal.public_key(),
+        &mut rng,
+    )
+    .unwrap();
+    let deposit = mailbox::MailboxMessage {
+        claims: passport_protocol::Claims {
+            issuer: parties.merchant.id(),
+            audience: parties.person.id(),
+            issued_at: samples::SAMPLE_NOW,
+            not_before: None,
+            expires_at: samples::SAMPLE_NOW.plus_secs(120),
+            id: passport_protocol::MessageId::from_bytes([7; 16]),
+        },
+        body: mailbox::MailboxBody::Deposit(mailbox::Deposit {
+            recipient: parties.person.id(),
+            sealed: sealed.clone(),
+        }),
+    }
+    .sign(&parties.merchant)
+    .unwrap();
+    let (_, deposit_payload, _) = common::split(&deposit);
+    let deposit_body = common::from_bytes(&deposit_payload)
+        .into_map()
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
+        .map(|(_, v)| common::to_bytes(&v))
+        .unwrap();
+    let seeds = root().join("fuzz/seeds/verify_mailbox");
+    files.push((seeds.join("deposit"), deposit));
+    files.push((seeds.join("body"), deposit_body));
+    files.push((seeds.join("sealed"), sealed));
     files.push((root().join("fuzz/seeds/verify_record/record"), record));
     for kind in MessageKind::ALL {
         let v = build(kind);
