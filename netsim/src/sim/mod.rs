@@ -293,9 +293,17 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     }
     while publishes.join_next().await.is_some() {}
     tokio::time::sleep_until(settle_end).await;
+    // Settling means AutoNAT and relay reservations finished: on a loaded machine
+    // they can take longer than the phase, so wait for them a while longer.
+    let mut nat = sim.nat_status().await;
+    let patience = Instant::now() + sim.scenario.settle;
+    while (nat.found_private < nat.behind_nat || nat.relayed < nat.found_private)
+        && Instant::now() < patience
+    {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        nat = sim.nat_status().await;
+    }
     sim.phase("settled", run_start);
-
-    let nat = sim.nat_status().await;
 
     // Workload.
     let cpu_workload = ProcessUsage::now().cpu_seconds;
