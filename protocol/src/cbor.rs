@@ -205,6 +205,16 @@ pub(crate) fn byte_array<const N: usize>(
     }
 }
 
+/// A byte string of 1 to `max` bytes, as `what` (named in errors).
+pub(crate) fn bytes(value: Value, what: &str, max: usize) -> Result<Vec<u8>, ProtocolError> {
+    match value {
+        Value::Bytes(b) if !b.is_empty() && b.len() <= max => Ok(b),
+        _ => Err(ProtocolError::malformed(format!(
+            "{what} is not a byte string of 1 to {max} bytes"
+        ))),
+    }
+}
+
 pub(crate) fn array(value: Value, what: &str, max: usize) -> Result<Vec<Value>, ProtocolError> {
     match value {
         Value::Array(items) if items.len() <= max => Ok(items),

@@ -77,6 +77,17 @@ pub(crate) fn verify(value: Value) -> Result<Sign1, ProtocolError> {
     Ok(sign1)
 }
 
+/// [`verify`] for `bytes` of at most `max`, refused by size before decoding.
+pub(crate) fn verify_at_most(bytes: &[u8], max: usize) -> Result<Sign1, ProtocolError> {
+    if bytes.len() > max {
+        return Err(ProtocolError::TooLarge {
+            size: bytes.len(),
+            max,
+        });
+    }
+    verify(cbor::decode(bytes)?)
+}
+
 /// Parses a COSE_Sign1 and checks its structure and headers, not its signature.
 /// Returns the signer named by `kid` and the payload, with the protected header and
 /// the signature for [`verify`].

@@ -8,7 +8,11 @@
 //! - [`keys`]: secret keys, [`IdentityKey`] (signs) and [`SealingKey`] (opens sealed data);
 //!   both zeroize on drop and hide their material from `Debug`.
 //! - [`field`]: field names and typed values, the personal data itself.
+//! - [`claims`]: the CWT claims set every signed message carries, written and read
+//!   once for messages and mailbox messages.
 //! - [`message`]: the seven message kinds and their CBOR payloads (CWT claims sets).
+//! - [`mailbox`]: the three mailbox messages (deposit, drain, delete) and sealing a
+//!   message for a recipient's mailbox.
 //! - [`record`]: [`PeerRecord`], a passport's signed DHT record (where its node is).
 //! - [`seal`]: HPKE sealing of granted values to a merchant's X25519 key.
 //! - [`samples`]: fixed-key sample messages of every kind (test vectors, benchmarks, fuzz seeds).
@@ -66,6 +70,7 @@
 #![deny(missing_docs)]
 
 mod cbor;
+pub mod claims;
 pub mod cose;
 pub mod error;
 pub mod field;

@@ -25,13 +25,13 @@ use zeroize::Zeroizing;
 
 use crate::{
     cbor::{self, MapReader, key},
+    claims::{Claims, passport_id, read_claims_set, sign_claims_set},
     cose,
     error::ProtocolError,
     id::{MessageId, PassportId},
     keys::{IdentityKey, SealingKey, SealingPublicKey},
-    limits::{MAX_ID_TEXT_BYTES, MAX_MESSAGE_BYTES, MAX_PEER_ID_BYTES},
-    message::{Claims, claims_set, read_claims_set},
-    seal::{open_with_info, seal_with_info},
+    limits::{MAX_MESSAGE_BYTES, MAX_PEER_ID_BYTES},
+    seal::{Sealed, open_with_info, seal_with_info},
     time::Timestamp,
 };
 
@@ -143,27 +143,14 @@ impl MailboxMessage {
     /// Encodes and signs it with `key`, the issuer's. What this returns, a mailbox
     /// accepts (time, audience and its own limits aside).
     pub fn sign(&self, key: &IdentityKey) -> Result<Vec<u8>, ProtocolError> {
-        let signer = key.id();
-        if signer != self.claims.issuer {
-            return Err(ProtocolError::IssuerNotSigner {
-                issuer: self.claims.issuer,
-                signer,
-            });
-        }
-        let payload = cbor::encode(&claims_set(
+        sign_claims_set(
+            key,
             &self.claims,
             self.body.kind(),
             encode_body(&self.body),
-        ))?;
-        decode_payload(&payload)?;
-        let signed = cose::sign(key, payload)?;
-        if signed.len() > MAX_MAILBOX_MESSAGE_BYTES {
-            return Err(ProtocolError::TooLarge {
-                size: signed.len(),
-                max: MAX_MAILBOX_MESSAGE_BYTES,
-            });
-        }
-        Ok(signed)
+            MAX_MAILBOX_MESSAGE_BYTES,
+            decode_payload,
+        )
     }
 }
 
@@ -176,13 +163,7 @@ pub fn verify_mailbox_message(
     mailbox: &PassportId,
     now: Timestamp,
 ) -> Result<MailboxMessage, ProtocolError> {
-    if bytes.len() > MAX_MAILBOX_MESSAGE_BYTES {
-        return Err(ProtocolError::TooLarge {
-            size: bytes.len(),
-            max: MAX_MAILBOX_MESSAGE_BYTES,
-        });
-    }
-    let sign1 = cose::verify(cbor::decode(bytes)?)?;
+    let sign1 = cose::verify_at_most(bytes, MAX_MAILBOX_MESSAGE_BYTES)?;
     let message = decode_payload(&sign1.payload)?;
     if message.claims.issuer != sign1.signer {
         return Err(ProtocolError::KidMismatch);
@@ -238,24 +219,13 @@ fn decode_payload(payload: &[u8]) -> Result<MailboxMessage, ProtocolError> {
     })?;
     let body = match kind {
         DEPOSIT_KIND => {
-            let recipient = cbor::text(
-                reader.required(BODY_RECIPIENT, "recipient")?,
-                "recipient",
-                MAX_ID_TEXT_BYTES,
-            )?
-            .parse()
-            .map_err(|error| ProtocolError::InvalidId {
-                claim: "recipient",
-                error,
-            })?;
-            let sealed = match reader.required(BODY_SEALED, "sealed")? {
-                Value::Bytes(b) if !b.is_empty() && b.len() <= MAX_SEALED_BYTES => b,
-                _ => {
-                    return Err(ProtocolError::malformed(format!(
-                        "sealed is not a byte string of 1 to {MAX_SEALED_BYTES} bytes"
-                    )));
-                }
-            };
+            let recipient =
+                passport_id(reader.required(BODY_RECIPIENT, "recipient")?, "recipient")?;
+            let sealed = cbor::bytes(
+                reader.required(BODY_SEALED, "sealed")?,
+                "sealed",
+                MAX_SEALED_BYTES,
+            )?;
             MailboxBody::Deposit(Deposit { recipient, sealed })
         }
         DRAIN_KIND => {
@@ -277,14 +247,11 @@ fn decode_payload(payload: &[u8]) -> Result<MailboxMessage, ProtocolError> {
 
 fn nonce_and_peer(reader: &mut MapReader) -> Result<([u8; NONCE_BYTES], Vec<u8>), ProtocolError> {
     let nonce = cbor::byte_array(reader.required(BODY_NONCE, "nonce")?, "nonce")?;
-    let peer = match reader.required(BODY_PEER, "peer")? {
-        Value::Bytes(b) if !b.is_empty() && b.len() <= MAX_PEER_ID_BYTES => b,
-        _ => {
-            return Err(ProtocolError::malformed(format!(
-                "peer is not a byte string of 1 to {MAX_PEER_ID_BYTES} bytes"
-            )));
-        }
-    };
+    let peer = cbor::bytes(
+        reader.required(BODY_PEER, "peer")?,
+        "peer",
+        MAX_PEER_ID_BYTES,
+    )?;
     Ok((nonce, peer))
 }
 
@@ -310,10 +277,7 @@ pub fn seal_for_mailbox(
         });
     }
     let (enc, ciphertext) = seal_with_info(key, &mailbox_info(recipient), &[], message, rng)?;
-    cbor::encode(&Value::Array(vec![
-        Value::Bytes(enc.to_vec()),
-        Value::Bytes(ciphertext),
-    ]))
+    cbor::encode(&Sealed { enc, ciphertext }.to_cbor())
 }
 
 /// Opens what [`seal_for_mailbox`] sealed for `me`: the signed message, still to
@@ -329,21 +293,13 @@ pub fn open_from_mailbox(
             max: MAX_SEALED_BYTES,
         });
     }
-    let mut items = cbor::array(cbor::decode(sealed)?, "sealed message", 2)?.into_iter();
-    let (Some(enc), Some(Value::Bytes(ciphertext)), None) =
-        (items.next(), items.next(), items.next())
-    else {
-        return Err(ProtocolError::malformed(
-            "a sealed message is not [enc, ciphertext]",
-        ));
-    };
-    let enc = cbor::byte_array::<32>(enc, "sealed enc")?;
+    let sealed = Sealed::from_cbor(cbor::decode(sealed)?)?;
     Ok(Zeroizing::new(open_with_info(
         key,
-        &enc,
+        &sealed.enc,
         &mailbox_info(me),
         &[],
-        &ciphertext,
+        &sealed.ciphertext,
     )?))
 }
 

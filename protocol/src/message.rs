@@ -1,54 +1,28 @@
 //! The seven message kinds and their CBOR payloads.
 //!
-//! A payload is a CBOR map. The CWT claims of RFC 8392 sit at their registered keys
-//! (`iss` 1, `aud` 3, `exp` 4, `nbf` 5, `iat` 6, `cti` 7); Passport's own claims use
-//! keys from the CWT private-use range (below -65536): the protocol version, the
-//! message kind and a kind-specific body whose keys are small integers.
+//! A payload is the CWT claims set of [`crate::claims`]: claims, the protocol
+//! version, the message kind and a kind-specific body whose keys are small
+//! integers.
 
 use std::collections::BTreeMap;
 
 use ciborium::Value;
-use rand_core::CryptoRng;
 
+pub use crate::claims::{Claims, PROTOCOL_VERSION, claim_key};
+use crate::claims::{claims_set, read_claims_set, sign_claims_set};
 use crate::{
     cbor::{self, MapReader, key},
-    cose,
     error::ProtocolError,
     field::{self, FieldName},
-    id::{GrantId, MessageId, PassportId},
+    id::{GrantId, MessageId},
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_ID_TEXT_BYTES, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS,
-        MAX_REPLY_ADDRESSES, MAX_TEXT_BYTES,
+        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS, MAX_REPLY_ADDRESSES,
+        MAX_TEXT_BYTES,
     },
     seal::Sealed,
     time::Timestamp,
 };
-
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u64 = 1;
-
-/// Payload keys: the CWT claims and Passport's private-use claims.
-pub mod claim_key {
-    /// `iss`: the signer's passport id (text).
-    pub const ISS: i64 = 1;
-    /// `aud`: the recipient's passport id (text).
-    pub const AUD: i64 = 3;
-    /// `exp`: expiry (NumericDate).
-    pub const EXP: i64 = 4;
-    /// `nbf`: not valid before (NumericDate), optional.
-    pub const NBF: i64 = 5;
-    /// `iat`: issued at (NumericDate).
-    pub const IAT: i64 = 6;
-    /// `cti`: the message id (16-byte byte string).
-    pub const CTI: i64 = 7;
-    /// Passport protocol version (unsigned integer).
-    pub const VERSION: i64 = -65537;
-    /// Message kind (unsigned integer, see [`MessageKind`](super::MessageKind)).
-    pub const KIND: i64 = -65538;
-    /// Kind-specific body (map).
-    pub const BODY: i64 = -65539;
-}
 
 /// The kinds of message, with their wire numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,44 +74,6 @@ impl MessageKind {
             .into_iter()
             .find(|k| *k as u64 == n)
             .ok_or(ProtocolError::UnknownKind { found: n })
-    }
-}
-
-/// The claims every message carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims {
-    /// `iss`: who signed it.
-    pub issuer: PassportId,
-    /// `aud`: who it is for.
-    pub audience: PassportId,
-    /// `iat`: when it was made.
-    pub issued_at: Timestamp,
-    /// `nbf`: not valid before this time, if set.
-    pub not_before: Option<Timestamp>,
-    /// `exp`: not valid after this time. For a grant, the grant's end.
-    pub expires_at: Timestamp,
-    /// `cti`: a random id, unique per message.
-    pub id: MessageId,
-}
-
-impl Claims {
-    /// Claims for a message from `issuer` to `audience`, made `now` and valid for
-    /// `lifetime_secs`, with a fresh random id.
-    pub fn new(
-        issuer: PassportId,
-        audience: PassportId,
-        now: Timestamp,
-        lifetime_secs: u64,
-        rng: &mut impl CryptoRng,
-    ) -> Self {
-        Self {
-            issuer,
-            audience,
-            issued_at: now,
-            not_before: None,
-            expires_at: now.plus_secs(lifetime_secs),
-            id: MessageId::random(rng),
-        }
     }
 }
 
@@ -344,23 +280,14 @@ impl Message {
     /// The result is checked against every decoding rule and limit, so whatever this
     /// returns, a receiver accepts (time, audience and replay aside).
     pub fn sign(&self, key: &IdentityKey) -> Result<Vec<u8>, ProtocolError> {
-        let signer = key.id();
-        if signer != self.claims.issuer {
-            return Err(ProtocolError::IssuerNotSigner {
-                issuer: self.claims.issuer,
-                signer,
-            });
-        }
-        let payload = self.encode_payload()?;
-        decode_payload(&payload)?;
-        let signed = cose::sign(key, payload)?;
-        if signed.len() > MAX_MESSAGE_BYTES {
-            return Err(ProtocolError::TooLarge {
-                size: signed.len(),
-                max: MAX_MESSAGE_BYTES,
-            });
-        }
-        Ok(signed)
+        sign_claims_set(
+            key,
+            &self.claims,
+            self.body.kind() as u64,
+            encode_body(&self.body),
+            MAX_MESSAGE_BYTES,
+            decode_payload,
+        )
     }
 
     /// The CBOR payload (the CWT claims set) of this message.
@@ -371,80 +298,6 @@ impl Message {
             encode_body(&self.body),
         ))
     }
-}
-
-/// The CWT claims set of a message of `kind` with `body`: the map every signed
-/// Passport message's payload is (mailbox messages included).
-pub(crate) fn claims_set(c: &Claims, kind: u64, body: Value) -> Value {
-    let mut map = vec![
-        (key(claim_key::ISS), Value::Text(c.issuer.to_string())),
-        (key(claim_key::AUD), Value::Text(c.audience.to_string())),
-        (
-            key(claim_key::EXP),
-            Value::Integer(c.expires_at.as_secs().into()),
-        ),
-    ];
-    if let Some(nbf) = c.not_before {
-        map.push((key(claim_key::NBF), Value::Integer(nbf.as_secs().into())));
-    }
-    map.extend([
-        (
-            key(claim_key::IAT),
-            Value::Integer(c.issued_at.as_secs().into()),
-        ),
-        (key(claim_key::CTI), Value::Bytes(c.id.as_bytes().to_vec())),
-        (
-            key(claim_key::VERSION),
-            Value::Integer(PROTOCOL_VERSION.into()),
-        ),
-        (key(claim_key::KIND), Value::Integer(kind.into())),
-        (key(claim_key::BODY), body),
-    ]);
-    Value::Map(map)
-}
-
-/// Reads a claims set's version and kind, then (once `accept` took the kind) its
-/// claims and body: the other half of [`claims_set`].
-pub(crate) fn read_claims_set<K>(
-    payload: &[u8],
-    accept: impl FnOnce(u64) -> Result<K, ProtocolError>,
-) -> Result<(Claims, K, MapReader), ProtocolError> {
-    let mut map = MapReader::new(cbor::decode(payload)?, "payload")?;
-    // Version first: a newer sender's payload may not parse under this version's rules.
-    let version = cbor::uint(map.required(claim_key::VERSION, "ver")?, "ver")?;
-    if version != PROTOCOL_VERSION {
-        return Err(ProtocolError::UnsupportedVersion {
-            found: version,
-            supported: PROTOCOL_VERSION,
-        });
-    }
-    let kind = accept(cbor::uint(map.required(claim_key::KIND, "kind")?, "kind")?)?;
-    let id_claim = |value: Value, claim: &'static str| -> Result<PassportId, ProtocolError> {
-        cbor::text(value, claim, MAX_ID_TEXT_BYTES)?
-            .parse()
-            .map_err(|error| ProtocolError::InvalidId { claim, error })
-    };
-    let time = |value: Value, claim: &str| cbor::uint(value, claim).map(Timestamp::from_secs);
-    let claims = Claims {
-        issuer: id_claim(map.required(claim_key::ISS, "iss")?, "iss")?,
-        audience: id_claim(map.required(claim_key::AUD, "aud")?, "aud")?,
-        expires_at: time(map.required(claim_key::EXP, "exp")?, "exp")?,
-        not_before: map
-            .take(claim_key::NBF)
-            .map(|v| time(v, "nbf"))
-            .transpose()?,
-        issued_at: time(map.required(claim_key::IAT, "iat")?, "iat")?,
-        id: MessageId::from_bytes(cbor::byte_array(
-            map.required(claim_key::CTI, "cti")?,
-            "cti",
-        )?),
-    };
-    if claims.expires_at < claims.issued_at {
-        return Err(ProtocolError::malformed("exp is before iat"));
-    }
-    let body = MapReader::new(map.required(claim_key::BODY, "body")?, "body")?;
-    map.finish()?;
-    Ok((claims, kind, body))
 }
 
 /// Decodes a payload without verifying anything. For inspecting and fuzzing; a

@@ -12,15 +12,15 @@ use ciborium::Value;
 
 use crate::{
     cbor::{self, MapReader, key},
+    claims::{PROTOCOL_VERSION, claim_key, passport_id},
     cose,
     error::ProtocolError,
     id::PassportId,
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        MAX_ADDRESS_BYTES, MAX_ID_TEXT_BYTES, MAX_PEER_ID_BYTES, MAX_RECORD_ADDRESSES,
-        MAX_RECORD_BYTES, MAX_RECORD_MAILBOXES, MAX_RECORD_PEERS,
+        MAX_ADDRESS_BYTES, MAX_PEER_ID_BYTES, MAX_RECORD_ADDRESSES, MAX_RECORD_BYTES,
+        MAX_RECORD_MAILBOXES, MAX_RECORD_PEERS,
     },
-    message::{PROTOCOL_VERSION, claim_key},
     time::Timestamp,
 };
 
@@ -149,13 +149,7 @@ pub fn verify_record(
     expected: &PassportId,
     now: Timestamp,
 ) -> Result<PeerRecord, ProtocolError> {
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Err(ProtocolError::TooLarge {
-            size: bytes.len(),
-            max: MAX_RECORD_BYTES,
-        });
-    }
-    let sign1 = cose::verify(cbor::decode(bytes)?)?;
+    let sign1 = cose::verify_at_most(bytes, MAX_RECORD_BYTES)?;
     let record = decode_record_payload(&sign1.payload)?;
     if record.id != sign1.signer {
         return Err(ProtocolError::KidMismatch);
@@ -183,16 +177,7 @@ fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
     if kind != RECORD_KIND {
         return Err(ProtocolError::UnknownKind { found: kind });
     }
-    let id = cbor::text(
-        map.required(claim_key::ISS, "iss")?,
-        "iss",
-        MAX_ID_TEXT_BYTES,
-    )?
-    .parse()
-    .map_err(|error| ProtocolError::InvalidId {
-        claim: "iss",
-        error,
-    })?;
+    let id = passport_id(map.required(claim_key::ISS, "iss")?, "iss")?;
     let expires_at = Timestamp::from_secs(cbor::uint(map.required(claim_key::EXP, "exp")?, "exp")?);
     let issued_at = Timestamp::from_secs(cbor::uint(map.required(claim_key::IAT, "iat")?, "iat")?);
     if expires_at < issued_at {
@@ -207,12 +192,7 @@ fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
         MAX_RECORD_PEERS,
     )?
     .into_iter()
-    .map(|p| match p {
-        Value::Bytes(b) if !b.is_empty() && b.len() <= MAX_PEER_ID_BYTES => Ok(b),
-        _ => Err(ProtocolError::malformed(format!(
-            "a record peer is not a byte string of 1 to {MAX_PEER_ID_BYTES} bytes"
-        ))),
-    })
+    .map(|p| cbor::bytes(p, "a record peer", MAX_PEER_ID_BYTES))
     .collect::<Result<Vec<_>, _>>()?;
     if peers.is_empty() {
         return Err(ProtocolError::malformed("record lists no peer"));
@@ -234,14 +214,7 @@ fn decode_record_payload(payload: &[u8]) -> Result<PeerRecord, ProtocolError> {
         Some(list) => {
             let list = cbor::array(list, "mailboxes", MAX_RECORD_MAILBOXES)?
                 .into_iter()
-                .map(|m| {
-                    cbor::text(m, "mailbox", MAX_ID_TEXT_BYTES)?
-                        .parse::<PassportId>()
-                        .map_err(|error| ProtocolError::InvalidId {
-                            claim: "mailbox",
-                            error,
-                        })
-                })
+                .map(|m| passport_id(m, "mailbox"))
                 .collect::<Result<Vec<_>, _>>()?;
             if list.is_empty() {
                 return Err(ProtocolError::malformed(
