@@ -40,7 +40,7 @@ pub mod claim_key {
     pub const CTI: i64 = 7;
     /// Passport protocol version (unsigned integer).
     pub const VERSION: i64 = -65537;
-    /// Message kind (unsigned integer, see [`MessageKind`](super::MessageKind)).
+    /// Message kind (unsigned integer, see [`MessageKind`](crate::MessageKind) and the mailbox kinds).
     pub const KIND: i64 = -65538;
     /// Kind-specific body (map).
     pub const BODY: i64 = -65539;
