@@ -121,6 +121,18 @@ impl Client {
         rx.await.map_err(|_| NetError::Stopped)
     }
 
+    /// [`Client::call`] for a request to another node: gives up after the request
+    /// timeout, plus 5 s for dialling.
+    async fn call_remote<R>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<R, NetError>>) -> Command,
+    ) -> Result<R, NetError> {
+        let limit = self.config.request_timeout + Duration::from_secs(5);
+        tokio::time::timeout(limit, self.call(make))
+            .await
+            .map_err(|_| NetError::Timeout(limit))??
+    }
+
     /// This node's network identity.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
@@ -171,18 +183,13 @@ impl Client {
         bytes: Vec<u8>,
     ) -> Result<Response, NetError> {
         let (peer, addresses) = dial_info(record)?;
-        let limit = self.config.request_timeout + Duration::from_secs(5);
-        tokio::time::timeout(
-            limit,
-            self.call(|reply| Command::Send {
-                peer,
-                addresses,
-                bytes,
-                reply,
-            }),
-        )
+        self.call_remote(|reply| Command::Send {
+            peer,
+            addresses,
+            bytes,
+            reply,
+        })
         .await
-        .map_err(|_| NetError::Timeout(limit))??
     }
 
     /// Sends a mailbox request to the mailbox node a (verified) record names;
@@ -193,18 +200,13 @@ impl Client {
         request: MailboxRequest,
     ) -> Result<MailboxResponse, NetError> {
         let (peer, addresses) = dial_info(record)?;
-        let limit = self.config.request_timeout + Duration::from_secs(5);
-        tokio::time::timeout(
-            limit,
-            self.call(|reply| Command::Mailbox {
-                peer,
-                addresses,
-                request,
-                reply,
-            }),
-        )
+        self.call_remote(|reply| Command::Mailbox {
+            peer,
+            addresses,
+            request,
+            reply,
+        })
         .await
-        .map_err(|_| NetError::Timeout(limit))??
     }
 
     /// The network's state now.

@@ -1,4 +1,5 @@
-//! The request-response codec: a request is one signed Passport message (its raw
+//! The request-response codec, and handing answers to this node's waiting
+//! requests ([`settle`], for both protocols). A request is one signed Passport message (its raw
 //! COSE bytes, already CBOR, so no re-encoding); a response is a one-byte tag and,
 //! for some tags, bytes. Both are framed with a 4-byte big-endian length, refused
 //! above a hard cap before anything is read into memory.
@@ -185,6 +186,48 @@ impl request_response::Codec for Codec {
     {
         write_frame(io, &encode_response(&res), MAX_FRAME_BYTES).await
     }
+}
+
+/// This node's requests of one protocol waiting for their answers, by request id.
+pub(super) type Waiting<Res> = std::collections::HashMap<
+    request_response::OutboundRequestId,
+    tokio::sync::oneshot::Sender<Result<Res, super::error::NetError>>,
+>;
+
+/// An inbound request, with its peer and the channel to answer on.
+pub(super) type Inbound<Req, Res> = (libp2p::PeerId, Req, request_response::ResponseChannel<Res>);
+
+/// Hands an answer to one of `waiting` (or its failure) to whoever waits for it,
+/// and returns an inbound request for the caller to handle; other events need
+/// nothing.
+pub(super) fn settle<Req, Res>(
+    waiting: &mut Waiting<Res>,
+    event: request_response::Event<Req, Res>,
+) -> Option<Inbound<Req, Res>> {
+    match event {
+        request_response::Event::Message { peer, message, .. } => match message {
+            request_response::Message::Request {
+                request, channel, ..
+            } => return Some((peer, request, channel)),
+            request_response::Message::Response {
+                request_id,
+                response,
+            } => {
+                if let Some(reply) = waiting.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+        },
+        request_response::Event::OutboundFailure {
+            request_id, error, ..
+        } => {
+            if let Some(reply) = waiting.remove(&request_id) {
+                let _ = reply.send(Err(super::error::NetError::Unreachable(error.to_string())));
+            }
+        }
+        _ => {}
+    }
+    None
 }
 
 #[cfg(test)]

@@ -2,19 +2,18 @@
 //! load-limited, then handed to the node off the swarm's task) and the answers to
 //! this node's own requests.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use libp2p::{
     PeerId,
-    request_response::{self, OutboundRequestId, ResponseChannel},
+    request_response::{self, ResponseChannel},
 };
 use passport_protocol::ProtocolError;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{
-    codec::{Codec, Response},
+    codec::{Codec, Response, Waiting, settle},
     config::NetConfig,
-    error::NetError,
     limit,
 };
 use crate::{
@@ -24,7 +23,7 @@ use crate::{
 };
 
 /// This node's requests waiting for their answers, by request id.
-pub(super) type Requests = HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>;
+pub(super) type Requests = Waiting<Response>;
 
 /// An answer to an inbound message, ready for the swarm to send.
 pub(super) type Answer = (ResponseChannel<Response>, Response);
@@ -77,84 +76,63 @@ impl Inbound {
         requests: &mut Requests,
         event: request_response::Event<Vec<u8>, Response>,
     ) {
-        match event {
-            request_response::Event::Message { message, peer, .. } => match message {
-                request_response::Message::Request {
-                    request, channel, ..
-                } => {
-                    let admitted = limit::admit(
-                        &mut self.rate,
-                        &self.in_flight,
-                        &peer,
-                        std::time::Instant::now(),
-                    );
-                    let Some(permit) = admitted else {
-                        self.metrics.count_throttled();
-                        self.metrics.message("unknown", "busy");
-                        let refusal = Response::Busy;
-                        let _ = messages.send_response(channel, refusal);
-                        return;
-                    };
-                    // The node's work may wait on disk: off the swarm's task.
-                    let node = self.node.clone();
-                    let answers = self.answers_tx.clone();
-                    let metrics = self.metrics.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let verified = passport_protocol::verify_offline(&request);
-                        let kind = verified
-                            .as_ref()
-                            .map_or("invalid", |m| m.body.kind().name());
-                        let handled = verified
-                            .map_err(NodeError::from)
-                            .and_then(|message| node.receive_verified(message, &request, now()));
-                        let response = match handled {
-                            Ok(Reply::Message(bytes)) => Response::Message(bytes),
-                            Ok(Reply::Pending(id)) => Response::Pending(id),
-                            Ok(Reply::Nothing) => Response::Accepted,
-                            // Idempotent delivery: a retry of something already done.
-                            Err(NodeError::Protocol(ProtocolError::Replayed { .. })) => {
-                                Response::AlreadyReceived
-                            }
-                            Err(e) => {
-                                metrics.rejection(match &e {
-                                    NodeError::Protocol(p) => p.reason(),
-                                    _ => "node",
-                                });
-                                tracing::debug!(%peer, error = %e, "refused a message");
-                                Response::Refused(e.to_string())
-                            }
-                        };
-                        let result = match &response {
-                            Response::Message(_) => "message",
-                            Response::Pending(_) => "pending",
-                            Response::Accepted => "accepted",
-                            Response::Refused(_) => "refused",
-                            Response::Busy => "busy",
-                            Response::AlreadyReceived => "already_received",
-                            Response::Queued(_) => "queued",
-                        };
-                        metrics.message(kind, result);
-                        drop(permit);
-                        let _ = answers.blocking_send((channel, response));
+        let Some((peer, request, channel)) = settle(requests, event) else {
+            return;
+        };
+        let admitted = limit::admit(
+            &mut self.rate,
+            &self.in_flight,
+            &peer,
+            std::time::Instant::now(),
+        );
+        let Some(permit) = admitted else {
+            self.metrics.count_throttled();
+            self.metrics.message("unknown", "busy");
+            let refusal = Response::Busy;
+            let _ = messages.send_response(channel, refusal);
+            return;
+        };
+        // The node's work may wait on disk: off the swarm's task.
+        let node = self.node.clone();
+        let answers = self.answers_tx.clone();
+        let metrics = self.metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            let verified = passport_protocol::verify_offline(&request);
+            let kind = verified
+                .as_ref()
+                .map_or("invalid", |m| m.body.kind().name());
+            let handled = verified
+                .map_err(NodeError::from)
+                .and_then(|message| node.receive_verified(message, &request, now()));
+            let response = match handled {
+                Ok(Reply::Message(bytes)) => Response::Message(bytes),
+                Ok(Reply::Pending(id)) => Response::Pending(id),
+                Ok(Reply::Nothing) => Response::Accepted,
+                // Idempotent delivery: a retry of something already done.
+                Err(NodeError::Protocol(ProtocolError::Replayed { .. })) => {
+                    Response::AlreadyReceived
+                }
+                Err(e) => {
+                    metrics.rejection(match &e {
+                        NodeError::Protocol(p) => p.reason(),
+                        _ => "node",
                     });
+                    tracing::debug!(%peer, error = %e, "refused a message");
+                    Response::Refused(e.to_string())
                 }
-                request_response::Message::Response {
-                    request_id,
-                    response,
-                } => {
-                    if let Some(reply) = requests.remove(&request_id) {
-                        let _ = reply.send(Ok(response));
-                    }
-                }
-            },
-            request_response::Event::OutboundFailure {
-                request_id, error, ..
-            } => {
-                if let Some(reply) = requests.remove(&request_id) {
-                    let _ = reply.send(Err(NetError::Unreachable(error.to_string())));
-                }
-            }
-            _ => {}
-        }
+            };
+            let result = match &response {
+                Response::Message(_) => "message",
+                Response::Pending(_) => "pending",
+                Response::Accepted => "accepted",
+                Response::Refused(_) => "refused",
+                Response::Busy => "busy",
+                Response::AlreadyReceived => "already_received",
+                Response::Queued(_) => "queued",
+            };
+            metrics.message(kind, result);
+            drop(permit);
+            let _ = answers.blocking_send((channel, response));
+        });
     }
 }

@@ -17,21 +17,20 @@ use std::{
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::{
     PeerId, StreamProtocol,
-    request_response::{self, OutboundRequestId, ResponseChannel},
+    request_response::{self, ResponseChannel},
 };
 use passport_protocol::mailbox::{MAX_MAILBOX_MESSAGE_BYTES, NONCE_BYTES};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc};
 
 use super::{
-    codec::{read_frame, write_frame},
+    codec::{Waiting, read_frame, settle, write_frame},
     config::NetConfig,
-    error::NetError,
     limit,
 };
 use crate::{
-    mailbox::{Deposited, Held, MailboxError},
+    mailbox::{Deposited, Held, MailboxError, MailboxSettings},
     metrics::Metrics,
     node::{Node, system_now as now},
 };
@@ -185,8 +184,7 @@ impl request_response::Codec for MailboxCodec {
 }
 
 /// This node's mailbox requests waiting for their answers.
-pub(super) type MailboxRequests =
-    HashMap<OutboundRequestId, oneshot::Sender<Result<MailboxResponse, NetError>>>;
+pub(super) type MailboxRequests = Waiting<MailboxResponse>;
 
 /// An answer to an inbound mailbox request, ready for the swarm to send.
 pub(super) type MailboxAnswer = (ResponseChannel<MailboxResponse>, MailboxResponse);
@@ -212,7 +210,8 @@ impl Op {
 /// The serving side: challenges, limits, and handing requests to the node.
 pub(super) struct MailboxService {
     node: Node,
-    config: NetConfig,
+    /// The `[mailbox]` settings, shared with the tasks that handle requests.
+    settings: Arc<MailboxSettings>,
     challenges: HashMap<PeerId, ([u8; NONCE_BYTES], Instant)>,
     rate: limit::RateLimiter<PeerId>,
     in_flight: Arc<Semaphore>,
@@ -229,7 +228,7 @@ impl MailboxService {
     ) -> Self {
         Self {
             node,
-            config: config.clone(),
+            settings: Arc::new(config.mailbox.clone()),
             challenges: HashMap::new(),
             rate: limit::RateLimiter::new(config.peer_burst, config.peer_rate_per_sec, 4096),
             in_flight: Arc::new(Semaphore::new(config.max_inbound_in_flight)),
@@ -267,35 +266,8 @@ impl MailboxService {
         requests: &mut MailboxRequests,
         event: request_response::Event<MailboxRequest, MailboxResponse>,
     ) {
-        match event {
-            request_response::Event::Message {
-                peer,
-                message:
-                    request_response::Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => self.on_request(behaviour, peer, request, channel),
-            request_response::Event::Message {
-                message:
-                    request_response::Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
-                if let Some(reply) = requests.remove(&request_id) {
-                    let _ = reply.send(Ok(response));
-                }
-            }
-            request_response::Event::OutboundFailure {
-                request_id, error, ..
-            } => {
-                if let Some(reply) = requests.remove(&request_id) {
-                    let _ = reply.send(Err(NetError::Unreachable(error.to_string())));
-                }
-            }
-            _ => {}
+        if let Some((peer, request, channel)) = settle(requests, event) {
+            self.on_request(behaviour, peer, request, channel);
         }
     }
 
@@ -307,7 +279,7 @@ impl MailboxService {
         channel: ResponseChannel<MailboxResponse>,
     ) {
         let at = Instant::now();
-        let settings = self.config.mailbox.clone();
+        let settings = self.settings.clone();
         if !settings.serve {
             let refusal = MailboxResponse::Refused(MailboxError::NotServing.to_string());
             let _ = behaviour.send_response(channel, refusal);
