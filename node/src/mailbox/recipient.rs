@@ -122,26 +122,45 @@ impl Node {
         message: &[u8],
         now: Timestamp,
     ) -> Result<Vec<u8>, NodeError> {
+        let mut signed =
+            self.sign_deposits(std::slice::from_ref(mailbox), recipient, message, now)?;
+        Ok(signed.remove(0))
+    }
+
+    /// [`Node::sign_deposit`] at each of `mailboxes`, in order, sealing the
+    /// message once: the seal is bound to the recipient, not to the mailbox.
+    pub fn sign_deposits(
+        &self,
+        mailboxes: &[PassportId],
+        recipient: &PeerRecord,
+        message: &[u8],
+        now: Timestamp,
+    ) -> Result<Vec<Vec<u8>>, NodeError> {
         let expires_at = passport_protocol::decode_trusted(message)?
             .claims
             .expires_at;
         let sealed = self
             .with_rng(|rng| seal_for_mailbox(message, &recipient.id, &recipient.seal_key, rng))?;
-        let claims = Claims {
-            issuer: self.id(),
-            audience: *mailbox,
-            issued_at: now,
-            not_before: None,
-            expires_at: expires_at.max(now),
-            id: deposit_id(message, mailbox),
-        };
-        self.sign_mailbox(
-            claims,
-            MailboxBody::Deposit(Deposit {
-                recipient: recipient.id,
-                sealed,
-            }),
-        )
+        mailboxes
+            .iter()
+            .map(|mailbox| {
+                let claims = Claims {
+                    issuer: self.id(),
+                    audience: *mailbox,
+                    issued_at: now,
+                    not_before: None,
+                    expires_at: expires_at.max(now),
+                    id: deposit_id(message, mailbox),
+                };
+                self.sign_mailbox(
+                    claims,
+                    MailboxBody::Deposit(Deposit {
+                        recipient: recipient.id,
+                        sealed: sealed.clone(),
+                    }),
+                )
+            })
+            .collect()
     }
 
     /// Signs a drain of `mailbox`, answering its challenge `nonce` from the

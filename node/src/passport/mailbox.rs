@@ -46,29 +46,27 @@ pub(crate) async fn send_or_deposit(
 /// Deposits `message` at the recipient's mailboxes, in the order its record lists
 /// them, until [`DEPOSIT_AT`] hold it; returns how many do.
 async fn deposit(node: &Node, client: &Client, recipient: &PeerRecord, message: &[u8]) -> usize {
+    let signed = {
+        let (node, recipient, message) = (node.clone(), recipient.clone(), message.to_vec());
+        super::blocking(move || {
+            node.sign_deposits(&recipient.mailboxes, &recipient, &message, now())
+        })
+        .await
+    };
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not sign the deposits");
+            return 0;
+        }
+    };
     let mut held = 0;
-    for mailbox in &recipient.mailboxes {
+    for (mailbox, deposit) in recipient.mailboxes.iter().zip(signed) {
         if held >= DEPOSIT_AT {
             break;
         }
-        let signed = {
-            let (node, mailbox, recipient, message) =
-                (node.clone(), *mailbox, recipient.clone(), message.to_vec());
-            tokio::task::spawn_blocking(move || {
-                node.sign_deposit(&mailbox, &recipient, &message, now())
-            })
-            .await
-        };
-        let signed = match signed {
-            Ok(Ok(signed)) => signed,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "could not sign a deposit");
-                return held;
-            }
-            Err(_) => return held,
-        };
         let answer = match client.lookup(*mailbox).await {
-            Ok(at) => client.mailbox(&at, MailboxRequest::Deposit(signed)).await,
+            Ok(at) => client.mailbox(&at, MailboxRequest::Deposit(deposit)).await,
             Err(e) => Err(e),
         };
         match answer {
@@ -166,7 +164,7 @@ async fn drain_one(
         }
     };
     let me = client.peer_id().to_bytes();
-    let mut nonce = challenge(answer)?;
+    let mut nonce = challenge(&answer)?;
     let mut report = DrainReport::default();
     for _ in 0..MAX_ROUNDS {
         let signed = {
@@ -174,9 +172,9 @@ async fn drain_one(
             super::blocking(move || node.sign_drain(&mailbox, nonce, me, now())).await?
         };
         let answer = client.mailbox(&at, MailboxRequest::Drain(signed)).await?;
-        nonce = challenge(answer.clone())?;
+        nonce = challenge(&answer)?;
         let MailboxResponse::Batch { held, more, .. } = answer else {
-            return Err(unexpected(answer));
+            return Err(unexpected(&answer));
         };
         if held.is_empty() {
             break;
@@ -212,7 +210,7 @@ async fn drain_one(
                 super::blocking(move || node.sign_delete(&mailbox, nonce, me, done, now())).await?
             };
             let answer = client.mailbox(&at, MailboxRequest::Delete(signed)).await?;
-            nonce = challenge(answer)?;
+            nonce = challenge(&answer)?;
         }
         if !more || report.kept > 0 {
             break;
@@ -221,13 +219,13 @@ async fn drain_one(
     Ok(report)
 }
 
-fn challenge(answer: MailboxResponse) -> Result<[u8; 32], PassportError> {
+fn challenge(answer: &MailboxResponse) -> Result<[u8; 32], PassportError> {
     answer.challenge().ok_or_else(|| unexpected(answer))
 }
 
-fn unexpected(answer: MailboxResponse) -> PassportError {
+fn unexpected(answer: &MailboxResponse) -> PassportError {
     PassportError::Net(match answer {
-        MailboxResponse::Refused(reason) => NetError::Refused(reason),
+        MailboxResponse::Refused(reason) => NetError::Refused(reason.clone()),
         MailboxResponse::Busy => NetError::Busy,
         other => NetError::Unreachable(format!("unexpected mailbox answer: {other:?}")),
     })
