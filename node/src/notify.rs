@@ -22,9 +22,6 @@ const QUEUE: usize = 64;
 /// Waits before the second and third attempt.
 const RETRY_AFTER: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(10)];
 
-/// How long one attempt may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The `[notify]` section of `config.toml`. Every field says its default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -89,11 +86,7 @@ pub struct Notification {
 
 /// The notification for pending request `request`, if it is still in the inbox.
 fn pending(node: &Node, request: MessageId) -> Option<Notification> {
-    let item = node
-        .inbox()
-        .ok()?
-        .into_iter()
-        .find(|i| i.pending.request_id == request)?;
+    let item = node.inbox_item(&request).ok()??;
     let merchant = item.merchant.name().to_string();
     let fields = item.request.fields.len();
     let plural = if fields == 1 { "" } else { "s" };
@@ -113,13 +106,8 @@ pub(crate) async fn run(node: Node, settings: NotifySettings, metrics: Metrics) 
     let Some(url) = settings.url.clone() else {
         return;
     };
-    let client = match reqwest::Client::builder()
-        .timeout(ATTEMPT_TIMEOUT)
-        .connect_timeout(ATTEMPT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("passport-notify/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let agent = concat!("passport-notify/", env!("CARGO_PKG_VERSION"));
+    let client = match crate::webhook::dispatch::outbound_client(agent) {
         Ok(client) => client,
         Err(e) => {
             tracing::warn!(error = %e, "notifications are off: no HTTP client");

@@ -273,24 +273,15 @@ impl Sim {
                 self.count_message(person, merchant);
                 Some(status)
             }
-            RequestAnswer::Pending => {
-                let followup = Followup::new(self);
-                let (after, approve) = (planned.answer_after, planned.approve);
-                tokio::spawn(async move {
-                    followup
-                        .0
-                        .answer(person, merchant, request_id, after, approve)
-                        .await;
-                });
-                self.decision(&shop, request_id).await
-            }
-            // The person's node is offline: the request waits at its mailboxes,
-            // the decision comes once the node is back and drains them (and, for
-            // an `ask` person, once the person has answered).
-            RequestAnswer::Queued { .. } => {
-                queued = true;
-                self.record(|r, _| r.queued += 1);
-                if self.plan.nodes[person].answer.is_none() {
+            // The person must answer; if its node is offline, the request waits at
+            // its mailboxes and the person answers once the node is back and has
+            // drained it. A standing policy answers a queued one by itself.
+            answer @ (RequestAnswer::Pending | RequestAnswer::Queued { .. }) => {
+                queued = matches!(answer, RequestAnswer::Queued { .. });
+                if queued {
+                    self.record(|r, _| r.queued += 1);
+                }
+                if !queued || self.plan.nodes[person].answer.is_none() {
                     let followup = Followup::new(self);
                     let (after, approve) = (planned.answer_after, planned.approve);
                     tokio::spawn(async move {
@@ -397,9 +388,10 @@ impl Sim {
         self.delivered(person, merchant, sending).await;
     }
 
-    /// The person answers a request that waited at its mailboxes: once its node
-    /// has drained it (the node outlives restarts, so its events are followed
-    /// whether it is online or not), after `after`, when online.
+    /// The person answers a request once it is in its inbox (at once when it was
+    /// delivered; for one that waited at the mailboxes, once the node has drained
+    /// it: the node outlives restarts, so its events are followed whether it is
+    /// online or not), `after` that, when online.
     async fn answer_once_received(
         &self,
         person: usize,
@@ -412,9 +404,9 @@ impl Sim {
         let mut events = store.events();
         loop {
             let waiting = store
-                .inbox()
+                .read(move |node| node.inbox_item(&request_id))
                 .await
-                .is_ok_and(|inbox| inbox.iter().any(|i| i.pending.request_id == request_id));
+                .is_ok_and(|item| item.is_some());
             if waiting {
                 break;
             }

@@ -117,8 +117,12 @@ impl RequestStatus {
         matches!(self, Self::Sending | Self::Queued { .. } | Self::Waiting)
     }
 
-    /// Its name in the API and the CLI: `sending`, `queued`, `waiting`, `granted`,
-    /// `refused`, `expired` or `failed`.
+    /// Every state's name, in lifecycle order.
+    pub const NAMES: [&'static str; 7] = [
+        "sending", "queued", "waiting", "granted", "refused", "expired", "failed",
+    ];
+
+    /// Its name in the API and the CLI: one of [`RequestStatus::NAMES`].
     pub fn name(&self) -> &'static str {
         match self {
             Self::Sending => "sending",

@@ -108,3 +108,24 @@ fn a_prepared_request_becomes_durable_with_its_grant_in_one_flush() {
     assert_eq!(flushes(), before + 2);
     assert!(merchant.verify_audit().unwrap().is_intact());
 }
+
+#[test]
+fn every_request_state_is_named_once() {
+    let grant = GrantId::from_bytes([1; 16]);
+    let reason = String::new();
+    let names: Vec<&str> = [
+        RequestStatus::Sending,
+        RequestStatus::Queued { mailboxes: 2 },
+        RequestStatus::Waiting,
+        RequestStatus::Granted { grant },
+        RequestStatus::Refused {
+            reason: reason.clone(),
+        },
+        RequestStatus::Expired,
+        RequestStatus::Failed { reason },
+    ]
+    .iter()
+    .map(RequestStatus::name)
+    .collect();
+    assert_eq!(names, RequestStatus::NAMES);
+}

@@ -6,7 +6,7 @@ use passport_protocol::{GrantId, MessageId};
 use super::{Passport, PassportError, Sending};
 use crate::{
     error::NodeError,
-    merchant::{AwaitingErasure, SentRequest},
+    merchant::{AwaitingErasure, RequestStatus, SentRequest},
     node::{Outgoing, system_now as now},
     webhook::{DeliveryAttempt, Webhook, WebhookSettings, dispatch},
 };
@@ -14,20 +14,18 @@ use crate::{
 /// The merchant backend's side.
 impl Passport {
     /// Sent requests, newest first, at most `limit`; with `state`, only those in it
-    /// (`sending`, `queued`, `waiting`, `granted`, `refused`, `expired`, `failed`).
+    /// ([`RequestStatus::NAMES`]).
     pub async fn requests(
         &self,
         state: Option<String>,
         limit: usize,
     ) -> Result<Vec<SentRequest>, PassportError> {
         if let Some(state) = &state
-            && ![
-                "sending", "queued", "waiting", "granted", "refused", "expired", "failed",
-            ]
-            .contains(&state.as_str())
+            && !RequestStatus::NAMES.contains(&state.as_str())
         {
             return Err(NodeError::InvalidInput(format!(
-                "unknown request state {state:?}; the states are sending, queued, waiting, granted, refused, expired and failed"
+                "unknown request state {state:?}; the states are {}",
+                RequestStatus::NAMES.join(", ")
             ))
             .into());
         }
@@ -42,7 +40,7 @@ impl Passport {
                 .sent_request(&id)?
                 .ok_or(NodeError::UnknownSentRequest(id))?;
             if sent.status.is_open() && crate::node::ended(sent.expires_at, now()) {
-                sent.status = crate::merchant::RequestStatus::Expired;
+                sent.status = RequestStatus::Expired;
             }
             Ok(sent)
         })

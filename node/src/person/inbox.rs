@@ -81,24 +81,36 @@ impl InboxItem {
 impl Node {
     /// Pending requests, oldest first.
     pub fn inbox(&self) -> Result<Vec<InboxItem>, NodeError> {
-        let mut items = Vec::new();
-        for (_, pending) in self.scan::<PendingRequest>(INBOX_PREFIX)? {
-            let request = decode_request(&pending.message)?;
-            let merchant = self
-                .get::<MerchantRecord>(&merchant_key(&pending.merchant))?
-                .unwrap_or(MerchantRecord {
-                    first_seen: pending.received_at,
-                    declared_name: request.requester_name.clone(),
-                    petname: None,
-                });
-            items.push(InboxItem {
-                pending,
-                request,
-                merchant,
-            });
-        }
+        let mut items = self
+            .scan::<PendingRequest>(INBOX_PREFIX)?
+            .into_iter()
+            .map(|(_, pending)| self.inbox_item_of(pending))
+            .collect::<Result<Vec<_>, _>>()?;
         items.sort_by_key(|i| i.pending.received_at);
         Ok(items)
+    }
+
+    /// One pending request, if it waits in the inbox.
+    pub fn inbox_item(&self, request: &MessageId) -> Result<Option<InboxItem>, NodeError> {
+        self.get::<PendingRequest>(&inbox_key(request))?
+            .map(|pending| self.inbox_item_of(pending))
+            .transpose()
+    }
+
+    fn inbox_item_of(&self, pending: PendingRequest) -> Result<InboxItem, NodeError> {
+        let request = decode_request(&pending.message)?;
+        let merchant = self
+            .get::<MerchantRecord>(&merchant_key(&pending.merchant))?
+            .unwrap_or(MerchantRecord {
+                first_seen: pending.received_at,
+                declared_name: request.requester_name.clone(),
+                petname: None,
+            });
+        Ok(InboxItem {
+            pending,
+            request,
+            merchant,
+        })
     }
 
     /// How many requests wait, without decoding them: for a count on every page.

@@ -181,11 +181,17 @@ pub(crate) async fn run(node: Node, metrics: Metrics, send_receipt: SendReceipt)
 }
 
 pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
+    outbound_client(concat!("passport-webhooks/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The HTTP client for what the node posts to others (webhooks, notifications):
+/// [`ATTEMPT_TIMEOUT`] per attempt, no redirects followed, `agent` as user agent.
+pub(crate) fn outbound_client(agent: &'static str) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .connect_timeout(ATTEMPT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("passport-webhooks/", env!("CARGO_PKG_VERSION")))
+        .user_agent(agent)
         .build()
 }
 
