@@ -8,9 +8,11 @@
 //! reservations finish), **workload** (the plan's events at their times), and
 //! **drain** (answers still in flight may land).
 //!
-//! Layout: this file builds the nodes, starts and stops them (churn) and runs the
-//! phases; `workload.rs` plays the plan's actions (requests, answers, revocations
-//! and what each records); `hops.rs` replays a lookup's hops for the report.
+//! Layout: this file starts and stops the nodes (churn) and runs the phases;
+//! `nodes.rs` builds each node and what it runs with (network settings,
+//! mailboxes, transport); `workload.rs` plays the plan's actions (requests,
+//! answers, revocations and what each records); `hops.rs` replays a lookup's hops
+//! for the report.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,35 +23,27 @@ use std::{
     time::Duration,
 };
 
-use libp2p::{
-    PeerId, Transport as _, core::upgrade::Version, identity, multiaddr::Protocol, noise,
-    plaintext, yamux,
-};
+use libp2p::{PeerId, identity, multiaddr::Protocol};
 use passport_node::{
-    Keys, Node, NodeConfig, Passport, PassportError,
-    consent::{Effect, FieldScope, Policy},
-    mailbox::MailboxSettings,
+    Node, Passport, PassportError,
     metrics::ProcessUsage,
-    net::{BoxedTransport, Client, NetConfig, NetError},
-    node::system_now,
-    protocol::{FieldName, FieldValue},
-    storage::MemoryStorage,
+    net::{Client, NetError},
+    protocol::FieldName,
 };
-use rand::{Rng as _, SeedableRng as _};
-use rand_chacha::ChaCha20Rng;
 use tokio::{sync::watch, time::Instant};
 
 use crate::{
     plan::{Answer, NodePlan, Plan, Role},
     record::Recorder,
-    scenario::{Scenario, Security},
+    scenario::Scenario,
     transport::{SimNet, addr_of},
 };
 
 mod hops;
+mod nodes;
 mod workload;
 
-use self::workload::Ended;
+use self::{nodes::build_node, workload::Ended};
 
 /// Why a run could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -418,62 +412,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn build_node(plan: &NodePlan, field_sets: &[Vec<FieldName>]) -> Result<SimNode, SimError> {
-    let setup = |message: String| SimError::Setup {
-        index: plan.index,
-        message,
-    };
-    let mut rng = ChaCha20Rng::from_seed(plan.key_seed);
-    let keys = Keys::generate_with(&mut rng);
-    let mut message_seed = [0u8; 32];
-    rng.fill_bytes(&mut message_seed);
-    let node = Node::with_storage(
-        keys,
-        Arc::new(MemoryStorage::new()),
-        NodeConfig::default(),
-        Some(message_seed),
-    )
-    .map_err(|e| setup(e.to_string()))?;
-    let mut network_seed = plan.network_seed;
-    let keypair = identity::Keypair::ed25519_from_bytes(&mut network_seed)
-        .map_err(|e| setup(e.to_string()))?;
-    if let Some(answer) = plan.answer {
-        let now = system_now();
-        let names: std::collections::BTreeSet<&FieldName> = field_sets.iter().flatten().collect();
-        for name in names {
-            node.set_field(
-                name.clone(),
-                FieldValue::Text(format!("{name} of person {}", plan.index)),
-                now,
-            )
-            .map_err(|e| setup(e.to_string()))?;
-        }
-        let policy = match answer {
-            Answer::Allow => Some(Policy::allow_normal_fields(None)),
-            Answer::Deny => Some(Policy {
-                effect: Effect::Deny,
-                fields: FieldScope::any_normal(),
-                ..Policy::allow_normal_fields(None)
-            }),
-            Answer::Ask => None,
-        };
-        if let Some(policy) = policy {
-            node.add_policy(policy, now)
-                .map_err(|e| setup(e.to_string()))?;
-        }
-    }
-    Ok(SimNode {
-        plan: plan.clone(),
-        node,
-        keypair,
-        running: tokio::sync::Mutex::new(None),
-        passport: Mutex::new(None),
-        online: watch::Sender::new(false),
-        messages_sent: AtomicU64::new(0),
-        messages_received: AtomicU64::new(0),
-    })
-}
-
 /// [`reason`] for a failure behind the [`Passport`] handle.
 pub fn passport_reason(e: &PassportError) -> &'static str {
     match e {
@@ -546,109 +484,6 @@ impl Sim {
     fn record(&self, f: impl FnOnce(&mut Recorder, Duration)) {
         let t = self.since_start();
         f(&mut lock(&self.recorder), t);
-    }
-
-    fn net_config(&self, index: usize) -> NetConfig {
-        let plan = &self.plan.nodes[index];
-        let p = &self.scenario.protocol;
-        let infra = matches!(plan.role, Role::Bootstrap | Role::Relay);
-        NetConfig {
-            listen: vec![addr_of(index)],
-            mdns: false,
-            bootstrap: plan.bootstrap.iter().map(|&b| self.p2p_addr(b)).collect(),
-            relays: plan.relays.iter().map(|&r| self.p2p_addr(r)).collect(),
-            relay_server: plan.role == Role::Relay,
-            autonat_only_global: false,
-            autonat_boot_delay: p.autonat_boot_delay,
-            request_timeout: p.request_timeout,
-            lookup_timeout: p.lookup_timeout,
-            record_lifetime: p.record_ttl,
-            republish_interval: Some(p.republish_interval),
-            idle_connection_timeout: p.idle_connection_timeout,
-            ping_interval: p.ping_interval,
-            kad_k: p.kad_k,
-            kad_alpha: p.kad_alpha,
-            kad_replication: p.kad_replication,
-            kad_bootstrap_interval: Some(p.kad_bootstrap_interval)
-                .filter(|interval| !interval.is_zero()),
-            relay_max_reservations: p.relay_max_reservations,
-            relay_max_circuits: p.relay_max_circuits,
-            max_connections: if infra {
-                p.infra_max_connections
-            } else {
-                p.max_connections
-            },
-            mailbox: self.mailbox_settings(index),
-            serve_dht: plan.role != Role::Person || self.scenario.nodes.persons_serve_dht,
-            ..NetConfig::default()
-        }
-    }
-
-    /// With mailboxes on, relays serve as mailboxes, and each person lists
-    /// `per_person` of them: its own relays first, then the next ones by index.
-    fn mailbox_settings(&self, index: usize) -> MailboxSettings {
-        let m = &self.scenario.mailboxes;
-        let plan = &self.plan.nodes[index];
-        if !m.enabled {
-            return MailboxSettings::default();
-        }
-        let relays: Vec<usize> = (0..self.plan.nodes.len())
-            .filter(|&i| self.plan.nodes[i].role == Role::Relay)
-            .collect();
-        match plan.role {
-            Role::Relay => MailboxSettings {
-                serve: true,
-                ..MailboxSettings::default()
-            },
-            Role::Person => {
-                let mut chosen: Vec<usize> = plan.relays.clone();
-                for offset in 0..relays.len() {
-                    let relay = relays[(index + offset) % relays.len()];
-                    if !chosen.contains(&relay) {
-                        chosen.push(relay);
-                    }
-                }
-                chosen.truncate(m.per_person);
-                MailboxSettings {
-                    mailboxes: chosen.iter().map(|&r| self.nodes[r].node.id()).collect(),
-                    drain_every_secs: m.drain_every.as_secs().max(1),
-                    ..MailboxSettings::default()
-                }
-            }
-            Role::Bootstrap | Role::Merchant => MailboxSettings::default(),
-        }
-    }
-
-    /// Bytes the mailboxes hold now, in all.
-    fn mailbox_bytes(&self) -> u64 {
-        self.nodes
-            .iter()
-            .filter(|n| n.plan.role == Role::Relay)
-            .filter_map(|n| n.node.mailbox_usage().ok())
-            .flatten()
-            .map(|(_, usage)| usage.bytes)
-            .sum()
-    }
-
-    fn transport(&self, index: usize) -> Result<BoxedTransport, SimError> {
-        let keypair = &self.nodes[index].keypair;
-        let base = self.net.transport(index).upgrade(Version::V1Lazy);
-        let timeout = Duration::from_secs(20);
-        Ok(match self.scenario.protocol.security {
-            Security::Noise => base
-                .authenticate(noise::Config::new(keypair).map_err(|e| SimError::Setup {
-                    index,
-                    message: e.to_string(),
-                })?)
-                .multiplex(yamux::Config::default())
-                .timeout(timeout)
-                .boxed(),
-            Security::Plaintext => base
-                .authenticate(plaintext::Config::new(keypair))
-                .multiplex(yamux::Config::default())
-                .timeout(timeout)
-                .boxed(),
-        })
     }
 
     /// Brings node `index` online: a real daemon over the simulated transport.
