@@ -100,8 +100,7 @@ pub struct Requests {
     #[serde(default)]
     pub decision_latency_ms: Spread,
     /// Messages lost: requests that ended without reaching a decision (not those
-    /// still waiting), and answers or revocations that could not be delivered (not
-    /// those whose sender stopped first: they wait in its outbox for its return).
+    /// still waiting), and answers or revocations that could not be delivered.
     #[serde(default)]
     pub lost: u64,
     /// Of requests to persons whose policy allows, the share that got a grant.
@@ -132,7 +131,8 @@ pub struct Grants {
     pub revoked: u64,
     /// Revocations answered with a deletion receipt.
     pub erased: u64,
-    /// Answers and revocations that could not be delivered, by reason.
+    /// Answers and revocations that could not be delivered, by reason (not those
+    /// whose sender went offline first: they wait in its outbox).
     pub delivery_failures: BTreeMap<String, u64>,
 }
 
@@ -264,12 +264,7 @@ impl Summary {
                 success_rate: ratio(decided, decided + failed),
                 decided_share: ratio(decided, run.plan.requests()),
                 decision_latency_ms: Spread::of(r.requests.iter().filter_map(|q| q.latency_ms)),
-                lost: failed as u64
-                    + r.delivery_failures
-                        .iter()
-                        .filter(|(reason, _)| reason.as_str() != "stopped")
-                        .map(|(_, n)| n)
-                        .sum::<u64>(),
+                lost: failed as u64 + r.delivery_failures.values().sum::<u64>(),
                 allowed_granted_rate: ratio(
                     allowed
                         .iter()

@@ -12,7 +12,7 @@ use passport_node::{
     Event, Passport, PassportError, RequestAnswer, RequestSpec,
     audit::AuditEvent,
     merchant::RequestStatus,
-    net::{Client, NetConfig, Response},
+    net::{Client, NetConfig, NetError, Response},
     person::Approval,
     protocol::{GrantId, MessageId, PeerRecord},
 };
@@ -433,6 +433,9 @@ impl Sim {
         match sending.delivered().await {
             Ok(Response::Message(_)) => self.count_message(merchant, person),
             Ok(_) => {}
+            // The person went offline first: the message waits in its outbox and
+            // goes out when it is back. Not a failure.
+            Err(PassportError::Net(NetError::Stopped)) => {}
             Err(e) => self.record(|r, _| {
                 *r.delivery_failures
                     .entry(passport_reason(&e).into())
