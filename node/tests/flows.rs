@@ -2,11 +2,13 @@
 //! node exchanging real signed messages through `receive`, on real sled stores.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
+use common::sled_node;
 use passport_node::{
-    Approval, Home, KdfParams, Keys, Node, NodeConfig, NodeError, Reply, RequestSpec,
-    RequestStatus, Unlock,
+    Approval, Keys, Node, NodeConfig, NodeError, Reply, RequestSpec, RequestStatus,
     audit::AuditEvent,
     consent::{Effect, FieldScope, Policy},
     storage::MemoryStorage,
@@ -24,15 +26,6 @@ fn name(s: &str) -> FieldName {
 
 fn text(s: &str) -> FieldValue {
     FieldValue::Text(s.into())
-}
-
-fn sled_node(dir: &std::path::Path) -> Node {
-    let home = Home::new(dir);
-    if !home.exists() {
-        home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
-            .unwrap();
-    }
-    Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
 }
 
 fn memory_node() -> Node {

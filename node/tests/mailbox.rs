@@ -5,12 +5,14 @@
 //! message; it is processed once. The mailboxes' disks hold no value in clear.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::{path::Path, time::Duration};
 
-use libp2p::{Multiaddr, identity, multiaddr::Protocol};
+use common::{dial_address, loopback, sled_node};
+use libp2p::{Multiaddr, identity};
 use passport_node::{
-    Approval, Home, KdfParams, Node, NodeConfig, Passport, RequestAnswer, RequestSpec,
-    RequestStatus, Unlock,
+    Approval, Node, Passport, RequestAnswer, RequestSpec, RequestStatus,
     mailbox::MailboxSettings,
     net::{NetConfig, Response},
 };
@@ -20,21 +22,10 @@ const CANARY: &str = "Canary-3f9d2c71-Lilas";
 
 fn config(bootstrap: Vec<Multiaddr>, mailbox: MailboxSettings) -> NetConfig {
     NetConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        mdns: false,
-        bootstrap,
-        lookup_timeout: Duration::from_secs(10),
         request_timeout: Duration::from_secs(5),
         mailbox,
-        ..NetConfig::default()
+        ..loopback(bootstrap)
     }
-}
-
-fn sled_node(dir: &Path) -> Node {
-    let home = Home::new(dir);
-    home.create(&Unlock::KeyFile, KdfParams::insecure_for_tests())
-        .unwrap();
-    Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
 }
 
 /// One node that can be stopped and started again with the same store and
@@ -78,12 +69,6 @@ impl Restartable {
     fn passport(&self) -> &Passport {
         self.running.as_ref().expect("running")
     }
-}
-
-async fn dial_address(passport: &Passport) -> Multiaddr {
-    let client = passport.client().unwrap();
-    let addr = client.until_listening().await.unwrap().remove(0);
-    addr.with(Protocol::P2p(client.peer_id()))
 }
 
 /// Waits until `what` holds, checking every 100 ms for up to 20 s.

@@ -3,6 +3,8 @@
 //! one a standing policy decides is not; no value ever leaves in one.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -10,11 +12,11 @@ use std::{
 };
 
 use axum::{Router, extract::State, http::HeaderMap, routing::post};
-use libp2p::{Multiaddr, multiaddr::Protocol};
+use common::{dial_address, loopback};
+use libp2p::Multiaddr;
 use passport_node::{
     Node, NodeConfig, Passport, RequestAnswer, RequestSpec,
     consent::Policy,
-    net::NetConfig,
     node::system_now as now,
     notify::{NotifyFormat, NotifySettings},
 };
@@ -41,17 +43,6 @@ async fn receiver() -> (SocketAddr, Received) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, received)
-}
-
-fn loopback(bootstrap: Vec<Multiaddr>) -> NetConfig {
-    NetConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        mdns: false,
-        bootstrap,
-        lookup_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    }
 }
 
 fn person(shop_trusted: Option<PassportId>) -> Node {
@@ -119,13 +110,7 @@ async fn a_request_left_for_the_person_is_told_without_any_value() {
         NotifySettings::default(),
     )
     .await;
-    let client = boot.client().unwrap();
-    let boot_addr = client
-        .until_listening()
-        .await
-        .unwrap()
-        .remove(0)
-        .with(Protocol::P2p(client.peer_id()));
+    let boot_addr = dial_address(&boot).await;
     let shop = start(
         Node::in_memory(NodeConfig::default()).unwrap(),
         vec![boot_addr.clone()],

@@ -3,30 +3,18 @@
 //! and a graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
+use common::{dial_address, loopback};
 use futures::StreamExt as _;
-use libp2p::{Multiaddr, multiaddr::Protocol};
+use libp2p::Multiaddr;
 use passport_node::{
     Approval, Event, Events, Node, NodeConfig, Passport, PassportError, RequestAnswer, RequestSpec,
-    RequestStatus,
-    audit::AuditEvent,
-    consent::Policy,
-    net::{NetConfig, NetError},
-    node::system_now as now,
+    RequestStatus, audit::AuditEvent, consent::Policy, net::NetError, node::system_now as now,
 };
 use passport_protocol::{FieldValue, PassportId, PeerRecord};
-
-fn loopback(bootstrap: Vec<Multiaddr>) -> NetConfig {
-    NetConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        mdns: false,
-        bootstrap,
-        lookup_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    }
-}
 
 fn memory_node() -> Node {
     Node::in_memory(NodeConfig::default()).unwrap()
@@ -38,12 +26,6 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> (Passport, Events) {
         .spawn()
         .await
         .unwrap()
-}
-
-async fn dial_address(passport: &Passport) -> Multiaddr {
-    let client = passport.client().unwrap();
-    let addr = client.until_listening().await.unwrap().remove(0);
-    addr.with(Protocol::P2p(client.peer_id()))
 }
 
 async fn find(merchant: &Passport, id: PassportId) -> PeerRecord {

@@ -4,6 +4,8 @@
 //! retry after a 500, and a queue that survives a restart.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::{
     sync::{Arc, Mutex},
     time::Duration,
@@ -15,31 +17,15 @@ use axum::{
     http::{HeaderMap, StatusCode},
     routing::post,
 };
-use libp2p::{Multiaddr, multiaddr::Protocol};
+use common::{dial_address, loopback};
+use libp2p::Multiaddr;
 use passport_node::{
     Home, KdfParams, Node, NodeConfig, Passport, RequestAnswer, RequestSpec, RequestStatus, Unlock,
-    audit::AuditEvent, consent::Policy, net::NetConfig, webhook::WebhookSecret,
+    audit::AuditEvent, consent::Policy, webhook::WebhookSecret,
 };
 use passport_protocol::FieldValue;
 use serde_json::Value;
 use tokio::sync::mpsc;
-
-fn loopback(bootstrap: Vec<Multiaddr>) -> NetConfig {
-    NetConfig {
-        listen: vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],
-        mdns: false,
-        bootstrap,
-        lookup_timeout: Duration::from_secs(10),
-        request_timeout: Duration::from_secs(10),
-        ..NetConfig::default()
-    }
-}
-
-async fn dial_address(passport: &Passport) -> Multiaddr {
-    let client = passport.client().unwrap();
-    let addr = client.until_listening().await.unwrap().remove(0);
-    addr.with(Protocol::P2p(client.peer_id()))
-}
 
 /// One delivery as the receiver saw it.
 #[derive(Debug, Clone)]
