@@ -4,9 +4,13 @@
 //! file under the home directories (sled's log included) is searched.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use passport_node::{Approval, Home, KdfParams, Node, NodeConfig, Reply, RequestSpec, Unlock};
 use passport_protocol::{FieldRequest, FieldValue, Timestamp};
 use zeroize::Zeroizing;
+
+use common::files_under;
 
 const CANARIES: [&str; 4] = [
     "CANARY-given-8c1f",
@@ -14,19 +18,6 @@ const CANARIES: [&str; 4] = [
     "CANARY-phone-5e3d",
     "CANARY-updated-19cc",
 ];
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
 
 #[test]
 fn no_canary_value_appears_in_clear_on_disk() {

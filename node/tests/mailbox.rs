@@ -9,7 +9,7 @@ mod common;
 
 use std::{path::Path, time::Duration};
 
-use common::{dial_address, loopback, sled_node};
+use common::{dial_address, files_under, loopback, sled_node};
 use libp2p::{Multiaddr, identity};
 use passport_node::{
     Approval, Node, Passport, RequestAnswer, RequestSpec, RequestStatus,
@@ -102,7 +102,7 @@ fn served(mailbox: &Node, id: PassportId) -> bool {
 
 /// No file under `dir` contains `needle`.
 fn nowhere_in(dir: &Path, needle: &[u8]) {
-    for entry in walk(dir) {
+    for entry in files_under(dir) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
@@ -110,19 +110,6 @@ fn nowhere_in(dir: &Path, needle: &[u8]) {
             entry.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

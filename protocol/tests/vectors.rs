@@ -18,6 +18,17 @@ use passport_protocol::{
 };
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
+/// The encoded body (the value under the body claim) of a payload.
+fn body_of(payload: &[u8]) -> Vec<u8> {
+    common::from_bytes(payload)
+        .into_map()
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
+        .map(|(_, v)| common::to_bytes(&v))
+        .unwrap()
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -53,14 +64,7 @@ fn build(kind: MessageKind) -> Vector {
     let audience = common::recipient(kind);
     let verified = verify(&bytes, now, &audience, &mut SeenIdCache::default()).unwrap();
     let (protected, payload, _) = common::split(&bytes);
-    let payload_value = common::from_bytes(&payload);
-    let body = payload_value
-        .as_map()
-        .unwrap()
-        .iter()
-        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
-        .map(|(_, v)| common::to_bytes(v))
-        .unwrap();
+    let body = body_of(&payload);
 
     let mut t = String::new();
     let role = if signer.id() == parties.person.id() {
@@ -222,13 +226,7 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
     writeln!(t, "payload:\n{}", diagnostic(&payload).unwrap()).unwrap();
     files.push((root().join("vectors/peer_record.cose"), record.clone()));
     files.push((root().join("vectors/peer_record.txt"), t.into_bytes()));
-    let record_body = common::from_bytes(&payload)
-        .into_map()
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
-        .map(|(_, v)| common::to_bytes(&v))
-        .unwrap();
+    let record_body = body_of(&payload);
     files.push((root().join("fuzz/seeds/verify_record/body"), record_body));
     // A deposit of the sample request, sealed to the person (the fuzz target's
     // recipient key is the sample merchant's sealing key).
@@ -264,13 +262,7 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
     .sign(&parties.merchant)
     .unwrap();
     let (_, deposit_payload, _) = common::split(&deposit);
-    let deposit_body = common::from_bytes(&deposit_payload)
-        .into_map()
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| *k == common::int(passport_protocol::message::claim_key::BODY))
-        .map(|(_, v)| common::to_bytes(&v))
-        .unwrap();
+    let deposit_body = body_of(&deposit_payload);
     let seeds = root().join("fuzz/seeds/verify_mailbox");
     files.push((seeds.join("deposit"), deposit));
     files.push((seeds.join("body"), deposit_body));

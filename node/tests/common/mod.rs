@@ -1,7 +1,10 @@
 //! Helpers shared by the node's integration tests: real nodes on loopback.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use libp2p::{Multiaddr, multiaddr::Protocol};
 use passport_node::{Home, KdfParams, Node, NodeConfig, Passport, Unlock, net::NetConfig};
@@ -34,4 +37,18 @@ pub(crate) fn sled_node(dir: &Path) -> Node {
             .unwrap();
     }
     Node::open(&home, &Unlock::KeyFile, NodeConfig::default()).unwrap()
+}
+
+/// Every file under `dir`, at any depth.
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
