@@ -234,6 +234,27 @@ pub enum AuditEvent {
         /// Its name.
         name: String,
     },
+    /// Everything in the store was written to an encrypted backup file.
+    BackupMade {
+        /// Records in the backup.
+        records: u64,
+    },
+    /// This copy was restored from a backup; its epoch grew, so copies at earlier
+    /// epochs stop when they see its record.
+    Restored {
+        /// When the backup was made.
+        backup_made_at: Timestamp,
+        /// This copy's epoch now.
+        epoch: u64,
+    },
+    /// Another live copy of this passport publishes its record (a restore made
+    /// elsewhere): this copy stopped its network.
+    OtherCopyFound {
+        /// The other copy's epoch.
+        epoch: u64,
+        /// The other copy's network identity (PeerId).
+        peer: String,
+    },
 }
 
 impl AuditEvent {
@@ -376,6 +397,19 @@ impl AuditEvent {
             Self::TokenRevoked { token, scope, name } => {
                 format!("API token {token} ({scope}{}) revoked", quoted(name))
             }
+            Self::BackupMade { records } => {
+                format!("Backed up everything ({records} records) to an encrypted file")
+            }
+            Self::Restored {
+                backup_made_at,
+                epoch,
+            } => format!(
+                "Restored from a backup made {}; this copy is epoch {epoch}",
+                crate::human::time(*backup_made_at)
+            ),
+            Self::OtherCopyFound { epoch, peer } => format!(
+                "Stopped: another copy of this passport (epoch {epoch}, peer {peer}) is live"
+            ),
         }
     }
 }

@@ -23,7 +23,8 @@ use std::{fs, path::Path};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    error::NodeError, mailbox::MailboxSettings, notify::NotifySettings, webhook::WebhookSettings,
+    backup::schedule::BackupSettings, error::NodeError, mailbox::MailboxSettings,
+    notify::NotifySettings, webhook::WebhookSettings,
 };
 
 /// The name of the settings file in a passport home.
@@ -55,6 +56,9 @@ pub struct Config {
     /// The `[notify]` section: where to tell the person's device that a request
     /// needs them. Default: [`NotifySettings::default`] (nowhere).
     pub notify: NotifySettings,
+    /// The `[backup]` section: backups the node makes on its own. Default:
+    /// [`BackupSettings::default`] (none).
+    pub backup: BackupSettings,
 }
 
 impl Config {
@@ -74,6 +78,10 @@ impl Config {
                 config.notify.check().map_err(|e| NodeError::Corrupt {
                     path: path.to_owned(),
                     detail: format!("[notify]: {e}"),
+                })?;
+                config.backup.check().map_err(|e| NodeError::Corrupt {
+                    path: path.to_owned(),
+                    detail: format!("[backup]: {e}"),
                 })?;
                 for webhook in &config.webhooks {
                     webhook.check().map_err(|e| NodeError::Corrupt {
@@ -247,6 +255,7 @@ struct ConfigFile {
     merchant: MerchantSection,
     mailbox: MailboxSettings,
     notify: NotifySettings,
+    backup: BackupSettings,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     webhook: Vec<WebhookSettings>,
 }
@@ -271,6 +280,7 @@ impl From<ConfigFile> for Config {
             merchant,
             mailbox,
             notify,
+            backup,
             webhook,
         } = file;
         Self {
@@ -291,6 +301,7 @@ impl From<ConfigFile> for Config {
             webhooks: webhook,
             mailbox,
             notify,
+            backup,
         }
     }
 }
@@ -314,6 +325,7 @@ impl From<Config> for ConfigFile {
             webhooks,
             mailbox,
             notify,
+            backup,
         } = config;
         Self {
             inbox_per_merchant,
@@ -330,6 +342,7 @@ impl From<Config> for ConfigFile {
             },
             mailbox,
             notify,
+            backup,
             webhook: webhooks,
         }
     }

@@ -17,6 +17,8 @@ const NONCE_LEN: usize = 24;
 /// read from the key file.
 pub struct DataKey {
     cipher: XChaCha20Poly1305,
+    /// Kept for backups, which carry the key itself.
+    bytes: Zeroizing<[u8; 32]>,
 }
 
 impl DataKey {
@@ -25,7 +27,15 @@ impl DataKey {
         let mut key = chacha20poly1305::Key::from(**bytes);
         let cipher = XChaCha20Poly1305::new(&key);
         zeroize::Zeroize::zeroize(key.as_mut_slice());
-        Self { cipher }
+        Self {
+            cipher,
+            bytes: bytes.clone(),
+        }
+    }
+
+    /// The key's 32 secret bytes (for a backup, which is itself encrypted).
+    pub(crate) fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        self.bytes.clone()
     }
 
     /// Encrypts `plaintext`, binding it to `aad`. Output: nonce ‖ ciphertext ‖ tag.

@@ -324,6 +324,16 @@ impl Home {
     /// Creates a new passport with fresh keys, locked with `unlock`. With
     /// [`Unlock::KeyFile`], writes a new key file (0600).
     pub fn create(&self, unlock: &Unlock, kdf: KdfParams) -> Result<Keys, NodeError> {
+        let keys = Keys::generate();
+        self.install(unlock, kdf, &keys)?;
+        Ok(keys)
+    }
+
+    /// Makes this home the passport of `keys` (a restored one), locked with
+    /// `unlock`: writes `identity.cbor`, and with [`Unlock::KeyFile`] a new key file
+    /// (0600). `identity.cbor` is written last, so until it exists there is no
+    /// passport here.
+    pub fn install(&self, unlock: &Unlock, kdf: KdfParams, keys: &Keys) -> Result<(), NodeError> {
         if self.exists() {
             return Err(NodeError::AlreadyExists {
                 home: self.dir.clone(),
@@ -350,13 +360,6 @@ impl Home {
                 (kek, UnlockMethod::KeyFile)
             }
         };
-        let mut data_key = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(data_key.as_mut());
-        let keys = Keys {
-            identity: IdentityKey::generate(&mut rng),
-            sealing: SealingKey::generate(&mut rng),
-            data_key: DataKey::new(&data_key),
-        };
         let secrets = IdentitySecrets {
             identity: *keys.identity.to_secret_bytes(),
             sealing: *keys.sealing.to_secret_bytes(),
@@ -366,7 +369,8 @@ impl Home {
             id: keys.identity.id(),
             sealing_public: keys.sealing.public_key(),
             unlock: method,
-            wrapped_data_key: DataKey::new(&kek).seal(AAD_DATA_KEY, data_key.as_ref()),
+            wrapped_data_key: DataKey::new(&kek)
+                .seal(AAD_DATA_KEY, keys.data_key.to_bytes().as_ref()),
             secrets: keys.data_key.seal_record(AAD_SECRETS, &secrets),
         };
         let mut bytes = Vec::new();
@@ -374,8 +378,7 @@ impl Home {
             path: self.identity_path(),
             detail: e.to_string(),
         })?;
-        write_private(&self.identity_path(), &bytes)?;
-        Ok(keys)
+        write_private(&self.identity_path(), &bytes)
     }
 
     /// Unlocks the passport. A wrong passphrase or key file is an error and changes
@@ -508,7 +511,7 @@ fn decode_identity(path: PathBuf, bytes: &[u8]) -> Result<IdentityFile, NodeErro
     Ok(file)
 }
 
-fn create_private_dir(dir: &Path) -> Result<(), NodeError> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), NodeError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -682,7 +685,7 @@ mod tests {
             keys.identity.to_secret_bytes(),
             keys.sealing.to_secret_bytes(),
         ] {
-            assert!(!file.windows(32).any(|w| w == secret.as_ref()));
+            assert!(!file.windows(32).any(|w| w == &secret[..]));
         }
     }
 }

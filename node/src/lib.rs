@@ -38,6 +38,8 @@
 //! - [`notify`]: an HTTP POST to the person's device when a request needs them.
 //! - [`webhook`]: what a shop's backend is told, queued in the store with the
 //!   change it tells and delivered signed (Standard Webhooks), with retries.
+//! - [`backup`]: backups in the age format (made, verified, scheduled), restoring
+//!   one as the next epoch, and how a copy learns that a later one took over.
 //! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
@@ -55,12 +57,13 @@
 //! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
 //! webhooks (endpoints, queue, log), `mb/`, `mu/` and `mt/` what a mailbox holds
 //! for others (deposits, per-recipient usage, deleted ids), `mr/` where this node's
-//! own mailboxes were last found, `meta/` counters
-//! and the audit head. Every value is encrypted except the seen-id entries (`s/`,
+//! own mailboxes were last found, `meta/` counters, the audit head, the copy's
+//! epoch and the other copy found, if any. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
 
 pub mod audit;
+pub mod backup;
 pub mod config;
 pub mod consent;
 pub mod crypt;

@@ -68,6 +68,63 @@ pub trait Storage: Send + Sync + 'static {
     fn flush(&self) -> Result<(), NodeError>;
 }
 
+/// A read-only store over records held in memory in key order (a backup's
+/// snapshot), for reading them as a node would without copying them into a
+/// [`MemoryStorage`].
+pub struct Snapshot {
+    entries: Entries,
+}
+
+impl Snapshot {
+    /// The store of `entries`, sorted here by key.
+    pub fn new(mut entries: Entries) -> Self {
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Self { entries }
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Its records, in key order.
+    pub fn entries(&self) -> &Entries {
+        &self.entries
+    }
+}
+
+impl Storage for Snapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, NodeError> {
+        Ok(self
+            .entries
+            .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+            .ok()
+            .map(|at| self.entries[at].1.clone()))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, NodeError> {
+        let start = self.entries.partition_point(|(k, _)| k.as_slice() < prefix);
+        Ok(self.entries[start..]
+            .iter()
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
+
+    fn apply(&self, _batch: Batch) -> Result<(), NodeError> {
+        Err(NodeError::Storage("a snapshot is read-only".into()))
+    }
+
+    fn flush(&self) -> Result<(), NodeError> {
+        Ok(())
+    }
+}
+
 /// sled, the default store.
 #[derive(Clone)]
 pub struct SledStorage {
@@ -333,6 +390,14 @@ impl Durable {
             .unwrap_or_else(PoisonError::into_inner)
             .applied;
         self.wait(Ticket(applied))
+    }
+
+    /// Every entry of the store as of one moment: no batch is applied while they
+    /// are read, so a snapshot never holds half of a transaction (a backup's
+    /// consistency). Writers wait meanwhile; reads do not.
+    pub fn snapshot(&self) -> Result<Entries, NodeError> {
+        let _applying = self.state.0.lock().unwrap_or_else(PoisonError::into_inner);
+        self.storage.scan_prefix(&[])
     }
 
     /// How many flushes were performed and how long they took in all.

@@ -58,7 +58,25 @@ pub struct PeerRecord {
     pub expires_at: Timestamp,
 }
 
+/// Bits of a record's sequence below its copy's epoch: the seconds part.
+const EPOCH_SHIFT: u32 = 40;
+
 impl PeerRecord {
+    /// The sequence of a record made at `issued_at` by the copy of a passport at
+    /// `epoch`: the epoch in the high bits (above bit 40), the seconds since 1970
+    /// below. A passport restored from a backup takes the next epoch, so every
+    /// record of the restored copy outranks every record the old copy can make,
+    /// whatever the clocks say. Epoch 0, a passport never restored, gives plain
+    /// seconds.
+    pub fn sequence_for(epoch: u64, issued_at: Timestamp) -> u64 {
+        (epoch << EPOCH_SHIFT) | (issued_at.as_secs() & ((1 << EPOCH_SHIFT) - 1))
+    }
+
+    /// The epoch of the copy that made this record (see [`PeerRecord::sequence_for`]).
+    pub fn epoch(&self) -> u64 {
+        self.sequence >> EPOCH_SHIFT
+    }
+
     /// The DHT key of `id`'s record: `/passport/` followed by the `did:key` text.
     pub fn dht_key(id: &PassportId) -> Vec<u8> {
         format!("/passport/{id}").into_bytes()
@@ -255,6 +273,18 @@ mod tests {
             issued_at: Timestamp::from_secs(1000),
             expires_at: Timestamp::from_secs(1000 + 86_400),
         }
+    }
+
+    #[test]
+    fn a_later_epoch_outranks_any_time_of_an_earlier_one() {
+        let late = Timestamp::from_secs(4_000_000_000);
+        let early = Timestamp::from_secs(1_700_000_000);
+        assert_eq!(PeerRecord::sequence_for(0, early), early.as_secs());
+        assert!(PeerRecord::sequence_for(1, early) > PeerRecord::sequence_for(0, late));
+        assert!(PeerRecord::sequence_for(1, late) > PeerRecord::sequence_for(1, early));
+        let mut restored = record(&IdentityKey::from_secret_bytes(&[1; 32]));
+        restored.sequence = PeerRecord::sequence_for(3, late);
+        assert_eq!(restored.epoch(), 3);
     }
 
     #[test]

@@ -240,6 +240,11 @@ impl Node {
         self.inner.durable.storage()
     }
 
+    /// Every record of the store as of one moment (see [`Durable::snapshot`]).
+    pub(crate) fn snapshot(&self) -> Result<crate::storage::Entries, NodeError> {
+        self.inner.durable.snapshot()
+    }
+
     /// Runs `f` as one transaction (see the module docs).
     pub(crate) fn tx<T>(
         &self,
