@@ -16,6 +16,8 @@ Environment:
   PASSPORT_HOME             the passport's directory (like --home)
   PASSPORT_PASSPHRASE       the passphrase, for scripts (prefer --passphrase-file)
   PASSPORT_PASSPHRASE_FILE  a file holding the passphrase (like --passphrase-file)
+  PASSPORT_BACKUP_PASSPHRASE       the backup passphrase of `backup` and `restore`
+  PASSPORT_BACKUP_PASSPHRASE_FILE  a file holding it (like --backup-passphrase-file)
   PASSPORT_API              the API address of `passport node` (like --api)
   PASSPORT_TOKEN            an API token (e.g. a scoped one from `passport token
                             create`) to use instead of <home>/api.token; commands
@@ -154,6 +156,11 @@ pub(crate) enum Command {
     /// (Auditor) Export or verify signed messages.
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Back the whole passport up into one file, encrypted with a backup
+    /// passphrase in the age format (works while the node runs).
+    Backup(BackupArgs),
+    /// Restore a backup into a new home (--home DIR), e.g. on a new machine.
+    Restore(RestoreArgs),
     /// Run a bootstrap, a person and a merchant node in this process and walk
     /// through every step of Passport, explained.
     Demo,
@@ -162,6 +169,33 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackupArgs {
+    /// The backup file to write (it must not exist), e.g. `passport-2026-12-01.age`.
+    pub file: PathBuf,
+    /// Check FILE instead: it opens with the passphrase, is whole and unchanged,
+    /// and its audit log verifies. Nothing is written.
+    #[arg(long)]
+    pub verify: bool,
+    /// Read the backup passphrase from this file (its first line) instead of
+    /// asking.
+    #[arg(long, env = "PASSPORT_BACKUP_PASSPHRASE_FILE", value_name = "FILE")]
+    pub backup_passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RestoreArgs {
+    /// The backup file, from `passport backup`.
+    pub file: PathBuf,
+    /// Lock the restored passport with a 0600 key file instead of a passphrase.
+    #[arg(long)]
+    pub no_passphrase: bool,
+    /// Read the backup passphrase from this file (its first line) instead of
+    /// asking.
+    #[arg(long, env = "PASSPORT_BACKUP_PASSPHRASE_FILE", value_name = "FILE")]
+    pub backup_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -70,39 +70,36 @@ impl Context {
     /// The passphrase: from `--passphrase-file`, from `PASSPORT_PASSPHRASE`, or asked
     /// on the terminal without echo. `confirm` asks twice (for a new passport).
     pub(crate) fn passphrase(&self, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
-        if let Some(path) = &self.passphrase_file {
-            let text = Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
-                format!("could not read the passphrase file {}", path.display())
-            })?);
-            let line = Zeroizing::new(text.lines().next().unwrap_or_default().to_string());
-            if line.is_empty() {
-                bail!("the passphrase file {} is empty", path.display());
-            }
-            return Ok(line);
-        }
-        if let Ok(text) = std::env::var("PASSPORT_PASSPHRASE") {
-            let text = Zeroizing::new(text);
-            if text.is_empty() {
-                bail!("PASSPORT_PASSPHRASE is set but empty");
-            }
-            return Ok(text);
-        }
-        if !std::io::stdin().is_terminal() {
-            bail!(
-                "this passport needs its passphrase and there is no terminal to ask on: use --passphrase-file FILE or set PASSPORT_PASSPHRASE"
-            );
-        }
-        let first = Zeroizing::new(rpassword::prompt_password("Passphrase: ")?);
-        if first.is_empty() {
-            bail!("the passphrase cannot be empty");
-        }
-        if confirm {
-            let second = Zeroizing::new(rpassword::prompt_password("Passphrase again: ")?);
-            if first != second {
-                bail!("the two passphrases differ; nothing was created");
-            }
-        }
-        Ok(first)
+        secret(
+            &Secret {
+                what: "passphrase",
+                file: self.passphrase_file.as_deref(),
+                file_option: "--passphrase-file FILE",
+                env: "PASSPORT_PASSPHRASE",
+                prompt: "Passphrase",
+            },
+            confirm,
+        )
+    }
+
+    /// The backup passphrase: from `file` (`--backup-passphrase-file`), from
+    /// `PASSPORT_BACKUP_PASSPHRASE`, or asked on the terminal without echo.
+    /// `confirm` asks twice (for a new backup).
+    pub(crate) fn backup_passphrase(
+        &self,
+        file: Option<&Path>,
+        confirm: bool,
+    ) -> anyhow::Result<Zeroizing<String>> {
+        secret(
+            &Secret {
+                what: "backup passphrase",
+                file,
+                file_option: "--backup-passphrase-file FILE",
+                env: "PASSPORT_BACKUP_PASSPHRASE",
+                prompt: "Backup passphrase",
+            },
+            confirm,
+        )
     }
 
     /// How this passport is unlocked: its key file if it has one, else the passphrase.
@@ -150,6 +147,14 @@ impl Context {
             );
         }
         Ok(Conn::Local(LocalApi::new(self.open_node()?)))
+    }
+
+    /// The running node's API, if a node runs (with `PASSPORT_TOKEN`, one must).
+    pub(crate) async fn running(&self) -> anyhow::Result<Option<Conn>> {
+        if let Some(token) = &self.token {
+            return self.node_with(token).await.map(Some);
+        }
+        self.running_node().await
     }
 
     async fn running_node(&self) -> anyhow::Result<Option<Conn>> {
@@ -209,6 +214,60 @@ impl Context {
     pub(crate) fn api_addr_path(&self) -> PathBuf {
         self.home.dir().join(API_ADDR_FILE)
     }
+}
+
+/// Where a secret may come from, and what to call it.
+struct Secret<'a> {
+    what: &'static str,
+    file: Option<&'a Path>,
+    file_option: &'static str,
+    env: &'static str,
+    prompt: &'static str,
+}
+
+/// A secret from its file (first line), its environment variable, or the
+/// terminal without echo; `confirm` asks twice.
+fn secret(source: &Secret<'_>, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    let what = source.what;
+    if let Some(path) = source.file {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the {what} file {}", path.display()))?,
+        );
+        let line = Zeroizing::new(text.lines().next().unwrap_or_default().to_string());
+        if line.is_empty() {
+            bail!("the {what} file {} is empty", path.display());
+        }
+        return Ok(line);
+    }
+    if let Ok(text) = std::env::var(source.env) {
+        let text = Zeroizing::new(text);
+        if text.is_empty() {
+            bail!("{} is set but empty", source.env);
+        }
+        return Ok(text);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "this needs the {what} and there is no terminal to ask on: use {} or set {}",
+            source.file_option,
+            source.env
+        );
+    }
+    let first = Zeroizing::new(rpassword::prompt_password(format!("{}: ", source.prompt))?);
+    if first.is_empty() {
+        bail!("the {what} cannot be empty");
+    }
+    if confirm {
+        let second = Zeroizing::new(rpassword::prompt_password(format!(
+            "{} again: ",
+            source.prompt
+        ))?);
+        if first != second {
+            bail!("the two {what}s differ; nothing was written");
+        }
+    }
+    Ok(first)
 }
 
 /// The HTTP client for a node's API: requests may wait up to 5 minutes for a

@@ -1,6 +1,7 @@
 //! One file per group of commands; [`dispatch`] picks the one asked for.
 
 pub(crate) mod backend;
+pub(crate) mod backup;
 pub(crate) mod data;
 pub(crate) mod demo;
 pub(crate) mod merchant;
@@ -47,6 +48,8 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
         Command::Token(command) => token::run(&ctx, command).await,
         Command::Message(command) => message::run(&ctx, command).await,
+        Command::Backup(args) => backup::backup(&ctx, args).await,
+        Command::Restore(args) => backup::restore(&ctx, args),
         Command::Demo => demo::run().await,
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -64,6 +64,7 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         .sweep_every(SWEEP_INTERVAL)
         .merchant_name(config.merchant.name.clone())
         .webhooks(config.webhooks.clone())
+        .backups(config.backup.clone(), Some(ctx.home.config_path()))
         .spawn()
         .await?;
     let token = ctx.home.api_token()?;
@@ -103,11 +104,22 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
         output::line(format!("  local API: {url}"));
         output::line("  stop with Ctrl-C");
     }
-    let served = http::serve(listener, state, shutdown_signal()).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let watching = passport.clone();
+    let stopping = async move {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            copy = watching.other_copy_found() => { let _ = stop_tx.send(copy); }
+        }
+    };
+    let served = http::serve(listener, state, stopping).await;
     let _ = std::fs::remove_file(ctx.api_addr_path());
     ctx.note("Stopping: finishing messages in flight…");
     passport.shutdown().await;
     served.context("the local API failed")?;
+    if let Ok(copy) = stop_rx.await {
+        anyhow::bail!("stopped: {copy}");
+    }
     ctx.note("Stopped.");
     Ok(())
 }

@@ -121,6 +121,9 @@ impl Sim {
             },
             mailbox: self.mailbox_settings(index),
             serve_dht: plan.role != Role::Person || self.scenario.nodes.persons_serve_dht,
+            // Simulated nodes are never restored from a backup: no copy to look for,
+            // and no extra lookup in what the simulation measures.
+            copy_check_every: None,
             ..NetConfig::default()
         }
     }

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use passport_protocol::{PeerRecord, Timestamp};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::{
     audit::AuditEvent,
     error::NodeError,
-    node::{Node, Tx},
+    net::Client,
+    node::{Node, Tx, system_now},
 };
 
 /// How often a running node looks its own record up for another copy: 5 minutes.
@@ -113,6 +115,58 @@ impl Node {
             );
             Ok(())
         })
+    }
+}
+
+/// Longest a starting node waits for its first peer before its first look: the
+/// look finds nothing without one.
+const FIRST_PEER_WAIT: Duration = Duration::from_secs(10);
+
+/// Looks for another live copy before `publish` runs (the first look waits up to
+/// [`FIRST_PEER_WAIT`] for a peer when there are bootstrap peers to wait for),
+/// then every `every`. When one outranks this copy: records it, stops the network
+/// and tells `found`. A look that fails (no peer answers) is simply made again
+/// at the next tick.
+pub(crate) async fn watch(
+    node: Node,
+    client: Client,
+    every: Duration,
+    found: watch::Sender<Option<OtherCopy>>,
+    publish: impl Future<Output = ()>,
+) {
+    let started_at = system_now();
+    let me = client.peer_id().to_bytes();
+    if !client.config().bootstrap.is_empty() {
+        let deadline = tokio::time::Instant::now() + FIRST_PEER_WAIT;
+        while tokio::time::Instant::now() < deadline
+            && client.status().await.is_ok_and(|s| s.connected_peers == 0)
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut published = Some(publish);
+    loop {
+        if let Ok(record) = client.lookup(node.id()).await {
+            let epoch = node.epoch().unwrap_or_default();
+            if let Some(copy) = other_copy(&record, epoch, &me, started_at, system_now()) {
+                tracing::error!("{copy}");
+                let recording = (node.clone(), copy.clone());
+                let recorded = tokio::task::spawn_blocking(move || {
+                    recording.0.record_other_copy(&recording.1)
+                })
+                .await;
+                if !matches!(recorded, Ok(Ok(()))) {
+                    tracing::warn!("could not record the other copy in the store");
+                }
+                let _ = client.shutdown().await;
+                let _ = found.send(Some(copy));
+                return;
+            }
+        }
+        if let Some(publish) = published.take() {
+            publish.await;
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

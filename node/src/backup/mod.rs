@@ -178,6 +178,11 @@ impl Header {
     }
 }
 
+/// `text` as the secret age takes (a copy it zeroizes when dropped).
+pub fn age_secret(text: &str) -> SecretString {
+    SecretString::from(text.to_string())
+}
+
 /// How hard the passphrase is to guess at: age's scrypt work factor (`N = 2^n`).
 /// `None` (the default) lets age pick about one second on this machine.
 pub type WorkFactor = Option<u8>;
@@ -251,9 +256,7 @@ impl Node {
         Ok(summary)
     }
 
-    /// [`Node::backup`] into the file `path`: written to a temporary file beside it
-    /// (0600), synced, then renamed, so `path` is either the whole backup or absent.
-    /// An existing `path` is refused.
+    /// [`Node::backup`] into the new file `path` (see [`write_new_file`]).
     pub fn backup_to_file(
         &self,
         passphrase: SecretString,
@@ -262,41 +265,53 @@ impl Node {
         now: Timestamp,
         path: &Path,
     ) -> Result<BackupSummary, BackupError> {
-        if path.exists() {
-            return Err(BackupError::Io {
-                action: "write",
-                path: path.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
-                    "the file exists already; choose another name or remove it",
-                ),
-            });
-        }
-        let tmp = path.with_extension("partial");
-        let io = |action, source| BackupError::Io {
-            action,
-            path: tmp.clone(),
-            source,
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(&tmp).map_err(|e| io("create", e))?;
-        let written = (|| {
-            let mut out = std::io::BufWriter::new(&file);
-            let summary = self.backup(passphrase, work_factor, config, now, &mut out)?;
-            out.flush().map_err(|e| io("write", e))?;
-            drop(out);
-            file.sync_all().map_err(|e| io("sync", e))?;
-            std::fs::rename(&tmp, path).map_err(|e| io("rename", e))?;
-            Ok(summary)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        write_new_file(path, |out| {
+            self.backup(passphrase, work_factor, config, now, out)
+        })
     }
+}
+
+/// Writes a new file at `path` with `write`: to a temporary file beside it (0600),
+/// synced, then renamed, so `path` is either whole or absent. An existing `path`
+/// is refused; a failed write removes the temporary file.
+pub fn write_new_file<T>(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<T, BackupError>,
+) -> Result<T, BackupError> {
+    if path.exists() {
+        return Err(BackupError::Io {
+            action: "write",
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "the file exists already; choose another name or remove it",
+            ),
+        });
+    }
+    let tmp = path.with_extension("partial");
+    let io = |action, source| BackupError::Io {
+        action,
+        path: tmp.clone(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&tmp).map_err(|e| io("create", e))?;
+    let written = (|| {
+        let mut out = std::io::BufWriter::new(&file);
+        let value = write(&mut out)?;
+        out.flush().map_err(|e| io("write", e))?;
+        drop(out);
+        file.sync_all().map_err(|e| io("sync", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io("rename", e))?;
+        Ok(value)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn write_item<T: Serialize>(out: &mut impl Write, item: &T) -> Result<(), BackupError> {

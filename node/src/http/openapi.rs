@@ -56,6 +56,7 @@ seconds."
         (name = "person", description = "The person's side: the inbox, grants issued, erasure, standing policies."),
         (name = "merchant", description = "The merchant's side: requests sent, grants received and their values."),
         (name = "audit", description = "The audit log and the signed messages it holds."),
+        (name = "backup", description = "A backup of the whole passport, as an age file."),
         (name = "events", description = "The node's events, as they are committed."),
         (name = "network", description = "Network state and metrics."),
     ),

@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::views::ErrorBody;
 use crate::{
+    backup::BackupError,
     error::NodeError,
     home::Home,
     net::{Client, NetError},
@@ -280,6 +281,7 @@ impl From<PassportError> for ApiError {
             PassportError::Net(e) => e.into(),
             PassportError::Offline => Self(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             PassportError::AlreadySending => Self(StatusCode::CONFLICT, e.to_string()),
+            PassportError::Backup(BackupError::Node(e)) => e.into(),
             _ => Self(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
     }

@@ -91,6 +91,12 @@ pub struct NetConfig {
     /// which limits, and which mailboxes its record lists. Default:
     /// [`MailboxSettings::default`] (serves none, uses none).
     pub mailbox: MailboxSettings,
+    /// Look this passport's own record up, at start (before publishing) and this
+    /// often, for another live copy (a restore made elsewhere), and stop the
+    /// network if one outranks this copy (see [`crate::backup::copies`]). Default
+    /// 5 minutes; `None` publishes at once and never looks (a simulation, whose
+    /// nodes are never restored).
+    pub copy_check_every: Option<Duration>,
 }
 
 impl NetConfig {
@@ -165,6 +171,7 @@ impl Default for NetConfig {
             autonat_boot_delay: Duration::from_secs(15),
             autonat_retry_interval: Duration::from_secs(90),
             mailbox: MailboxSettings::default(),
+            copy_check_every: Some(crate::backup::copies::COPY_CHECK_EVERY),
         }
     }
 }

@@ -221,8 +221,9 @@ impl EventLoop {
         }
         let record = PeerRecord {
             id: self.node.id(),
-            // Seconds since the epoch: grows across restarts without stored state.
-            sequence: now.as_secs(),
+            // Seconds since 1970 under this copy's epoch: grows across restarts
+            // without stored state, and a restored copy's outranks the old one's.
+            sequence: PeerRecord::sequence_for(self.node.epoch()?, now),
             peers: vec![self.swarm.local_peer_id().to_bytes()],
             addresses,
             seal_key: self.node.sealing_public_key(),

@@ -1,6 +1,10 @@
 //! [`PassportError`]: what can go wrong behind a [`Passport`](super::Passport) call.
 
-use crate::{error::NodeError, net::NetError};
+use crate::{
+    backup::{BackupError, copies::OtherCopy},
+    error::NodeError,
+    net::NetError,
+};
 
 /// What can go wrong behind a [`Passport`](super::Passport) call.
 #[derive(Debug, thiserror::Error)]
@@ -21,4 +25,11 @@ pub enum PassportError {
     /// The store work was cancelled or panicked; nothing half-done was kept.
     #[error("the node's work was interrupted: {0}")]
     Interrupted(String),
+    /// Another live copy of this passport outranks this one (a restore made
+    /// elsewhere): this copy does not start its network.
+    #[error("{0}")]
+    OtherCopy(OtherCopy),
+    /// A backup could not be made.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
 }

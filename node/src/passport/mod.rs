@@ -26,11 +26,14 @@
 //! messages they make wait in the durable outbox for the next start: that is what
 //! the command line does when no node runs.
 
-use std::{sync::Arc, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use libp2p::identity;
 use passport_protocol::{FieldName, FieldValue, GrantId, MessageId, PassportId};
-use tokio::{sync::Mutex, task::JoinHandle};
+use tokio::{
+    sync::{Mutex, watch},
+    task::JoinHandle,
+};
 use zeroize::Zeroizing;
 
 mod backend;
@@ -48,6 +51,11 @@ pub use self::{
 };
 use crate::{
     audit::{AuditEntry, AuditReport},
+    backup::{
+        BackupSummary,
+        copies::{self, OtherCopy},
+        schedule::BackupSettings,
+    },
     consent::Policy,
     error::NodeError,
     events::Events,
@@ -80,6 +88,7 @@ pub struct Builder {
     merchant_name: Option<String>,
     webhooks: Option<Vec<WebhookSettings>>,
     notify: Option<NotifySettings>,
+    backups: Option<(BackupSettings, Option<PathBuf>)>,
 }
 
 enum Source {
@@ -99,7 +108,16 @@ impl Builder {
             merchant_name: None,
             webhooks: None,
             notify: None,
+            backups: None,
         }
+    }
+
+    /// Scheduled backups (`[backup]`), each with the text of the `config.toml` at
+    /// `config_path` when there is one. Default: the home's `[backup]` section,
+    /// else none.
+    pub fn backups(mut self, settings: BackupSettings, config_path: Option<PathBuf>) -> Self {
+        self.backups = Some((settings, config_path));
+        self
     }
 
     /// The webhooks marked as config's (`[[webhook]]`): they replace those the
@@ -176,6 +194,7 @@ impl Builder {
         let mut merchant_name = self.merchant_name;
         let mut webhooks = self.webhooks;
         let mut notify = self.notify;
+        let mut backups = self.backups;
         let (node, home) = match self.source {
             Source::Node(node) => (node, None),
             Source::Home { home, unlock } => {
@@ -189,6 +208,7 @@ impl Builder {
                 merchant_name = merchant_name.or(config.merchant.name);
                 webhooks = webhooks.or(Some(config.webhooks));
                 notify = notify.or(Some(config.notify));
+                backups = backups.or(Some((config.backup, Some(home.config_path()))));
                 (node, Some(home))
             }
         };
@@ -211,6 +231,14 @@ impl Builder {
             Some(transport) => transport,
             None => net::tcp_and_quic(&keypair)?,
         };
+        let found = blocking({
+            let node = node.clone();
+            move || node.other_copy()
+        })
+        .await?;
+        if let Some(copy) = found {
+            return Err(PassportError::OtherCopy(copy));
+        }
         let metrics = Metrics::default();
         let backoff = Backoff::from(&config);
         let (client, event_loop) =
@@ -220,7 +248,26 @@ impl Builder {
             event_loop.abort();
             return Err(e.into());
         }
-        tokio::spawn(publish_until_taken(client.clone()));
+        let (copy_found, other_copy) = watch::channel(None);
+        let publishing = publish_until_taken(client.clone());
+        let copies = match client.config().copy_check_every {
+            Some(every) => tokio::spawn(copies::watch(
+                node.clone(),
+                client.clone(),
+                every,
+                copy_found,
+                publishing,
+            )),
+            None => tokio::spawn(publishing),
+        };
+        let backups = match backups {
+            Some((settings, config_path)) => tokio::spawn(crate::backup::schedule::run(
+                node.clone(),
+                settings,
+                config_path,
+            )),
+            None => tokio::spawn(async {}),
+        };
         let delivery = Delivery::new(
             node.clone(),
             Some(client.clone()),
@@ -262,12 +309,15 @@ impl Builder {
         let network = Network {
             client,
             metrics,
+            other_copy,
             tasks: Mutex::new(Some(Tasks {
                 event_loop,
                 sweeper,
                 webhooks,
                 mailboxes,
                 notifications,
+                copies,
+                backups,
             })),
         };
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
@@ -292,6 +342,8 @@ struct Inner {
 struct Network {
     client: Client,
     metrics: Metrics,
+    /// Set when another live copy of this passport outranks this one.
+    other_copy: watch::Receiver<Option<OtherCopy>>,
     /// The background tasks, until shutdown takes them.
     tasks: Mutex<Option<Tasks>>,
 }
@@ -307,6 +359,11 @@ struct Tasks {
     mailboxes: JoinHandle<()>,
     /// Notifications: best effort, so aborting loses at most one being sent.
     notifications: JoinHandle<()>,
+    /// Publishing the record and looking for another copy: aborting loses
+    /// nothing.
+    copies: JoinHandle<()>,
+    /// Scheduled backups: aborting one mid-way leaves only its temporary file.
+    backups: JoinHandle<()>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -372,6 +429,44 @@ impl Passport {
             .merchant_name
             .as_deref()
             .unwrap_or(UNNAMED_MERCHANT)
+    }
+
+    /// Resolves when this copy finds another live copy of its passport that
+    /// outranks it (a restore made elsewhere); its network has stopped by then,
+    /// and the node should stop. Never resolves without a network.
+    pub async fn other_copy_found(&self) -> OtherCopy {
+        let Some(network) = &self.inner.network else {
+            return std::future::pending().await;
+        };
+        let mut found = network.other_copy.clone();
+        let copy = found
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|copy| copy.clone());
+        match copy {
+            Some(copy) => copy,
+            // The watcher ended without finding one (the node shut down).
+            None => std::future::pending().await,
+        }
+    }
+
+    /// A backup of this passport, encrypted to `passphrase`, with `config` (the
+    /// text of `config.toml`) in it: the bytes of the age file and what it holds.
+    /// The store is read in one consistent snapshot while the node keeps running.
+    pub async fn backup(
+        &self,
+        passphrase: age::secrecy::SecretString,
+        config: Option<String>,
+    ) -> Result<(Vec<u8>, BackupSummary), PassportError> {
+        let node = self.inner.node.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut bytes = Vec::new();
+            let summary = node.backup(passphrase, None, config, now(), &mut bytes)?;
+            Ok((bytes, summary))
+        })
+        .await
+        .map_err(|e| PassportError::Interrupted(e.to_string()))?
     }
 
     /// This passport's id.
@@ -463,6 +558,8 @@ impl Passport {
             tasks.webhooks.abort();
             tasks.mailboxes.abort();
             tasks.notifications.abort();
+            tasks.copies.abort();
+            tasks.backups.abort();
             let _ = network.client.shutdown().await;
             let _ = tasks.event_loop.await;
         }

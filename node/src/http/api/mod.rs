@@ -11,6 +11,7 @@
 
 mod audit;
 mod backend;
+pub(crate) mod backup;
 mod events;
 mod fields;
 mod merchant;
@@ -69,6 +70,7 @@ pub(super) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(network::metrics))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(backup::backup))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that
