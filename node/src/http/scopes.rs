@@ -60,6 +60,8 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("GET", "/v1/tokens", &[]),
     ("POST", "/v1/tokens", &[]),
     ("DELETE", "/v1/tokens/{id}", &[]),
+    // A backup holds the keys: the full token only.
+    ("POST", "/v1/backup", &[]),
 ];
 
 /// The scopes besides the full token that may call `method pattern`.
