@@ -42,7 +42,7 @@ use crate::{
     error::NodeError,
     home::Keys,
     node::Node,
-    storage::{Snapshot, Storage},
+    storage::{Entries, Snapshot, Storage},
 };
 
 /// What a backup's plaintext says it is.
@@ -381,7 +381,7 @@ impl<R: Read> Reader<R> {
 
     /// The next `limit` records at most; empty once all are read. After the last
     /// record the file must end.
-    fn next_records(&mut self, limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BackupError> {
+    fn next_records(&mut self, limit: usize) -> Result<Entries, BackupError> {
         let mut records = Vec::new();
         while self.read < self.header.records && records.len() < limit {
             let (key, value): (ByteBuf, ByteBuf) = ciborium::de::from_reader(&mut self.items)

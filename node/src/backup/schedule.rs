@@ -145,7 +145,7 @@ fn prune(dir: &Path, prefix: &str, keep: usize) -> Result<(), BackupError> {
             Some((secs, entry.path()))
         })
         .collect();
-    made.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    made.sort_unstable_by_key(|(secs, _)| std::cmp::Reverse(*secs));
     for (_, old) in made.into_iter().skip(keep) {
         std::fs::remove_file(&old).map_err(|source| BackupError::Io {
             action: "delete",
