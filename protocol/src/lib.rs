@@ -11,6 +11,8 @@
 //! - [`claims`]: the CWT claims set every signed message carries, written and read
 //!   once for messages and mailbox messages.
 //! - [`message`]: the seven message kinds and their CBOR payloads (CWT claims sets).
+//! - [`device`]: linked devices: the person's delegation to a device key, a
+//!   device's pairing proof, and the calls a device signs.
 //! - [`mailbox`]: the three mailbox messages (deposit, drain, delete) and sealing a
 //!   message for a recipient's mailbox.
 //! - [`record`]: [`PeerRecord`], a passport's signed DHT record (where its node is).
@@ -72,6 +74,7 @@
 mod cbor;
 pub mod claims;
 pub mod cose;
+pub mod device;
 pub mod error;
 pub mod field;
 pub mod id;

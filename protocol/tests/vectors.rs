@@ -11,7 +11,7 @@ mod common;
 use std::{fmt::Write as _, path::PathBuf};
 
 use passport_protocol::{
-    Body, MessageKind, Outcome, SeenIdCache, diagnostic, hpke_info, mailbox,
+    Body, MessageKind, Outcome, SeenIdCache, device, diagnostic, hpke_info, mailbox,
     samples::{self, SampleParties},
     seal::open_with_info,
     verify,
@@ -268,6 +268,41 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
     files.push((seeds.join("body"), deposit_body));
     files.push((seeds.join("sealed"), sealed));
     files.push((root().join("fuzz/seeds/verify_record/record"), record));
+    // A delegation from the sample person to the sample merchant's key (standing
+    // for a device), and a call that carries it.
+    let delegation = device::sign_delegation(
+        &parties.person,
+        parties.merchant.id(),
+        "Ada's phone",
+        samples::SAMPLE_NOW,
+        30 * 86_400,
+        &mut rng,
+    )
+    .unwrap();
+    let call = device::DeviceMessage {
+        claims: passport_protocol::Claims {
+            issuer: parties.merchant.id(),
+            audience: parties.person.id(),
+            issued_at: samples::SAMPLE_NOW,
+            not_before: None,
+            expires_at: samples::SAMPLE_NOW.plus_secs(120),
+            id: passport_protocol::MessageId::from_bytes([8; 16]),
+        },
+        body: device::DeviceBody::Call(device::DeviceCall {
+            delegation: delegation.clone(),
+            peer: vec![0, 36, 8, 1],
+            call: b"inbox".to_vec(),
+        }),
+    }
+    .sign(&parties.merchant)
+    .unwrap();
+    let (_, delegation_payload, _) = common::split(&delegation);
+    let (_, call_payload, _) = common::split(&call);
+    let seeds = root().join("fuzz/seeds/verify_device");
+    files.push((seeds.join("delegation_body"), body_of(&delegation_payload)));
+    files.push((seeds.join("call_body"), body_of(&call_payload)));
+    files.push((seeds.join("delegation"), delegation));
+    files.push((seeds.join("call"), call));
     for kind in MessageKind::ALL {
         let v = build(kind);
         let name = kind.name();
