@@ -247,6 +247,35 @@ pub enum AuditEvent {
         /// This copy's epoch now.
         epoch: u64,
     },
+    /// A device was paired: it may act for the person until it is removed or its
+    /// delegation ends.
+    DeviceAdded {
+        /// The device's id (its delegation's).
+        device: MessageId,
+        /// Its name.
+        name: String,
+        /// Its key.
+        key: PassportId,
+    },
+    /// A device was removed: its next call is refused.
+    DeviceRemoved {
+        /// The device's id.
+        device: MessageId,
+        /// Its name.
+        name: String,
+        /// The device that removed it, if a device did (else the home node).
+        by: Option<MessageId>,
+    },
+    /// A device did something for the person (the entries its action made
+    /// follow this one).
+    DeviceAction {
+        /// The device's id.
+        device: MessageId,
+        /// Its name.
+        name: String,
+        /// What it did, in one line.
+        action: String,
+    },
     /// Another live copy of this passport publishes its record (a restore made
     /// elsewhere): this copy stopped its network.
     OtherCopyFound {
@@ -407,11 +436,30 @@ impl AuditEvent {
                 "Restored from a backup made {}; this copy is epoch {epoch}",
                 crate::human::time(*backup_made_at)
             ),
+            Self::DeviceAdded { name, device, .. } => {
+                format!("Device {name:?} paired ({})", short(device))
+            }
+            Self::DeviceRemoved { name, device, by } => format!(
+                "Device {name:?} removed ({}){}",
+                short(device),
+                by.map(|by| format!(" by device {}", short(&by)))
+                    .unwrap_or_default()
+            ),
+            Self::DeviceAction {
+                name,
+                device,
+                action,
+            } => format!("Device {name:?} ({}) {action}", short(device)),
             Self::OtherCopyFound { epoch, peer } => format!(
                 "Stopped: another copy of this passport (epoch {epoch}, peer {peer}) is live"
             ),
         }
     }
+}
+
+/// The first 8 hex digits of an id.
+fn short(id: &MessageId) -> String {
+    id.to_string().chars().take(8).collect()
 }
 
 /// `, "name"`, or nothing for an empty name.

@@ -40,6 +40,8 @@
 //!   change it tells and delivered signed (Standard Webhooks), with retries.
 //! - [`backup`]: backups in the age format (made, verified, scheduled), restoring
 //!   one as the next epoch, and how a copy learns that a later one took over.
+//! - [`device`]: linked devices, the home node's side: pairing codes, the devices
+//!   paired, checking their signed calls.
 //! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
@@ -57,7 +59,8 @@
 //! each decision carried, `x/` erasures awaiting the backend's confirmation, `w/`
 //! webhooks (endpoints, queue, log), `mb/`, `mu/` and `mt/` what a mailbox holds
 //! for others (deposits, per-recipient usage, deleted ids), `mr/` where this node's
-//! own mailboxes were last found, `meta/` counters, the audit head, the copy's
+//! own mailboxes were last found, `dp/` and `dv/` pairing codes and devices paired, `meta/`
+//! counters, the audit head, the copy's
 //! epoch and the other copy found, if any. Every value is encrypted except the seen-id entries (`s/`,
 //! `S/`: random message ids and expiry times) and the policy counter in `meta/`,
 //! none of which is personal data.
@@ -68,6 +71,7 @@ pub mod config;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
+pub mod device;
 pub mod error;
 pub mod events;
 pub mod home;
