@@ -156,6 +156,9 @@ pub(crate) enum Command {
     /// (Auditor) Export or verify signed messages.
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Linked devices: pair a laptop or phone, list them, remove one.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Back the whole passport up into one file, encrypted with a backup
     /// passphrase in the age format (works while the node runs).
     Backup(BackupArgs),
@@ -169,6 +172,35 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// `passport device ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeviceCommand {
+    /// On the home node (running): print a one-time pairing code and its QR.
+    Add,
+    /// On the new device: pair with the code from `device add`. Makes this home
+    /// (--home DIR) a device: its commands go to the home node.
+    Join(JoinArgs),
+    /// The devices paired.
+    List,
+    /// Remove a device (lost, stolen, replaced): its next call is refused.
+    Remove {
+        /// The device's id, from `passport device list`.
+        device: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JoinArgs {
+    /// The code `passport device add` printed (passport-pair:…).
+    pub code: String,
+    /// This device's name, as the home node lists it. Default: the host name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lock this device's key with a 0600 key file instead of a passphrase.
+    #[arg(long)]
+    pub no_passphrase: bool,
 }
 
 #[derive(Debug, Args)]

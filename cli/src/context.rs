@@ -9,7 +9,8 @@ use std::{
 use anyhow::{Context as _, anyhow, bail};
 use axum::http::{Method, StatusCode};
 use passport_node::{
-    Home, Node, NodeError, Unlock,
+    ApiCall, Home, Node, NodeError, Unlock,
+    device::link::{DeviceFile, DeviceLink},
     http::{
         self, LocalApi,
         views::{ErrorBody, Proof},
@@ -137,6 +138,9 @@ impl Context {
             return self.node_with(token).await;
         }
         self.require_home()?;
+        if let Some(device) = self.device()? {
+            return self.device_conn(device).await;
+        }
         if let Some(remote) = self.running_node().await? {
             return Ok(remote);
         }
@@ -147,6 +151,32 @@ impl Context {
             );
         }
         Ok(Conn::Local(LocalApi::new(self.open_node()?)))
+    }
+
+    /// Whose device this home is, if it is a linked device's.
+    pub(crate) fn device(&self) -> anyhow::Result<Option<DeviceFile>> {
+        Ok(DeviceFile::read(self.home.dir())?)
+    }
+
+    /// The connection of this device to its home node.
+    async fn device_conn(&self, device: DeviceFile) -> anyhow::Result<Conn> {
+        let delegation = device.delegation_bytes().ok_or_else(|| {
+            anyhow!(
+                "{} is damaged (its delegation does not read): pair this device again",
+                self.home
+                    .dir()
+                    .join(passport_node::device::link::DEVICE_FILE)
+                    .display()
+            )
+        })?;
+        let node = self.open_node()?;
+        let keypair = self.home.network_key()?;
+        let link = crate::commands::device::link(node, keypair, device.person, device.multiaddrs())
+            .await?;
+        Ok(Conn::Device {
+            link: Box::new(link),
+            delegation,
+        })
     }
 
     /// The running node's API, if a node runs (with `PASSPORT_TOKEN`, one must).
@@ -341,12 +371,17 @@ pub(crate) enum Conn {
     },
     /// The store itself, no network: messages made wait in the outbox.
     Local(LocalApi),
+    /// A linked device's home node, over libp2p: each call signed by this device.
+    Device {
+        link: Box<DeviceLink>,
+        delegation: Vec<u8>,
+    },
 }
 
 impl Conn {
     /// Whether a node is running (otherwise messages wait for it).
     pub(crate) fn is_running(&self) -> bool {
-        matches!(self, Conn::Remote { .. })
+        matches!(self, Conn::Remote { .. } | Conn::Device { .. })
     }
 
     /// `method path` with an optional JSON body; the status and the body's bytes.
@@ -373,6 +408,15 @@ impl Conn {
                 Ok((status, response.bytes().await?.to_vec()))
             }
             Conn::Local(api) => Ok(api.call(method, path, body).await?),
+            Conn::Device { link, delegation } => {
+                let call = ApiCall {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                    body: body.cloned(),
+                };
+                let (status, bytes) = link.call(delegation, &call).await?;
+                Ok((StatusCode::from_u16(status)?, bytes))
+            }
         }
     }
 

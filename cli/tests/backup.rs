@@ -58,11 +58,7 @@ fn a_restored_passport_keeps_serving_live_grants_and_the_old_copy_stops() {
         .unwrap()
         .to_string();
     ok(&ada, &["set", "name.given", "Ada"]);
-    std::fs::write(
-        shop.join("config.toml"),
-        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
-    )
-    .unwrap();
+    common::listen_on_loopback(&shop);
     let shop_node = Daemon::start(&shop, None);
     let shop_address = shop_node.address();
     let ada_node = Daemon::start(&ada, Some(&shop_address));

@@ -293,11 +293,7 @@ async fn a_person_answers_a_merchant_from_the_consent_page_in_chromium() {
         .as_str()
         .unwrap()
         .to_string();
-    std::fs::write(
-        shop.join("config.toml"),
-        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
-    )
-    .unwrap();
+    common::listen_on_loopback(&shop);
     let shop_node = Daemon::start(&shop, None);
     // Listening on every interface needs the names the page will be opened by.
     let refused = passport(&ada)

@@ -225,11 +225,7 @@ fn two_daemons_from_init_to_revoke_through_the_command_line_only() {
     ok(&ada, &["set", "phone.mobile", "+33 6 12 34 56 78"]);
 
     // The shop's node takes its network settings from config.toml; Ada's from flags.
-    std::fs::write(
-        shop.join("config.toml"),
-        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
-    )
-    .unwrap();
+    common::listen_on_loopback(&shop);
     let shop_node = Daemon::start(&shop, None);
     let shop_address = shop_node.address();
     assert!(
@@ -728,11 +724,7 @@ fn scoped_tokens_are_made_listed_and_revoked_and_a_merchant_token_stays_in_its_s
     }
 
     // A node runs: the full token (api.token) still manages the tokens.
-    std::fs::write(
-        home.join("config.toml"),
-        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
-    )
-    .unwrap();
+    common::listen_on_loopback(&home);
     let node = Daemon::start(&home, None);
     assert!(ok(&home, &["token", "revoke", &read_id]).contains("Revoked token"));
     assert_eq!(json(&home, &["token", "list"]).as_array().unwrap().len(), 1);

@@ -263,8 +263,6 @@ pub enum AuditEvent {
         device: MessageId,
         /// Its name.
         name: String,
-        /// The device that removed it, if a device did (else the home node).
-        by: Option<MessageId>,
     },
     /// A device did something for the person (the entries its action made
     /// follow this one).
@@ -439,12 +437,9 @@ impl AuditEvent {
             Self::DeviceAdded { name, device, .. } => {
                 format!("Device {name:?} paired ({})", short(device))
             }
-            Self::DeviceRemoved { name, device, by } => format!(
-                "Device {name:?} removed ({}){}",
-                short(device),
-                by.map(|by| format!(" by device {}", short(&by)))
-                    .unwrap_or_default()
-            ),
+            Self::DeviceRemoved { name, device } => {
+                format!("Device {name:?} removed ({})", short(device))
+            }
             Self::DeviceAction {
                 name,
                 device,

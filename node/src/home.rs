@@ -191,6 +191,16 @@ impl Keys {
         Self::generate_with(&mut rand::rng())
     }
 
+    /// A second copy of these keys (a device's keys, held by its network while
+    /// they are installed in its home).
+    pub fn duplicate(&self) -> Self {
+        Self {
+            identity: IdentityKey::from_secret_bytes(&self.identity.to_secret_bytes()),
+            sealing: SealingKey::from_secret_bytes(&self.sealing.to_secret_bytes()),
+            data_key: DataKey::new(&self.data_key.to_bytes()),
+        }
+    }
+
     /// Keys drawn from `rng`: with a seeded generator, the same keys (and so the same
     /// passport id) every time, as a reproducible simulation needs.
     pub fn generate_with(rng: &mut (impl rand::CryptoRng + ?Sized)) -> Self {

@@ -215,20 +215,7 @@ impl Node {
         if !valid_id(id) {
             return Err(unknown());
         }
-        self.tx(now, |tx| {
-            let key = token_key(id);
-            let stored = tx.get::<Stored>(&key)?.ok_or_else(unknown)?;
-            tx.batch.delete(key);
-            tx.audit(
-                AuditEvent::TokenRevoked {
-                    token: stored.record.id.clone(),
-                    scope: stored.record.scope,
-                    name: stored.record.name.clone(),
-                },
-                None,
-            );
-            Ok(stored.record)
-        })
+        self.tx(now, |tx| tx.revoke_token(id)?.ok_or_else(unknown))
     }
 
     /// The scope of `token` if it is a scoped token this node made and has not
@@ -255,7 +242,26 @@ impl Node {
 }
 
 impl Tx<'_> {
-    fn create_token(&mut self, scope: Scope, name: &str) -> Result<NewToken, NodeError> {
+    /// Revokes the token `id` in this transaction, with its audit entry; `None` if
+    /// there is no such token.
+    pub(crate) fn revoke_token(&mut self, id: &str) -> Result<Option<ApiToken>, NodeError> {
+        let key = token_key(id);
+        let Some(stored) = self.get::<Stored>(&key)? else {
+            return Ok(None);
+        };
+        self.batch.delete(key);
+        self.audit(
+            AuditEvent::TokenRevoked {
+                token: stored.record.id.clone(),
+                scope: stored.record.scope,
+                name: stored.record.name.clone(),
+            },
+            None,
+        );
+        Ok(Some(stored.record))
+    }
+
+    pub(crate) fn create_token(&mut self, scope: Scope, name: &str) -> Result<NewToken, NodeError> {
         let existing = self.node.storage().scan_prefix(TOKEN_PREFIX)?;
         if existing.len() >= MAX_TOKENS {
             return Err(NodeError::TokenRefused(format!(

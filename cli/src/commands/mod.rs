@@ -4,6 +4,7 @@ pub(crate) mod backend;
 pub(crate) mod backup;
 pub(crate) mod data;
 pub(crate) mod demo;
+pub(crate) mod device;
 pub(crate) mod merchant;
 pub(crate) mod message;
 pub(crate) mod person;
@@ -48,6 +49,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
         Command::Token(command) => token::run(&ctx, command).await,
         Command::Message(command) => message::run(&ctx, command).await,
+        Command::Device(command) => device::run(&ctx, command).await,
         Command::Backup(args) => backup::backup(&ctx, args).await,
         Command::Restore(args) => backup::restore(&ctx, args),
         Command::Demo => demo::run().await,

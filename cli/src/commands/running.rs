@@ -22,6 +22,13 @@ use crate::{
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
+    if let Some(device) = ctx.device()? {
+        anyhow::bail!(
+            "{} is a linked device of passport {}, not a node: its commands go to the home node; run `passport node` there",
+            ctx.home.dir().display(),
+            device.person
+        );
+    }
     let node = ctx.open_node()?;
     let config = ctx.home.config()?;
     let mut settings = config.network.clone();

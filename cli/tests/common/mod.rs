@@ -94,6 +94,15 @@ pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Writes a `config.toml` in `home` that listens on loopback only, without mDNS.
+pub(crate) fn listen_on_loopback(home: &Path) {
+    std::fs::write(
+        home.join("config.toml"),
+        "[network]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nmdns = false\n",
+    )
+    .unwrap();
+}
+
 /// A `passport node` process, stopped with SIGTERM when dropped.
 pub(crate) struct Daemon {
     child: Child,

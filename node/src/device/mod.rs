@@ -10,18 +10,22 @@
 //! deleted, so its next call is refused at once whatever its delegation says.
 //! Call ids go into the replay store like messages' ids.
 
+pub mod link;
+
 use passport_protocol::{
     MessageId, PassportId, ProtocolError, SeenIds as _, Timestamp,
     device::{
-        DeviceBody, PAIRING_SECRET_BYTES, pairing_proof, sign_delegation, verify_delegation,
-        verify_device_message,
+        DeviceBody, DeviceMessage, PAIRING_SECRET_BYTES, pairing_proof, sign_delegation,
+        verify_delegation, verify_device_message,
     },
 };
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
-use crate::{audit::AuditEvent, error::NodeError, node::Node};
+use zeroize::Zeroizing;
+
+use crate::{audit::AuditEvent, error::NodeError, node::Node, tokens::Scope};
 
 /// How long a pairing code may be used: 10 minutes.
 pub const PAIRING_CODE_LIFETIME_SECS: u64 = 600;
@@ -37,6 +41,7 @@ pub const DELEGATION_LIFETIME_SECS: u64 = 90 * 86_400;
 
 const CODE_PREFIX: &[u8] = b"dp/";
 const DEVICE_PREFIX: &[u8] = b"dv/";
+const DEVICE_TOKEN_PREFIX: &[u8] = b"dk/";
 
 fn code_key(id: &[u8; 8]) -> Vec<u8> {
     [CODE_PREFIX, &id[..]].concat()
@@ -44,6 +49,23 @@ fn code_key(id: &[u8; 8]) -> Vec<u8> {
 
 fn device_key(id: &MessageId) -> Vec<u8> {
     [DEVICE_PREFIX, &id.as_bytes()[..]].concat()
+}
+
+fn device_token_key(id: &MessageId) -> Vec<u8> {
+    [DEVICE_TOKEN_PREFIX, &id.as_bytes()[..]].concat()
+}
+
+/// The person-scoped API token a device's calls are made with on the home node
+/// (kept encrypted like every record; never sent to the device).
+#[derive(Serialize, Deserialize)]
+struct DeviceToken {
+    token: String,
+}
+
+impl Drop for DeviceToken {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
 }
 
 /// Why a device's pairing or call was refused.
@@ -124,6 +146,8 @@ pub struct Device {
     /// The signed delegation it was given.
     #[serde(with = "serde_bytes")]
     pub delegation: Vec<u8>,
+    /// The id of the person-scoped API token its calls are made with.
+    pub token_id: String,
 }
 
 /// A device's call, checked: who made it and what it asks.
@@ -217,6 +241,13 @@ impl Node {
                 &mut *tx.rng,
             )?;
             let (claims, _) = verify_delegation(&delegation, &tx.me(), &key, now)?;
+            // The device reaches the person's routes and no others: its calls go
+            // through the API with a person-scoped token of its own.
+            let token_name: String = format!("device {}", pairing.name)
+                .chars()
+                .take(48)
+                .collect();
+            let token = tx.create_token(Scope::Person, &token_name)?;
             let device = Device {
                 id: claims.id,
                 key,
@@ -224,8 +255,15 @@ impl Node {
                 paired_at: now,
                 expires_at: claims.expires_at,
                 delegation,
+                token_id: token.record.id.clone(),
             };
             tx.put(device_key(&device.id), &device);
+            tx.put(
+                device_token_key(&device.id),
+                &DeviceToken {
+                    token: token.token.to_string(),
+                },
+            );
             tx.audit(
                 AuditEvent::DeviceAdded {
                     device: device.id,
@@ -248,29 +286,40 @@ impl Node {
             .collect())
     }
 
-    /// Removes device `id`: its next call is refused. `by` is the device that
-    /// asked, if a device did (a lost phone removed from the laptop).
-    pub fn remove_device(
-        &self,
-        id: &MessageId,
-        by: Option<&Device>,
-        now: Timestamp,
-    ) -> Result<Device, DeviceError> {
+    /// Removes device `id`: its next call is refused and its token revoked. (A
+    /// device removing another one shows in the audit log as its own action just
+    /// before.)
+    pub fn remove_device(&self, id: &MessageId, now: Timestamp) -> Result<Device, DeviceError> {
         self.tx(now, |tx| {
             let Some(device) = tx.get::<Device>(&device_key(id))? else {
                 return Ok(Err(DeviceError::NotPaired));
             };
             tx.delete(device_key(id));
+            tx.delete(device_token_key(id));
+            tx.revoke_token(&device.token_id)?;
             tx.audit(
                 AuditEvent::DeviceRemoved {
                     device: device.id,
                     name: device.name.clone(),
-                    by: by.map(|d| d.id),
                 },
                 None,
             );
             Ok(Ok(device))
         })?
+    }
+
+    /// The API token device `id`'s calls are made with.
+    pub fn device_token(&self, id: &MessageId) -> Result<Zeroizing<String>, DeviceError> {
+        let stored: Option<DeviceToken> = self.get(&device_token_key(id))?;
+        stored
+            .map(|t| Zeroizing::new(t.token.clone()))
+            .ok_or(DeviceError::NotPaired)
+    }
+
+    /// Signs a device object with this node's key (a device's own node signs its
+    /// pairings and calls this way).
+    pub fn sign_device_message(&self, message: &DeviceMessage) -> Result<Vec<u8>, NodeError> {
+        Ok(message.sign(&self.keys().identity)?)
     }
 
     /// Checks a device's signed call that came on the connection from `peer`:

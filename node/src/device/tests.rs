@@ -109,14 +109,14 @@ fn a_code_pairs_one_device_once_and_a_removed_device_is_refused_at_once() {
     assert!(home.check_device_call(&stolen, PEER, now()).is_err());
 
     // Removed: the very next call is refused, though the delegation has not ended.
-    home.remove_device(&device.id, None, now()).unwrap();
+    home.remove_device(&device.id, now()).unwrap();
     let after = call(&phone, home.id(), &device.delegation, now());
     assert!(matches!(
         home.check_device_call(&after, PEER, now()),
         Err(DeviceError::NotPaired)
     ));
     assert!(matches!(
-        home.remove_device(&device.id, None, now()),
+        home.remove_device(&device.id, now()),
         Err(DeviceError::NotPaired)
     ));
     let events: Vec<_> = home
@@ -125,11 +125,13 @@ fn a_code_pairs_one_device_once_and_a_removed_device_is_refused_at_once() {
         .into_iter()
         .map(|e| e.event)
         .collect();
-    assert!(matches!(events[0], AuditEvent::DeviceAdded { .. }));
-    assert!(matches!(
-        events[1],
-        AuditEvent::DeviceRemoved { by: None, .. }
-    ));
+    assert!(matches!(events[0], AuditEvent::TokenCreated { .. }));
+    assert!(matches!(events[1], AuditEvent::DeviceAdded { .. }));
+    assert!(matches!(events[2], AuditEvent::TokenRevoked { .. }));
+    assert!(matches!(events[3], AuditEvent::DeviceRemoved { .. }));
+    // Its token went with it.
+    assert!(home.tokens().unwrap().is_empty());
+    assert!(matches!(home.device_token(&device.id), Err(DeviceError::NotPaired)));
 }
 
 #[test]

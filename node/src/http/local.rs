@@ -23,13 +23,14 @@ const LOCAL_HOST: &str = "passport.local";
 impl LocalApi {
     /// The API over `node`, without a network.
     pub fn new(node: Node) -> Self {
+        Self::over(Passport::offline(node))
+    }
+
+    /// The API over a running `passport` (what a linked device's calls go
+    /// through on its home node).
+    pub fn over(passport: Passport) -> Self {
         let token = crate::home::random_token();
-        let state = ApiState::from_parts(
-            Passport::offline(node),
-            &token,
-            vec![LOCAL_HOST.to_string()],
-            0,
-        );
+        let state = ApiState::from_parts(passport, &token, vec![LOCAL_HOST.to_string()], 0);
         Self {
             router: super::router(state),
             token,
@@ -46,13 +47,25 @@ impl LocalApi {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Vec<u8>), LocalApiError> {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    /// [`LocalApi::call`] with the bearer `token` (a scoped one reaches only its
+    /// scope's routes).
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: axum::http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Vec<u8>), LocalApiError> {
         use tower::ServiceExt as _;
         let call = format!("{method} {path}");
         let mut request = axum::http::Request::builder()
             .method(method)
             .uri(path)
             .header(header::HOST, LOCAL_HOST)
-            .header(header::AUTHORIZATION, format!("Bearer {}", self.token));
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
         let body = match body {
             Some(v) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");

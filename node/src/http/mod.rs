@@ -44,7 +44,10 @@ use axum::{Router, http::StatusCode, middleware};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use self::{
-    api::backup::SUMMARY_HEADER as BACKUP_SUMMARY_HEADER,
+    api::{
+        backup::SUMMARY_HEADER as BACKUP_SUMMARY_HEADER,
+        devices::{DeviceView, PairingCodeView},
+    },
     guards::{scoped_token_proof, token_proof},
     local::{LocalApi, LocalApiError},
     state::{ApiError, ApiState},

@@ -57,6 +57,7 @@ seconds."
         (name = "merchant", description = "The merchant's side: requests sent, grants received and their values."),
         (name = "audit", description = "The audit log and the signed messages it holds."),
         (name = "backup", description = "A backup of the whole passport, as an age file."),
+        (name = "devices", description = "Linked devices: pairing codes, the devices paired, removing one."),
         (name = "events", description = "The node's events, as they are committed."),
         (name = "network", description = "Network state and metrics."),
     ),

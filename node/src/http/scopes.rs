@@ -40,6 +40,8 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("GET", "/v1/policies", &[P, R]),
     ("POST", "/v1/policies", &[P]),
     ("DELETE", "/v1/policies/{id}", &[P]),
+    ("GET", "/v1/devices", &[P, R]),
+    ("DELETE", "/v1/devices/{id}", &[P]),
     // The merchant's side.
     ("POST", "/v1/requests", &[M]),
     ("GET", "/v1/requests", &[P, M, R]),
@@ -60,8 +62,9 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("GET", "/v1/tokens", &[]),
     ("POST", "/v1/tokens", &[]),
     ("DELETE", "/v1/tokens/{id}", &[]),
-    // A backup holds the keys: the full token only.
+    // A backup holds the keys, a pairing code makes a device: the full token only.
     ("POST", "/v1/backup", &[]),
+    ("POST", "/v1/devices/code", &[]),
 ];
 
 /// The scopes besides the full token that may call `method pattern`.

@@ -13,7 +13,8 @@ use passport_protocol::limits::MAX_RECORD_BYTES;
 use super::{
     codec::{Codec, PROTOCOL},
     config::NetConfig,
-    mailbox::{MAILBOX_PROTOCOL, MailboxCodec},
+    device::{DEVICE_PROTOCOL, DeviceCodec, device_codec},
+    mailbox::{MAILBOX_PROTOCOL, MailboxCodec, mailbox_codec},
 };
 
 /// Kademlia protocol name: Passport's own DHT, apart from IPFS's.
@@ -26,6 +27,7 @@ pub(crate) struct Behaviour {
     pub(super) kad: kad::Behaviour<MemoryStore>,
     pub(super) messages: request_response::Behaviour<Codec>,
     pub(super) mailbox: request_response::Behaviour<MailboxCodec>,
+    pub(super) device: request_response::Behaviour<DeviceCodec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
@@ -109,8 +111,13 @@ pub(super) fn behaviour(
             request_response::Config::default().with_request_timeout(config.request_timeout),
         ),
         mailbox: request_response::Behaviour::with_codec(
-            MailboxCodec,
+            mailbox_codec(),
             [(MAILBOX_PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(config.request_timeout),
+        ),
+        device: request_response::Behaviour::with_codec(
+            device_codec(),
+            [(DEVICE_PROTOCOL, ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(config.request_timeout),
         ),
         identify: identify::Behaviour::new(identify::Config::new(

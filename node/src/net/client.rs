@@ -10,6 +10,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::{
     codec::Response,
     config::NetConfig,
+    device::{DeviceJob, DeviceRequest, DeviceResponse},
     error::NetError,
     lookup::{LookupTrace, RoutingView},
     mailbox::{MailboxRequest, MailboxResponse},
@@ -47,6 +48,12 @@ pub(super) enum Command {
         request: MailboxRequest,
         reply: oneshot::Sender<Result<MailboxResponse, NetError>>,
     },
+    Device {
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: DeviceRequest,
+        reply: oneshot::Sender<Result<DeviceResponse, NetError>>,
+    },
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
@@ -64,6 +71,8 @@ pub struct Client {
     config: NetConfig,
     /// Woken when the node connects to a peer after having none.
     reconnected: Arc<Notify>,
+    /// The device requests the event loop admits, until the handle takes them.
+    device_jobs: Arc<std::sync::Mutex<Option<mpsc::Receiver<DeviceJob>>>>,
 }
 
 impl std::fmt::Debug for Command {
@@ -76,6 +85,7 @@ impl std::fmt::Debug for Command {
             Command::RoutingView { .. } => "RoutingView",
             Command::Send { .. } => "Send",
             Command::Mailbox { .. } => "Mailbox",
+            Command::Device { .. } => "Device",
             Command::ListenAddrs { .. } => "ListenAddrs",
             Command::Peers { .. } => "Peers",
         })
@@ -89,13 +99,41 @@ impl Client {
         peer_id: PeerId,
         config: NetConfig,
         reconnected: Arc<Notify>,
+        device_jobs: mpsc::Receiver<DeviceJob>,
     ) -> Self {
         Self {
             commands,
             peer_id,
             config,
             reconnected,
+            device_jobs: Arc::new(std::sync::Mutex::new(Some(device_jobs))),
         }
+    }
+
+    /// The device requests this node admits, for whoever serves linked devices
+    /// (the [`Passport`](crate::Passport) handle of a home node); given once.
+    /// Until taken, and once dropped, devices are refused.
+    pub fn take_device_jobs(&self) -> Option<mpsc::Receiver<DeviceJob>> {
+        self.device_jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// Sends a device request to the home node `peer` at `addresses`.
+    pub async fn device(
+        &self,
+        peer: PeerId,
+        addresses: Vec<Multiaddr>,
+        request: DeviceRequest,
+    ) -> Result<DeviceResponse, NetError> {
+        self.call_remote(|reply| Command::Device {
+            peer,
+            addresses,
+            request,
+            reply,
+        })
+        .await
     }
 
     /// The settings the network runs with.

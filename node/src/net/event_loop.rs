@@ -16,6 +16,7 @@ use super::{
     behaviour::{Behaviour, BehaviourEvent, KAD_PROTOCOL},
     client::Command,
     config::NetConfig,
+    device::{DeviceAnswer, DeviceJob, DeviceRequests, DeviceService},
     error::NetError,
     inbound::{Answer, Inbound, Requests},
     lookup::{Lookup, RoutingView, accept_record, answer_lookup},
@@ -46,6 +47,12 @@ pub struct EventLoop {
     mailbox_answers: mpsc::Receiver<MailboxAnswer>,
     /// This node's mailbox requests waiting for their answers.
     mailbox_requests: MailboxRequests,
+    /// Inbound device requests, handed to the handle.
+    device: DeviceService,
+    /// Answers to inbound device requests.
+    device_answers: mpsc::Receiver<DeviceAnswer>,
+    /// This node's device requests (when it is a device) waiting for answers.
+    device_requests: DeviceRequests,
     /// Woken when this node connects to a peer after having none.
     reconnected: std::sync::Arc<tokio::sync::Notify>,
     /// Counters for `/metrics` and [`Status`]: records refused, Kademlia requests
@@ -95,7 +102,7 @@ impl Moved {
 
 impl EventLoop {
     /// The event loop of `swarm`, taking commands from `commands` and counting into
-    /// `metrics`.
+    /// `metrics`; and the receiver of the device requests it admits.
     pub(super) fn new(
         swarm: Swarm<Behaviour>,
         node: Node,
@@ -103,12 +110,17 @@ impl EventLoop {
         metrics: Metrics,
         commands: mpsc::Receiver<Command>,
         reconnected: std::sync::Arc<tokio::sync::Notify>,
-    ) -> Self {
+    ) -> (Self, mpsc::Receiver<DeviceJob>) {
         let (answers_tx, answers) = mpsc::channel(config.command_capacity);
         let inbound = Inbound::new(node.clone(), &config, answers_tx, metrics.clone());
         let (mailbox_tx, mailbox_answers) = mpsc::channel(config.command_capacity);
         let mailbox = MailboxService::new(node.clone(), &config, mailbox_tx, metrics.clone());
-        Self {
+        let (device_tx, device_answers) = mpsc::channel(config.command_capacity);
+        let (device, device_jobs) = DeviceService::new(&config, device_tx);
+        let event_loop = Self {
+            device,
+            device_answers,
+            device_requests: HashMap::new(),
             mailbox,
             mailbox_answers,
             mailbox_requests: HashMap::new(),
@@ -128,7 +140,8 @@ impl EventLoop {
             relay_listeners: HashMap::new(),
             connections: HashMap::new(),
             moved: Moved::default(),
-        }
+        };
+        (event_loop, device_jobs)
     }
 
     /// Runs until every client is dropped.
@@ -169,6 +182,9 @@ impl EventLoop {
                 }
                 Some((channel, response)) = self.mailbox_answers.recv() => {
                     let _ = self.swarm.behaviour_mut().mailbox.send_response(channel, response);
+                }
+                Some((channel, response)) = self.device_answers.recv() => {
+                    let _ = self.swarm.behaviour_mut().device.send_response(channel, response);
                 }
             }
         }
@@ -310,6 +326,19 @@ impl EventLoop {
                     .send_request_with_addresses(&peer, request, addresses);
                 self.mailbox_requests.insert(request, reply);
             }
+            Command::Device {
+                peer,
+                addresses,
+                request,
+                reply,
+            } => {
+                let request = self
+                    .swarm
+                    .behaviour_mut()
+                    .device
+                    .send_request_with_addresses(&peer, request, addresses);
+                self.device_requests.insert(request, reply);
+            }
             Command::Status { reply } => {
                 let kad = &mut self.swarm.behaviour_mut().kad;
                 let routing_table_size = kad.kbuckets().map(|b| b.num_entries()).sum();
@@ -446,6 +475,11 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Mailbox(event)) => self.mailbox.on_event(
                 &mut self.swarm.behaviour_mut().mailbox,
                 &mut self.mailbox_requests,
+                event,
+            ),
+            SwarmEvent::Behaviour(BehaviourEvent::Device(event)) => self.device.on_event(
+                &mut self.swarm.behaviour_mut().device,
+                &mut self.device_requests,
                 event,
             ),
             SwarmEvent::Behaviour(BehaviourEvent::Messages(event)) => {
@@ -622,7 +656,7 @@ mod tests {
             .build();
         let node = Node::in_memory(NodeConfig::default()).unwrap();
         let (_, commands) = mpsc::channel(1);
-        EventLoop::new(swarm, node, config, metrics, commands, Default::default())
+        EventLoop::new(swarm, node, config, metrics, commands, Default::default()).0
     }
 
     #[tokio::test]

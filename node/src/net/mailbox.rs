@@ -9,12 +9,10 @@
 
 use std::{
     collections::HashMap,
-    io,
     sync::Arc,
     time::{Duration, Instant},
 };
 
-use futures::{AsyncRead, AsyncWrite};
 use libp2p::{
     PeerId, StreamProtocol,
     request_response::{self, ResponseChannel},
@@ -25,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::{
-    codec::{Waiting, read_frame, settle, write_frame},
+    cbor_codec::CborCodec,
+    codec::{Waiting, settle},
     config::NetConfig,
     limit,
 };
@@ -110,77 +109,12 @@ impl MailboxResponse {
     }
 }
 
-/// Length-prefixed CBOR frames with a hard size cap.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MailboxCodec;
+/// The codec of the mailbox protocol.
+pub type MailboxCodec = CborCodec<MailboxRequest, MailboxResponse>;
 
-async fn read_item<T, R>(io: &mut R) -> io::Result<T>
-where
-    T: serde::de::DeserializeOwned,
-    R: AsyncRead + Unpin + Send,
-{
-    let frame = read_frame(io, MAX_MAILBOX_FRAME).await?;
-    ciborium::from_reader(frame.as_slice())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("malformed: {e}")))
-}
-
-async fn write_item<T, W>(io: &mut W, item: &T) -> io::Result<()>
-where
-    T: Serialize,
-    W: AsyncWrite + Unpin + Send,
-{
-    let mut buf = Vec::new();
-    ciborium::into_writer(item, &mut buf)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    write_frame(io, &buf, MAX_MAILBOX_FRAME).await
-}
-
-impl request_response::Codec for MailboxCodec {
-    type Protocol = StreamProtocol;
-    type Request = MailboxRequest;
-    type Response = MailboxResponse;
-
-    async fn read_request<T>(&mut self, _: &Self::Protocol, io: &mut T) -> io::Result<Self::Request>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_item(io).await
-    }
-
-    async fn read_response<T>(
-        &mut self,
-        _: &Self::Protocol,
-        io: &mut T,
-    ) -> io::Result<Self::Response>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_item(io).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &Self::Protocol,
-        io: &mut T,
-        req: Self::Request,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_item(io, &req).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &Self::Protocol,
-        io: &mut T,
-        res: Self::Response,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_item(io, &res).await
-    }
+/// A mailbox codec with the protocol's frame cap.
+pub(super) fn mailbox_codec() -> MailboxCodec {
+    CborCodec::new(MAX_MAILBOX_FRAME)
 }
 
 /// This node's mailbox requests waiting for their answers.
@@ -363,10 +297,13 @@ impl MailboxService {
 
 #[cfg(test)]
 mod tests {
+    use std::io;
+
     use futures::io::Cursor;
     use passport_protocol::{MessageId, Timestamp};
 
     use super::*;
+    use crate::net::cbor_codec::{read_item, write_item};
 
     #[test]
     fn requests_and_answers_round_trip_and_oversize_frames_are_refused_unread() {
@@ -394,28 +331,35 @@ mod tests {
                 MailboxResponse::Busy,
             ] {
                 let mut wire = Cursor::new(Vec::new());
-                write_item(&mut wire, &response).await.unwrap();
+                write_item(&mut wire, &response, MAX_MAILBOX_FRAME)
+                    .await
+                    .unwrap();
                 let mut wire = Cursor::new(wire.into_inner());
-                let read: MailboxResponse = read_item(&mut wire).await.unwrap();
+                let read: MailboxResponse = read_item(&mut wire, MAX_MAILBOX_FRAME).await.unwrap();
                 assert_eq!(read, response);
             }
             let mut wire = Cursor::new(Vec::new());
-            write_item(&mut wire, &MailboxRequest::Drain(vec![1, 2]))
-                .await
-                .unwrap();
+            write_item(
+                &mut wire,
+                &MailboxRequest::Drain(vec![1, 2]),
+                MAX_MAILBOX_FRAME,
+            )
+            .await
+            .unwrap();
             let mut wire = Cursor::new(wire.into_inner());
-            let read: MailboxRequest = read_item(&mut wire).await.unwrap();
+            let read: MailboxRequest = read_item(&mut wire, MAX_MAILBOX_FRAME).await.unwrap();
             assert_eq!(read, MailboxRequest::Drain(vec![1, 2]));
             // A claimed length over the cap is refused before anything is read.
             let mut claim = ((MAX_MAILBOX_FRAME + 1) as u32).to_be_bytes().to_vec();
             claim.extend([0u8; 8]);
-            let refused = read_item::<MailboxRequest, _>(&mut Cursor::new(claim)).await;
+            let refused =
+                read_item::<MailboxRequest, _>(&mut Cursor::new(claim), MAX_MAILBOX_FRAME).await;
             assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::InvalidData);
             // Not CBOR of a request: refused, not a panic.
             let mut junk = 3u32.to_be_bytes().to_vec();
             junk.extend([0xff, 0x00, 0x01]);
             assert!(
-                read_item::<MailboxRequest, _>(&mut Cursor::new(junk))
+                read_item::<MailboxRequest, _>(&mut Cursor::new(junk), MAX_MAILBOX_FRAME)
                     .await
                     .is_err()
             );

@@ -26,6 +26,11 @@
 //! - `status.rs`: [`Status`], [`Reachability`], [`DhtServed`].
 //! - `codec.rs`: the request-response [`Codec`] and its [`Response`].
 //! - `limit.rs`: the per-peer rate limiter.
+//! - `cbor_codec.rs`: [`CborCodec`], CBOR request-response frames with a size cap,
+//!   for the protocols beside the message protocol.
+//! - `device.rs`: the device protocol ([`device::DeviceRequest`],
+//!   [`device::DeviceResponse`]): admitting a linked device's requests and handing
+//!   them to the handle.
 //! - `mailbox.rs`: the mailbox protocol ([`MailboxRequest`], [`MailboxResponse`],
 //!   its codec) and serving it: challenges, limits, handing requests to the node.
 //! - `lookup.rs`: DHT lookups ([`LookupTrace`], [`RoutingView`]) and the filter
@@ -41,9 +46,11 @@
 //!   [`with_metrics`], [`with_transport`].
 
 mod behaviour;
+mod cbor_codec;
 mod client;
 mod codec;
 mod config;
+pub mod device;
 mod error;
 mod event_loop;
 mod inbound;
@@ -55,6 +62,7 @@ mod transport;
 
 pub use self::{
     behaviour::KAD_PROTOCOL,
+    cbor_codec::CborCodec,
     client::Client,
     codec::{Codec, MAX_FRAME_BYTES, PROTOCOL, Response},
     config::NetConfig,

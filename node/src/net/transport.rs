@@ -121,7 +121,14 @@ fn start(
     }
     let (commands_tx, commands) = mpsc::channel(config.command_capacity);
     let reconnected = std::sync::Arc::new(tokio::sync::Notify::new());
-    let client = Client::new(commands_tx, peer_id, config.clone(), reconnected.clone());
-    let event_loop = EventLoop::new(swarm, node, config, metrics, commands, reconnected);
+    let (event_loop, device_jobs) = EventLoop::new(
+        swarm,
+        node,
+        config.clone(),
+        metrics,
+        commands,
+        reconnected.clone(),
+    );
+    let client = Client::new(commands_tx, peer_id, config, reconnected, device_jobs);
     Ok((client, event_loop))
 }

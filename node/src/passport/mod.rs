@@ -38,6 +38,7 @@ use zeroize::Zeroizing;
 
 mod backend;
 mod delivery;
+mod device;
 mod error;
 mod mailbox;
 mod merchant;
@@ -45,6 +46,7 @@ mod merchant;
 use self::delivery::{Backoff, Delivery};
 pub use self::{
     delivery::{MAX_DELIVERIES, Sending},
+    device::ApiCall,
     error::PassportError,
     mailbox::{DEPOSIT_AT, DrainReport},
     merchant::{RequestAnswer, RequestOutcome},
@@ -318,9 +320,19 @@ impl Builder {
                 notifications,
                 copies,
                 backups,
+                devices: None,
             })),
         };
+        let device_jobs = network.client.take_device_jobs();
         let passport = Passport::assemble(node, Some(network), delivery, merchant_name);
+        if let Some(jobs) = device_jobs {
+            let devices = tokio::spawn(device::serve(passport.clone(), jobs));
+            if let Some(network) = &passport.inner.network
+                && let Some(tasks) = network.tasks.lock().await.as_mut()
+            {
+                tasks.devices = Some(devices);
+            }
+        }
         Ok((passport, events))
     }
 }
@@ -364,6 +376,9 @@ struct Tasks {
     copies: JoinHandle<()>,
     /// Scheduled backups: aborting one mid-way leaves only its temporary file.
     backups: JoinHandle<()>,
+    /// Serving linked devices: aborting loses a call being answered (the device
+    /// is told the node stopped).
+    devices: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Passport {
@@ -513,7 +528,7 @@ impl Passport {
     }
 
     /// Runs `f` on the node on the blocking pool.
-    async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Node) -> Result<T, NodeError> + Send + 'static,
     ) -> Result<T, PassportError> {
@@ -560,6 +575,9 @@ impl Passport {
             tasks.notifications.abort();
             tasks.copies.abort();
             tasks.backups.abort();
+            if let Some(devices) = tasks.devices {
+                devices.abort();
+            }
             let _ = network.client.shutdown().await;
             let _ = tasks.event_loop.await;
         }

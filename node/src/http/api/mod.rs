@@ -12,6 +12,7 @@
 mod audit;
 mod backend;
 pub(crate) mod backup;
+pub(crate) mod devices;
 mod events;
 mod fields;
 mod merchant;
@@ -71,6 +72,9 @@ pub(super) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
         .routes(routes!(backup::backup))
+        .routes(routes!(devices::pairing_code))
+        .routes(routes!(devices::devices))
+        .routes(routes!(devices::remove_device))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that
