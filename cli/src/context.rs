@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context as _, anyhow, bail};
 use axum::http::{Method, StatusCode};
 use passport_node::{
-    ApiCall, Home, Node, NodeError, Unlock,
+    ApiCall, DeviceOp, Home, Node, NodeError, Unlock,
     device::link::{DeviceFile, DeviceLink},
     http::{
         self, LocalApi,
@@ -160,6 +160,18 @@ impl Context {
 
     /// The connection of this device to its home node.
     async fn device_conn(&self, device: DeviceFile) -> anyhow::Result<Conn> {
+        let (link, delegation) = self.device_link(device).await?;
+        Ok(Conn::Device {
+            link: Box::new(link),
+            delegation,
+        })
+    }
+
+    /// This device's link to its home node, and its delegation.
+    pub(crate) async fn device_link(
+        &self,
+        device: DeviceFile,
+    ) -> anyhow::Result<(DeviceLink, Vec<u8>)> {
         let delegation = device.delegation_bytes().ok_or_else(|| {
             anyhow!(
                 "{} is damaged (its delegation does not read): pair this device again",
@@ -173,10 +185,7 @@ impl Context {
         let keypair = self.home.network_key()?;
         let link = crate::commands::device::link(node, keypair, device.person, device.multiaddrs())
             .await?;
-        Ok(Conn::Device {
-            link: Box::new(link),
-            delegation,
-        })
+        Ok((link, delegation))
     }
 
     /// The running node's API, if a node runs (with `PASSPORT_TOKEN`, one must).
@@ -409,11 +418,11 @@ impl Conn {
             }
             Conn::Local(api) => Ok(api.call(method, path, body).await?),
             Conn::Device { link, delegation } => {
-                let call = ApiCall {
+                let call = DeviceOp::Api(ApiCall {
                     method: method.to_string(),
                     path: path.to_string(),
                     body: body.cloned(),
-                };
+                });
                 let (status, bytes) = link.call(delegation, &call).await?;
                 Ok((StatusCode::from_u16(status)?, bytes))
             }

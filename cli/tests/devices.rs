@@ -9,6 +9,87 @@ mod common;
 use common::{Daemon, eventually, fails, json, ok, run};
 use serde_json::Value;
 
+/// Opens the device's page at `url` (its key sets the cookie), finds request `id`
+/// in its inbox, and approves it with the page's own form; also checks that the
+/// page needs its key and a loopback Host.
+fn approve_on_the_page(url: &str, id: &str) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let base = url.split("/?").next().unwrap().to_string();
+        let first = http.get(url).send().await.unwrap();
+        assert!(first.status().is_redirection(), "{}", first.status());
+        let cookie = first.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        // Live: the page's event stream says "change" (the home node's store has
+        // changed since count 0).
+        let mut live = http
+            .get(format!("{base}/events?since=0"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), live.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(
+            String::from_utf8_lossy(&chunk).contains("event: change"),
+            "{chunk:?}"
+        );
+        drop(live);
+        let without = http.get(format!("{base}/")).send().await.unwrap();
+        assert_eq!(without.status(), 401);
+        let elsewhere = http
+            .get(format!("{base}/"))
+            .header("cookie", &cookie)
+            .header("host", "evil.example:80")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.status(), 421);
+        let inbox = common::eventually_async(|| async {
+            let html = http
+                .get(format!("{base}/"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            html.contains(id).then_some(html)
+        })
+        .await;
+        let csrf = inbox
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        let decided = http
+            .post(format!("{base}/inbox/{id}/decide"))
+            .header("cookie", &cookie)
+            .header("origin", &base)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "csrf={csrf}&field=name.given&duration=86400&action=once"
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert!(decided.status().is_redirection(), "{}", decided.status());
+    });
+}
+
 #[test]
 fn a_paired_device_approves_for_the_person_until_it_is_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,18 +201,77 @@ fn a_paired_device_approves_for_the_person_until_it_is_removed() {
         .unwrap_or_else(|| panic!("{audit}"));
     assert!(approval.contains("name=phone"), "{approval}");
 
-    // Removed from the home node: the phone's next approval is refused at once.
-    ok(&ada, &["device", "remove", &device_id]);
-    let second = request("0s");
-    let error = fails(
-        &phone,
-        &["approve", second["request_id"].as_str().unwrap()],
-        2,
+    // The phone's own page (on its loopback), answered by the home node: it shows
+    // the next request, and its form approves it.
+    let mut page = common::passport(&phone)
+        .args(["--json", "node", "--api", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = {
+        use std::io::BufRead as _;
+        let mut reader = std::io::BufReader::new(page.stdout.take().unwrap());
+        let mut text = String::new();
+        loop {
+            assert_ne!(reader.read_line(&mut text).unwrap(), 0, "no JSON: {text}");
+            if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                break value["page"].as_str().unwrap().to_string();
+            }
+        }
+    };
+    let by_page = request("0s");
+    let by_page_id = by_page["request_id"].as_str().unwrap().to_string();
+    approve_on_the_page(&url, &by_page_id);
+    eventually("the page's grant reaches the shop", || {
+        (json(&shop, &["received"]).as_array().unwrap().len() == 2).then_some(())
+    });
+    let _ = page.kill();
+    let _ = page.wait();
+
+    // The phone is lost: the laptop, another device, removes it. Its next
+    // approval is refused at once and changes nothing.
+    let laptop = dir.path().join("laptop");
+    let code = json(&ada, &["device", "add"])["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &laptop,
+        &[
+            "device",
+            "join",
+            &code,
+            "--name",
+            "laptop",
+            "--no-passphrase",
+        ],
     );
+    ok(&laptop, &["device", "remove", &device_id]);
+    let second = request("0s");
+    let second_id = second["request_id"].as_str().unwrap();
+    let error = fails(&phone, &["approve", second_id], 2);
     assert!(error.contains("not paired"), "{error}");
-    assert_eq!(
-        json(&ada, &["inbox"])[0]["request_id"],
-        second["request_id"]
+    assert_eq!(json(&ada, &["inbox"])[0]["request_id"], second_id);
+    let audit = ok(&ada, &["audit"]);
+    let removal = audit
+        .lines()
+        .find(|line| line.contains("device action") && line.contains("DELETE /v1/devices/"))
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert!(removal.contains("name=laptop"), "{removal}");
+
+    // The home node removes the laptop in turn: refused at once too.
+    let laptop_id = json(&ada, &["device", "list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&ada, &["device", "remove", &laptop_id]);
+    assert!(fails(&laptop, &["inbox"], 2).contains("not paired"));
+    assert!(
+        json(&ada, &["device", "list"])
+            .as_array()
+            .unwrap()
+            .is_empty()
     );
     drop(shop_node);
 }

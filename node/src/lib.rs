@@ -99,6 +99,8 @@ pub use crate::{
     home::{Home, KdfParams, Keys, Unlock},
     merchant::{ReceivedGrant, RequestSpec, RequestStatus, SentRequest},
     node::{Node, Outgoing, Reply},
-    passport::{ApiCall, Passport, PassportError, RequestAnswer, RequestOutcome, Sending},
+    passport::{
+        ApiCall, DeviceOp, Passport, PassportError, RequestAnswer, RequestOutcome, Sending,
+    },
     person::{Approval, InboxItem, IssuedGrant, MerchantRecord, PendingRequest},
 };

@@ -23,11 +23,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     if let Some(device) = ctx.device()? {
-        anyhow::bail!(
-            "{} is a linked device of passport {}, not a node: its commands go to the home node; run `passport node` there",
-            ctx.home.dir().display(),
-            device.person
-        );
+        return device_page(ctx, args, device).await;
     }
     let node = ctx.open_node()?;
     let config = ctx.home.config()?;
@@ -127,6 +123,50 @@ pub(crate) async fn node(ctx: &Context, args: NodeArgs) -> anyhow::Result<()> {
     if let Ok(copy) = stop_rx.await {
         anyhow::bail!("stopped: {copy}");
     }
+    ctx.note("Stopped.");
+    Ok(())
+}
+
+/// `passport node` on a linked device: the consent page on this device's loopback,
+/// answered by the home node.
+async fn device_page(
+    ctx: &Context,
+    args: NodeArgs,
+    device: passport_node::device::link::DeviceFile,
+) -> anyhow::Result<()> {
+    let config = ctx.home.config()?;
+    let addr: SocketAddr =
+        match args.api {
+            Some(addr) => addr,
+            None => config.api.listen.parse().with_context(|| {
+                format!("[api] listen = {:?} is not an address", config.api.listen)
+            })?,
+        };
+    if !addr.ip().is_loopback() {
+        anyhow::bail!(
+            "a device's page listens on loopback only (it acts for your passport): use --api 127.0.0.1:PORT"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("could not listen on {addr}: choose another with --api 127.0.0.1:PORT")
+    })?;
+    let addr = listener.local_addr()?;
+    let person = device.person;
+    let (link, delegation) = ctx.device_link(device).await?;
+    let key = passport_node::home::random_token();
+    let url = format!("http://{addr}/?key={key}");
+    if ctx.json {
+        output::json(&json!({ "device_of": person, "page": url }))?;
+    } else {
+        output::line(format!("This device's page for passport {person}:"));
+        output::line(format!("  {url}"));
+        output::line("  open it in this device's browser; stop with Ctrl-C");
+    }
+    let app = passport_node::device::page::router(link, delegation, key, addr.port());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the device's page failed")?;
     ctx.note("Stopped.");
     Ok(())
 }

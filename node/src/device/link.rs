@@ -21,7 +21,7 @@ use crate::{
         device::{DeviceRequest, DeviceResponse},
     },
     node::{Node, system_now as now},
-    passport::ApiCall,
+    passport::DeviceOp,
 };
 
 /// What a pairing invitation starts with.
@@ -288,16 +288,16 @@ impl DeviceLink {
         }
     }
 
-    /// Sends `call` with `delegation`; returns the home API's status and body.
+    /// Sends `op` with `delegation`; returns the answer's status and body.
     pub async fn call(
         &self,
         delegation: &[u8],
-        call: &ApiCall,
+        op: &DeviceOp,
     ) -> Result<(u16, Vec<u8>), LinkError> {
         let signed = self.sign(DeviceBody::Call(DeviceCall {
             delegation: delegation.to_vec(),
             peer: self.client.peer_id().to_bytes(),
-            call: call.encode(),
+            call: op.encode(),
         }))?;
         match self.send(DeviceRequest::Call(signed)).await? {
             DeviceResponse::Answer { status, body } => Ok((status, body)),

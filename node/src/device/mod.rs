@@ -11,6 +11,7 @@
 //! Call ids go into the replay store like messages' ids.
 
 pub mod link;
+pub mod page;
 
 use passport_protocol::{
     MessageId, PassportId, ProtocolError, SeenIds as _, Timestamp,

@@ -131,7 +131,10 @@ fn a_code_pairs_one_device_once_and_a_removed_device_is_refused_at_once() {
     assert!(matches!(events[3], AuditEvent::DeviceRemoved { .. }));
     // Its token went with it.
     assert!(home.tokens().unwrap().is_empty());
-    assert!(matches!(home.device_token(&device.id), Err(DeviceError::NotPaired)));
+    assert!(matches!(
+        home.device_token(&device.id),
+        Err(DeviceError::NotPaired)
+    ));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::{node::Node, passport::Passport};
 pub struct LocalApi {
     router: Router,
     token: String,
+    state: ApiState,
 }
 
 /// The Host header a [`LocalApi`] accepts.
@@ -32,8 +33,9 @@ impl LocalApi {
         let token = crate::home::random_token();
         let state = ApiState::from_parts(passport, &token, vec![LOCAL_HOST.to_string()], 0);
         Self {
-            router: super::router(state),
+            router: super::router(state.clone()),
             token,
+            state,
         }
     }
 
@@ -87,6 +89,110 @@ impl LocalApi {
                 detail: e.to_string(),
             })?;
         Ok((status, bytes.to_vec()))
+    }
+}
+
+/// A consent page request a linked device's browser made, as its home node runs it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PageRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The path and query, e.g. `/grants` or `/events?since=3`.
+    pub path: String,
+    /// The body's content type, if it has a body (a form).
+    pub content_type: Option<String>,
+    /// The body (a form, at most [`MAX_PAGE_BODY`] bytes).
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
+    /// The page's own live refresh (`X-Passport-Live`).
+    pub live: bool,
+}
+
+/// Largest form a device's page request carries: 64 KiB.
+pub const MAX_PAGE_BODY: usize = 64 * 1024;
+
+/// The consent page's answer to a [`PageRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PageAnswer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers a browser needs (type, location, caching and security
+    /// policies); never a cookie.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    #[serde(with = "serde_bytes")]
+    pub body: Vec<u8>,
+}
+
+/// The answer headers a device's page passes on to its browser.
+const PAGE_HEADERS: [header::HeaderName; 7] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::CACHE_CONTROL,
+    header::CONTENT_SECURITY_POLICY,
+    header::X_FRAME_OPTIONS,
+    header::REFERRER_POLICY,
+    header::X_CONTENT_TYPE_OPTIONS,
+];
+
+impl LocalApi {
+    /// Starts a page session, as a login would: the device tunnel's, whose
+    /// delegation stands for the login.
+    pub fn start_page_session(&self) -> String {
+        self.state.web.start_session()
+    }
+
+    /// Runs a device's page request in page session `session`.
+    pub async fn page(
+        &self,
+        session: &str,
+        request: &PageRequest,
+    ) -> Result<PageAnswer, LocalApiError> {
+        use tower::ServiceExt as _;
+        let call = format!("{} {}", request.method, request.path);
+        let failed = |detail: String| LocalApiError::Request {
+            call: call.clone(),
+            detail,
+        };
+        let method = axum::http::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| failed(e.to_string()))?;
+        let mut builder = axum::http::Request::builder()
+            .method(method)
+            .uri(&request.path)
+            .header(header::HOST, LOCAL_HOST)
+            .header("sec-fetch-site", "same-origin")
+            .header(
+                header::COOKIE,
+                format!("{}={session}", self.state.web.session_cookie),
+            );
+        if let Some(kind) = &request.content_type {
+            builder = builder.header(header::CONTENT_TYPE, kind);
+        }
+        if request.live {
+            builder = builder.header(super::web::LIVE_HEADER, "1");
+        }
+        let body = axum::body::Body::from(request.body.clone());
+        let built = builder.body(body).map_err(|e| failed(e.to_string()))?;
+        let Ok(response) = self.router.clone().oneshot(built).await;
+        let status = response.status().as_u16();
+        let headers = PAGE_HEADERS
+            .iter()
+            .filter_map(|name| {
+                let value = response.headers().get(name)?.to_str().ok()?;
+                Some((name.as_str().to_string(), value.to_string()))
+            })
+            .collect();
+        let bytes = axum::body::to_bytes(response.into_body(), MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| LocalApiError::Answer {
+                call,
+                detail: e.to_string(),
+            })?;
+        Ok(PageAnswer {
+            status,
+            headers,
+            body: bytes.to_vec(),
+        })
     }
 }
 

@@ -46,7 +46,7 @@ mod merchant;
 use self::delivery::{Backoff, Delivery};
 pub use self::{
     delivery::{MAX_DELIVERIES, Sending},
-    device::ApiCall,
+    device::{ApiCall, CHANGES_WAIT, DeviceOp},
     error::PassportError,
     mailbox::{DEPOSIT_AT, DrainReport},
     merchant::{RequestAnswer, RequestOutcome},

@@ -72,7 +72,7 @@ const LOGIN_FORM_LIFETIME_SECS: u64 = 600;
 const LOGIN_FAILURE_DELAY: Duration = Duration::from_secs(1);
 
 /// Sent by the page's script on its live refreshes.
-const LIVE_HEADER: &str = "x-passport-live";
+pub(crate) const LIVE_HEADER: &str = "x-passport-live";
 
 /// An HTML page that explains what went wrong.
 fn problem(status: StatusCode, message: &str) -> Response {
