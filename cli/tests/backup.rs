@@ -47,43 +47,18 @@ fn refused(mut command: Command) -> String {
 #[test]
 fn a_restored_passport_keeps_serving_live_grants_and_the_old_copy_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let (shop, ada, ada_new) = (
-        dir.path().join("shop"),
-        dir.path().join("ada"),
-        dir.path().join("ada-new"),
-    );
-    ok(&shop, &["init", "--no-passphrase"]);
-    let ada_id = json(&ada, &["init", "--no-passphrase"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ok(&ada, &["set", "name.given", "Ada"]);
-    common::listen_on_loopback(&shop);
-    let shop_node = Daemon::start(&shop, None);
-    let shop_address = shop_node.address();
-    let ada_node = Daemon::start(&ada, Some(&shop_address));
+    let common::ShopAndAda {
+        shop,
+        ada,
+        ada_id,
+        shop_address,
+        shop_node,
+        ada_node,
+    } = common::shop_and_ada(dir.path());
+    let ada_new = dir.path().join("ada-new");
 
     // The shop asks, Ada approves: a live grant.
-    let pending = eventually("the request reaches Ada", || {
-        let output = run(
-            &shop,
-            &[
-                "--json",
-                "request",
-                &ada_id,
-                "--fields",
-                "name.given",
-                "--purpose",
-                "delivery",
-                "--for",
-                "30d",
-                "--wait",
-                "0s",
-            ],
-        );
-        (output.status.code() == Some(0))
-            .then(|| serde_json::from_slice::<Value>(&output.stdout).unwrap())
-    });
+    let pending = common::shop_requests(&shop, &ada_id, "0s");
     ok(&ada, &["approve", pending["request_id"].as_str().unwrap()]);
     let grant = eventually("the grant reaches the shop", || {
         json(&shop, &["received"])[0]["grant_id"]

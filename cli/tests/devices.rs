@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Daemon, eventually, fails, json, ok, run};
+use common::{eventually, fails, json, ok};
 use serde_json::Value;
 
 /// Opens the device's page at `url` (its key sets the cookie), finds request `id`
@@ -93,21 +93,15 @@ fn approve_on_the_page(url: &str, id: &str) {
 #[test]
 fn a_paired_device_approves_for_the_person_until_it_is_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let (shop, ada, phone) = (
-        dir.path().join("shop"),
-        dir.path().join("ada"),
-        dir.path().join("phone"),
-    );
-    ok(&shop, &["init", "--no-passphrase"]);
-    let ada_id = json(&ada, &["init", "--no-passphrase"])["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ok(&ada, &["set", "name.given", "Ada"]);
-    common::listen_on_loopback(&shop);
-    let shop_node = Daemon::start(&shop, None);
-    let shop_address = shop_node.address();
-    let _ada_node = Daemon::start(&ada, Some(&shop_address));
+    let common::ShopAndAda {
+        shop,
+        ada,
+        ada_id,
+        shop_node,
+        ada_node: _ada_node,
+        ..
+    } = common::shop_and_ada(dir.path());
+    let phone = dir.path().join("phone");
 
     // Pairing: a one-time code from the home node, used on the device.
     let code = json(&ada, &["device", "add"])["code"]
@@ -154,26 +148,7 @@ fn a_paired_device_approves_for_the_person_until_it_is_removed() {
     let device_id = devices[0]["id"].as_str().unwrap().to_string();
 
     // The shop asks; the request waits in Ada's inbox, which the phone sees.
-    let request = |wait: &str| {
-        let args = [
-            "--json",
-            "request",
-            &ada_id,
-            "--fields",
-            "name.given",
-            "--purpose",
-            "delivery",
-            "--for",
-            "30d",
-            "--wait",
-            wait,
-        ];
-        eventually("the request reaches Ada", || {
-            let output = run(&shop, &args);
-            (output.status.code() == Some(0))
-                .then(|| serde_json::from_slice::<Value>(&output.stdout).unwrap())
-        })
-    };
+    let request = |wait: &str| common::shop_requests(&shop, &ada_id, wait);
     let pending = request("0s");
     let request_id = pending["request_id"].as_str().unwrap().to_string();
     let inbox = json(&phone, &["inbox"]);

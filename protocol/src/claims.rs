@@ -160,6 +160,34 @@ pub(crate) fn passport_id(value: Value, claim: &'static str) -> Result<PassportI
         .map_err(|error| ProtocolError::InvalidId { claim, error })
 }
 
+/// Checks a signed object of at most `max` bytes received by `me` at `now`: size
+/// (before decoding), CBOR, COSE structure and signature, the payload (`decode`),
+/// `kid` = `iss`, `aud` = `me`, and the `iat`..`exp` window (± skew). What mailbox
+/// and device objects share; replay is each receiver's own check.
+pub(crate) fn verify_addressed<T>(
+    bytes: &[u8],
+    max: usize,
+    me: &PassportId,
+    now: Timestamp,
+    decode: impl FnOnce(&[u8]) -> Result<T, ProtocolError>,
+    claims: impl Fn(&T) -> &Claims,
+) -> Result<T, ProtocolError> {
+    let sign1 = cose::verify_at_most(bytes, max)?;
+    let object = decode(&sign1.payload)?;
+    let c = claims(&object);
+    if c.issuer != sign1.signer {
+        return Err(ProtocolError::KidMismatch);
+    }
+    if c.audience != *me {
+        return Err(ProtocolError::WrongAudience {
+            expected: *me,
+            found: c.audience,
+        });
+    }
+    crate::verify::check_window(c.not_before.unwrap_or(c.issued_at), c.expires_at, now)?;
+    Ok(object)
+}
+
 /// Signs `claims` with `kind` and `body` into a COSE_Sign1 with `key`, which must
 /// be the issuer's. The payload is first read back with `check` (the decoder a
 /// receiver runs) and the result held to `max` bytes, so whatever this returns, a

@@ -25,8 +25,7 @@ use rand_core::CryptoRng;
 
 use crate::{
     cbor::{self, key},
-    claims::{Claims, read_claims_set, sign_claims_set},
-    cose,
+    claims::{Claims, read_claims_set, sign_claims_set, verify_addressed},
     error::ProtocolError,
     id::PassportId,
     keys::IdentityKey,
@@ -183,24 +182,14 @@ pub fn verify_device_message(
     me: &PassportId,
     now: Timestamp,
 ) -> Result<DeviceMessage, ProtocolError> {
-    let sign1 = cose::verify_at_most(bytes, MAX_DEVICE_MESSAGE_BYTES)?;
-    let message = decode_payload(&sign1.payload)?;
-    if message.claims.issuer != sign1.signer {
-        return Err(ProtocolError::KidMismatch);
-    }
-    if message.claims.audience != *me {
-        return Err(ProtocolError::WrongAudience {
-            expected: *me,
-            found: message.claims.audience,
-        });
-    }
-    let claims = &message.claims;
-    crate::verify::check_window(
-        claims.not_before.unwrap_or(claims.issued_at),
-        claims.expires_at,
+    verify_addressed(
+        bytes,
+        MAX_DEVICE_MESSAGE_BYTES,
+        me,
         now,
-    )?;
-    Ok(message)
+        decode_payload,
+        |m: &DeviceMessage| &m.claims,
+    )
 }
 
 /// Checks that `bytes` is a delegation signed by `person` to `device`, valid at

@@ -25,8 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::{
     cbor::{self, MapReader, key},
-    claims::{Claims, passport_id, read_claims_set, sign_claims_set},
-    cose,
+    claims::{Claims, passport_id, read_claims_set, sign_claims_set, verify_addressed},
     error::ProtocolError,
     id::{MessageId, PassportId},
     keys::{IdentityKey, SealingKey, SealingPublicKey},
@@ -163,24 +162,14 @@ pub fn verify_mailbox_message(
     mailbox: &PassportId,
     now: Timestamp,
 ) -> Result<MailboxMessage, ProtocolError> {
-    let sign1 = cose::verify_at_most(bytes, MAX_MAILBOX_MESSAGE_BYTES)?;
-    let message = decode_payload(&sign1.payload)?;
-    if message.claims.issuer != sign1.signer {
-        return Err(ProtocolError::KidMismatch);
-    }
-    if message.claims.audience != *mailbox {
-        return Err(ProtocolError::WrongAudience {
-            expected: *mailbox,
-            found: message.claims.audience,
-        });
-    }
-    let claims = &message.claims;
-    crate::verify::check_window(
-        claims.not_before.unwrap_or(claims.issued_at),
-        claims.expires_at,
+    verify_addressed(
+        bytes,
+        MAX_MAILBOX_MESSAGE_BYTES,
+        mailbox,
         now,
-    )?;
-    Ok(message)
+        decode_payload,
+        |m: &MailboxMessage| &m.claims,
+    )
 }
 
 fn encode_body(body: &MailboxBody) -> Value {

@@ -216,3 +216,59 @@ pub(crate) async fn eventually_async<T, F: std::future::Future<Output = Option<T
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A shop's node and Ada's (with `name.given`, bootstrapped from the shop), each
+/// a `passport node` process, in `dir/shop` and `dir/ada`.
+pub(crate) struct ShopAndAda {
+    pub(crate) shop: PathBuf,
+    pub(crate) ada: PathBuf,
+    pub(crate) ada_id: String,
+    pub(crate) shop_address: String,
+    pub(crate) shop_node: Daemon,
+    pub(crate) ada_node: Daemon,
+}
+
+pub(crate) fn shop_and_ada(dir: &Path) -> ShopAndAda {
+    let (shop, ada) = (dir.join("shop"), dir.join("ada"));
+    ok(&shop, &["init", "--no-passphrase"]);
+    let ada_id = json(&ada, &["init", "--no-passphrase"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(&ada, &["set", "name.given", "Ada"]);
+    listen_on_loopback(&shop);
+    let shop_node = Daemon::start(&shop, None);
+    let shop_address = shop_node.address();
+    let ada_node = Daemon::start(&ada, Some(&shop_address));
+    ShopAndAda {
+        shop,
+        ada,
+        ada_id,
+        shop_address,
+        shop_node,
+        ada_node,
+    }
+}
+
+/// The shop asks `person` for `name.given` for delivery, waiting `wait` for the
+/// answer; retried until the person's record is found. Returns the JSON answer.
+pub(crate) fn shop_requests(shop: &Path, person: &str, wait: &str) -> Value {
+    let args = [
+        "--json",
+        "request",
+        person,
+        "--fields",
+        "name.given",
+        "--purpose",
+        "delivery",
+        "--for",
+        "30d",
+        "--wait",
+        wait,
+    ];
+    eventually("the request reaches the person", || {
+        let output = run(shop, &args);
+        (output.status.code() == Some(0))
+            .then(|| serde_json::from_slice::<Value>(&output.stdout).unwrap())
+    })
+}
