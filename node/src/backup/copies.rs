@@ -5,7 +5,7 @@
 //! part of every record's sequence ([`PeerRecord::sequence_for`]), so the DHT keeps
 //! the later epoch's record and refuses the earlier one's as stale, and lookups
 //! find the later copy. A copy looks its own record up when it starts and every
-//! [`COPY_CHECK_EVERY`]; if the record found names another node and
+//! [`COPY_CHECK_EVERY`] (publishing meanwhile as always); if the record found names another node and
 //! [`other_copy`] says it outranks this one, this copy records that (an audit
 //! entry and `meta/other_copy`), stops its network, and refuses to start it again.
 //! Its store stays readable; the person moves to the live copy (or backs the live
@@ -122,18 +122,21 @@ impl Node {
 /// look finds nothing without one.
 const FIRST_PEER_WAIT: Duration = Duration::from_secs(10);
 
-/// Looks for another live copy before `publish` runs (the first look waits up to
-/// [`FIRST_PEER_WAIT`] for a peer when there are bootstrap peers to wait for),
-/// then every `every`. When one outranks this copy: records it, stops the network
-/// and tells `found`. A look that fails (no peer answers) is simply made again
-/// at the next tick.
+/// Runs `publish` at once, and looks for another live copy at start (waiting up to
+/// [`FIRST_PEER_WAIT`] for a peer when there are bootstrap peers to wait for) and
+/// then every `every`. Publishing need not wait for the look: DHT peers holding a
+/// later epoch's record refuse this copy's as stale, and a lookup of this node's
+/// own key finds the later one. When a copy outranks this one: records it, stops
+/// the network and tells `found`. A look that fails (no peer answers) is simply
+/// made again at the next tick.
 pub(crate) async fn watch(
     node: Node,
     client: Client,
     every: Duration,
     found: watch::Sender<Option<OtherCopy>>,
-    publish: impl Future<Output = ()>,
+    publish: impl Future<Output = ()> + Send + 'static,
 ) {
+    let publishing = tokio::spawn(publish);
     let started_at = system_now();
     let me = client.peer_id().to_bytes();
     if !client.config().bootstrap.is_empty() {
@@ -144,7 +147,6 @@ pub(crate) async fn watch(
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let mut published = Some(publish);
     loop {
         if let Ok(record) = client.lookup(node.id()).await {
             let epoch = node.epoch().unwrap_or_default();
@@ -158,13 +160,11 @@ pub(crate) async fn watch(
                 if !matches!(recorded, Ok(Ok(()))) {
                     tracing::warn!("could not record the other copy in the store");
                 }
+                publishing.abort();
                 let _ = client.shutdown().await;
                 let _ = found.send(Some(copy));
                 return;
             }
-        }
-        if let Some(publish) = published.take() {
-            publish.await;
         }
         tokio::time::sleep(every).await;
     }

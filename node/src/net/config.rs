@@ -91,8 +91,7 @@ pub struct NetConfig {
     /// which limits, and which mailboxes its record lists. Default:
     /// [`MailboxSettings::default`] (serves none, uses none).
     pub mailbox: MailboxSettings,
-    /// Look this passport's own record up, at start (before publishing) and this
-    /// often, for another live copy (a restore made elsewhere), and stop the
+    /// Look this passport's own record up, at start and this often, for another live copy (a restore made elsewhere), and stop the
     /// network if one outranks this copy (see [`crate::backup::copies`]). Default
     /// 5 minutes; `None` publishes at once and never looks (a simulation, whose
     /// nodes are never restored).
