@@ -133,8 +133,9 @@ pub(crate) fn restore(ctx: &Context, args: RestoreArgs) -> anyhow::Result<()> {
         .into());
     }
     let backup_passphrase = ctx.backup_passphrase(args.backup_passphrase_file.as_deref(), false)?;
-    // The backup opens before the new home's passphrase is asked for.
-    backup::verify_file(&args.file, age_secret(&backup_passphrase))?;
+    // The backup opens before the new home's passphrase is asked for; restoring
+    // reads it to the end.
+    backup::check_passphrase(&args.file, age_secret(&backup_passphrase))?;
     let unlock = if args.no_passphrase {
         Unlock::KeyFile
     } else {

@@ -421,6 +421,18 @@ pub fn verify(input: impl Read, passphrase: SecretString) -> Result<BackupSummar
     summarize(&reader.header, &Snapshot::new(records))
 }
 
+/// Opens the backup at `path` with `passphrase` and reads its header only: whose
+/// passport it is. A quick check of the passphrase before a restore asks for
+/// anything else (reading the whole file is [`verify_file`]'s job).
+pub fn check_passphrase(path: &Path, passphrase: SecretString) -> Result<PassportId, BackupError> {
+    let file = std::fs::File::open(path).map_err(|source| BackupError::Io {
+        action: "read",
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Reader::open(BufReader::new(file), passphrase)?.header.id)
+}
+
 /// [`verify`] for the file at `path`.
 pub fn verify_file(path: &Path, passphrase: SecretString) -> Result<BackupSummary, BackupError> {
     let file = std::fs::File::open(path).map_err(|source| BackupError::Io {
