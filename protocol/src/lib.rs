@@ -10,9 +10,13 @@
 //! - [`field`]: field names and typed values, the personal data itself.
 //! - [`claims`]: the CWT claims set every signed message carries, written and read
 //!   once for messages and mailbox messages.
-//! - [`message`]: the seven message kinds and their CBOR payloads (CWT claims sets).
+//! - [`message`]: the eight message kinds and their CBOR payloads (CWT claims sets).
+//! - [`delivery`]: data a merchant delivers to a person (receipts, orders,
+//!   attestations), sealed to them.
 //! - [`device`]: linked devices: the person's delegation to a device key, a
 //!   device's pairing proof, and the calls a device signs.
+//! - [`attest`]: attestations: an issuer's signature over a salted digest of a
+//!   person's field value (SD-CWT style), and their presentation in grants.
 //! - [`mailbox`]: the three mailbox messages (deposit, drain, delete) and sealing a
 //!   message for a recipient's mailbox.
 //! - [`record`]: [`PeerRecord`], a passport's signed DHT record (where its node is).
@@ -47,6 +51,7 @@
 //!             name: "email".parse()?,
 //!             required: true,
 //!             reason: "order confirmation".into(),
+//!             attested_by: Vec::new(),
 //!         }],
 //!         purpose: "delivery".into(),
 //!         duration_secs: 30 * 86_400,
@@ -71,9 +76,11 @@
 
 #![deny(missing_docs)]
 
+pub mod attest;
 mod cbor;
 pub mod claims;
 pub mod cose;
+pub mod delivery;
 pub mod device;
 pub mod error;
 pub mod field;
@@ -89,19 +96,21 @@ pub mod time;
 mod verify;
 
 pub use crate::{
+    attest::{AttestationError, Attested, Presentation, attest, verify_presentation},
     cbor::diagnostic,
     cose::{ALG_EDDSA, COSE_SIGN1_TAG},
+    delivery::{DataType, Delivered},
     error::ProtocolError,
     field::{Date, FieldName, FieldValue},
     id::{GrantId, IdError, MessageId, PassportId},
     keys::{IdentityKey, SealingKey, SealingKeyParseError, SealingPublicKey},
     message::{
-        Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
-        Grant, Message, MessageKind, Offer, Outcome, PROTOCOL_VERSION, Request, Revoke, Terms,
-        Update, decode_payload,
+        Body, Claims, Decision, DeletionCause, DeletionReceipt, Delivery, EraseRequest, Fetch,
+        FieldRequest, Grant, Message, MessageKind, Offer, Outcome, PROTOCOL_VERSION, Request,
+        Revoke, Terms, Update, decode_payload,
     },
     record::{PeerRecord, verify_record},
-    seal::{FieldValues, Sealed, hpke_info},
+    seal::{FieldValues, Presentations, Sealed, hpke_info},
     time::Timestamp,
     verify::{
         SeenIdCache, SeenIds, Verified, check_received, decode_trusted, verify, verify_offline,

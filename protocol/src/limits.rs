@@ -67,3 +67,8 @@ pub const MAX_RECORD_MAILBOXES: usize = 4;
 
 /// Most addresses in one peer record.
 pub const MAX_RECORD_ADDRESSES: usize = 16;
+
+/// Largest content of one delivery (a receipt, an order, an attestation), in
+/// bytes before sealing: room for a detailed receipt, and a bound on what a
+/// merchant can make a person's node store per message.
+pub const MAX_DELIVERY_BYTES: usize = 16 * 1024;

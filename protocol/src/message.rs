@@ -1,4 +1,4 @@
-//! The seven message kinds and their CBOR payloads.
+//! The eight message kinds and their CBOR payloads.
 //!
 //! A payload is the CWT claims set of [`crate::claims`]: claims, the protocol
 //! version, the message kind and a kind-specific body whose keys are small
@@ -11,14 +11,17 @@ use ciborium::Value;
 pub use crate::claims::{Claims, PROTOCOL_VERSION, claim_key};
 use crate::claims::{claims_set, read_claims_set, sign_claims_set};
 use crate::{
+    attest::MAX_ATTESTERS,
     cbor::{self, MapReader, key},
+    claims::passport_id,
+    delivery::DataType,
     error::ProtocolError,
     field::{self, FieldName},
-    id::{GrantId, MessageId},
+    id::{GrantId, MessageId, PassportId},
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS, MAX_REPLY_ADDRESSES,
-        MAX_TEXT_BYTES,
+        MAX_ADDRESS_BYTES, MAX_DELIVERY_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS,
+        MAX_REPLY_ADDRESSES, MAX_TEXT_BYTES,
     },
     seal::Sealed,
     time::Timestamp,
@@ -42,11 +45,15 @@ pub enum MessageKind {
     EraseRequest = 6,
     /// Merchant → person: signed proof that data was erased.
     DeletionReceipt = 7,
+    /// Merchant (or issuer) → person: data for the person's vault, sealed to
+    /// them. Kinds 8 to 15 are taken by peer records, mailbox and device
+    /// objects and attestations.
+    Delivery = 16,
 }
 
 impl MessageKind {
     /// Every kind, in wire-number order.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         Self::Request,
         Self::Decision,
         Self::Fetch,
@@ -54,6 +61,7 @@ impl MessageKind {
         Self::Revoke,
         Self::EraseRequest,
         Self::DeletionReceipt,
+        Self::Delivery,
     ];
 
     /// The kind's lowercase name, e.g. `"erase_request"`.
@@ -66,6 +74,7 @@ impl MessageKind {
             Self::Revoke => "revoke",
             Self::EraseRequest => "erase_request",
             Self::DeletionReceipt => "deletion_receipt",
+            Self::Delivery => "delivery",
         }
     }
 
@@ -86,6 +95,10 @@ pub struct FieldRequest {
     pub required: bool,
     /// Why the merchant wants it, in the merchant's words.
     pub reason: String,
+    /// The issuers whose attestation the merchant needs for this field; empty
+    /// when any value will do. Encoded as a fourth element of the requested
+    /// field only when not empty, so requests without it are unchanged.
+    pub attested_by: Vec<PassportId>,
 }
 
 /// What a merchant offers in return, shown beside the request.
@@ -230,6 +243,16 @@ pub struct DeletionReceipt {
     pub backend_confirmed: bool,
 }
 
+/// Merchant (or issuer) → person: data for the person's vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    /// What it holds.
+    pub data_type: DataType,
+    /// The content ([`Delivered`](crate::delivery::Delivered)), sealed to the
+    /// person ([`seal_delivery`](crate::delivery::seal_delivery)).
+    pub sealed: Sealed,
+}
+
 /// A message's kind-specific content.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -247,6 +270,8 @@ pub enum Body {
     EraseRequest(EraseRequest),
     /// See [`DeletionReceipt`].
     DeletionReceipt(DeletionReceipt),
+    /// See [`Delivery`].
+    Delivery(Delivery),
 }
 
 impl Body {
@@ -260,6 +285,7 @@ impl Body {
             Self::Revoke(_) => MessageKind::Revoke,
             Self::EraseRequest(_) => MessageKind::EraseRequest,
             Self::DeletionReceipt(_) => MessageKind::DeletionReceipt,
+            Self::Delivery(_) => MessageKind::Delivery,
         }
     }
 }
@@ -339,6 +365,9 @@ mod body_key {
     pub(super) const RCPT_ERASED_AT: i64 = 4;
     pub(super) const RCPT_BACKEND_CONFIRMED: i64 = 5;
 
+    pub(super) const DELIVERY_TYPE: i64 = 1;
+    pub(super) const DELIVERY_SEALED: i64 = 2;
+
     pub(super) const OFFER_TEXT: i64 = 1;
     pub(super) const OFFER_DETAILS: i64 = 2;
     pub(super) const TERMS_RETENTION: i64 = 1;
@@ -377,11 +406,20 @@ fn encode_body(body: &Body) -> Value {
                         r.fields
                             .iter()
                             .map(|f| {
-                                Value::Array(vec![
+                                let mut parts = vec![
                                     text_value(f.name.as_str()),
                                     Value::Bool(f.required),
                                     text_value(&f.reason),
-                                ])
+                                ];
+                                if !f.attested_by.is_empty() {
+                                    parts.push(Value::Array(
+                                        f.attested_by
+                                            .iter()
+                                            .map(|id| text_value(&id.to_string()))
+                                            .collect(),
+                                    ));
+                                }
+                                Value::Array(parts)
                             })
                             .collect(),
                     ),
@@ -487,6 +525,10 @@ fn encode_body(body: &Body) -> Value {
             }
             e
         }
+        Body::Delivery(d) => vec![
+            (DELIVERY_TYPE, uint_value(d.data_type as u64)),
+            (DELIVERY_SEALED, d.sealed.to_cbor()),
+        ],
     };
     Value::Map(entries.into_iter().map(|(k, v)| (key(k), v)).collect())
 }
@@ -518,6 +560,22 @@ fn reject_duplicates<'a, T: Ord + 'a>(
     Ok(())
 }
 
+/// The issuers a requested field must be attested by: 1 to [`MAX_ATTESTERS`]
+/// distinct ids (an empty list is written by omitting it).
+fn issuers(value: Value) -> Result<Vec<PassportId>, ProtocolError> {
+    let ids = cbor::array(value, "attesting issuers", MAX_ATTESTERS)?
+        .into_iter()
+        .map(|v| passport_id(v, "attesting issuer"))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ids.is_empty() {
+        return Err(ProtocolError::malformed(
+            "attesting issuers are empty; omit them instead",
+        ));
+    }
+    reject_duplicates(ids.iter(), "attesting issuers")?;
+    Ok(ids)
+}
+
 fn grant_id(value: Value) -> Result<GrantId, ProtocolError> {
     Ok(GrantId::from_bytes(cbor::byte_array(value, "grant id")?))
 }
@@ -529,15 +587,25 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
             let fields = cbor::array(b.required(REQ_FIELDS, "fields")?, "fields", MAX_FIELDS)?
                 .into_iter()
                 .map(|f| {
-                    let mut parts = cbor::array(f, "requested field", 3)?.into_iter();
-                    match (parts.next(), parts.next(), parts.next()) {
-                        (Some(name), Some(required), Some(reason)) => Ok(FieldRequest {
-                            name: field::field_name(name, "requested field name")?,
-                            required: cbor::boolean(required, "requested field required")?,
-                            reason: cbor::text(reason, "requested field reason", MAX_TEXT_BYTES)?,
-                        }),
+                    let mut parts = cbor::array(f, "requested field", 4)?.into_iter();
+                    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                        (Some(name), Some(required), Some(reason), attested_by) => {
+                            Ok(FieldRequest {
+                                name: field::field_name(name, "requested field name")?,
+                                required: cbor::boolean(required, "requested field required")?,
+                                reason: cbor::text(
+                                    reason,
+                                    "requested field reason",
+                                    MAX_TEXT_BYTES,
+                                )?,
+                                attested_by: attested_by
+                                    .map(issuers)
+                                    .transpose()?
+                                    .unwrap_or_default(),
+                            })
+                        }
                         _ => Err(ProtocolError::malformed(
-                            "requested field is not [name, required, reason]",
+                            "requested field is not [name, required, reason, ?issuers]",
                         )),
                     }
                 })
@@ -717,6 +785,21 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                         ));
                     }
                 },
+            })
+        }
+        MessageKind::Delivery => {
+            let sealed = Sealed::from_cbor(b.required(DELIVERY_SEALED, "sealed")?)?;
+            if sealed.ciphertext.len() > MAX_DELIVERY_BYTES + 16 {
+                return Err(ProtocolError::malformed(format!(
+                    "delivery is over the {MAX_DELIVERY_BYTES}-byte limit"
+                )));
+            }
+            Body::Delivery(Delivery {
+                data_type: DataType::from_wire(cbor::uint(
+                    b.required(DELIVERY_TYPE, "delivery type")?,
+                    "delivery type",
+                )?)?,
+                sealed,
             })
         }
     };

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use rand_core::CryptoRng;
 
 use crate::{
+    delivery::{DataType, Delivered},
     error::ProtocolError,
     field::{Date, FieldName, FieldValue},
     id::{GrantId, MessageId},
     keys::{IdentityKey, SealingKey},
     message::{
-        Body, Claims, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldRequest,
-        Grant, Message, MessageKind, Offer, Outcome, Request, Revoke, Terms, Update,
+        Body, Claims, Decision, DeletionCause, DeletionReceipt, Delivery, EraseRequest, Fetch,
+        FieldRequest, Grant, Message, MessageKind, Offer, Outcome, Request, Revoke, Terms, Update,
     },
     record::PeerRecord,
     seal::{FieldValues, Sealed},
@@ -29,6 +30,8 @@ pub const PERSON_SECRET: [u8; 32] = [0x11; 32];
 pub const MERCHANT_SECRET: [u8; 32] = [0x22; 32];
 /// Input keying material of the sample merchant's sealing key (RFC 9180 DeriveKeyPair).
 pub const MERCHANT_SEALING_IKM: [u8; 32] = [0x33; 32];
+/// Input keying material of the sample person's sealing key (RFC 9180 DeriveKeyPair).
+pub const PERSON_SEALING_IKM: [u8; 32] = [0x44; 32];
 
 /// The parties of the samples.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct SampleParties {
     pub merchant: IdentityKey,
     /// The merchant's sealing key.
     pub merchant_seal: SealingKey,
+    /// The person's sealing key (deliveries are sealed to it).
+    pub person_seal: SealingKey,
 }
 
 impl SampleParties {
@@ -48,15 +53,17 @@ impl SampleParties {
             person: IdentityKey::from_secret_bytes(&PERSON_SECRET),
             merchant: IdentityKey::from_secret_bytes(&MERCHANT_SECRET),
             merchant_seal: SealingKey::derive(&MERCHANT_SEALING_IKM),
+            person_seal: SealingKey::derive(&PERSON_SEALING_IKM),
         }
     }
 
     /// The key that signs messages of `kind`.
     pub fn signer(&self, kind: MessageKind) -> &IdentityKey {
         match kind {
-            MessageKind::Request | MessageKind::Fetch | MessageKind::DeletionReceipt => {
-                &self.merchant
-            }
+            MessageKind::Request
+            | MessageKind::Fetch
+            | MessageKind::DeletionReceipt
+            | MessageKind::Delivery => &self.merchant,
             _ => &self.person,
         }
     }
@@ -116,16 +123,19 @@ pub fn sample_message(
                         name: name("name.given"),
                         required: true,
                         reason: "to address the parcel".into(),
+                        attested_by: Vec::new(),
                     },
                     FieldRequest {
                         name: name("address.home"),
                         required: true,
                         reason: "to deliver the parcel".into(),
+                        attested_by: Vec::new(),
                     },
                     FieldRequest {
                         name: name("phone.mobile"),
                         required: false,
                         reason: "so the courier can call".into(),
+                        attested_by: Vec::new(),
                     },
                 ],
                 purpose: "delivery".into(),
@@ -205,6 +215,41 @@ pub fn sample_message(
                 backend_confirmed: false,
             }),
         ),
+        MessageKind::Delivery => {
+            // The merchant, acting as an issuer, delivers its attestation of the
+            // person's home address.
+            let field = name("address.home");
+            let value = values.get(&field).ok_or(ProtocolError::Encode)?;
+            let attestation = crate::attest::attest(
+                &parties.merchant,
+                person,
+                &field,
+                value,
+                now,
+                365 * 86_400,
+                rng,
+            )?;
+            let claims = to_person(rng);
+            let sealed = crate::delivery::seal_delivery(
+                DataType::Attestation,
+                &Delivered {
+                    title: "address.home".into(),
+                    items: BTreeMap::new(),
+                    attestation: Some(attestation),
+                },
+                &parties.person_seal.public_key(),
+                &claims.id,
+                &person,
+                rng,
+            )?;
+            (
+                claims,
+                Body::Delivery(Delivery {
+                    data_type: DataType::Attestation,
+                    sealed,
+                }),
+            )
+        }
     };
     Ok(Message { claims, body })
 }

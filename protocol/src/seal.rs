@@ -11,6 +11,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::{
+    attest::{Presentation, presentation_from_cbor, presentation_to_cbor},
     cbor,
     error::ProtocolError,
     field::{self, FieldName, FieldValue},
@@ -28,6 +29,14 @@ pub const HPKE_INFO_LABEL: &[u8] = b"passport/v1 grant\0";
 
 /// Field values, by name, as sealed in a grant or an update.
 pub type FieldValues = BTreeMap<FieldName, FieldValue>;
+
+/// Attestations presented with sealed values, by the field each vouches for.
+pub type Presentations = BTreeMap<FieldName, Presentation>;
+
+/// The key of the presentations in a sealed plaintext: an integer, so no field
+/// name (always text) can take it, and absent when nothing is attested, so values
+/// sealed without attestations are encoded exactly as before.
+const PRESENTATIONS_KEY: i64 = 0;
 
 /// Values sealed to one recipient: the HPKE encapsulated key and the ciphertext
 /// (ChaCha20-Poly1305 output, tag included) of the CBOR-encoded values.
@@ -59,18 +68,53 @@ impl Sealed {
         audience: &PassportId,
         rng: &mut impl CryptoRng,
     ) -> Result<Self, ProtocolError> {
+        Self::seal_presented(
+            values,
+            &Presentations::new(),
+            recipient,
+            grant_id,
+            audience,
+            rng,
+        )
+    }
+
+    /// [`Sealed::seal`] with attestations presented beside some of the values
+    /// (each for a field among `values`).
+    pub fn seal_presented(
+        values: &FieldValues,
+        presentations: &Presentations,
+        recipient: &SealingPublicKey,
+        grant_id: &GrantId,
+        audience: &PassportId,
+        rng: &mut impl CryptoRng,
+    ) -> Result<Self, ProtocolError> {
         if values.len() > MAX_FIELDS {
             return Err(ProtocolError::malformed(format!(
                 "{} values to seal, over the limit of {MAX_FIELDS}",
                 values.len()
             )));
         }
-        let plaintext = Zeroizing::new(cbor::encode(&Value::Map(
-            values
-                .iter()
-                .map(|(name, value)| (Value::Text(name.to_string()), value.to_cbor()))
-                .collect(),
-        ))?);
+        if let Some(name) = presentations.keys().find(|f| !values.contains_key(*f)) {
+            return Err(ProtocolError::malformed(format!(
+                "an attestation is presented for {name}, which is not among the values"
+            )));
+        }
+        let mut map: Vec<(Value, Value)> = values
+            .iter()
+            .map(|(name, value)| (Value::Text(name.to_string()), value.to_cbor()))
+            .collect();
+        if !presentations.is_empty() {
+            map.push((
+                cbor::key(PRESENTATIONS_KEY),
+                Value::Map(
+                    presentations
+                        .iter()
+                        .map(|(name, p)| (Value::Text(name.to_string()), presentation_to_cbor(p)))
+                        .collect(),
+                ),
+            ));
+        }
+        let plaintext = Zeroizing::new(cbor::encode(&Value::Map(map))?);
         let (enc, ciphertext) = seal_with_info(
             recipient,
             &hpke_info(grant_id, audience),
@@ -88,6 +132,18 @@ impl Sealed {
         grant_id: &GrantId,
         audience: &PassportId,
     ) -> Result<FieldValues, ProtocolError> {
+        self.open_presented(key, grant_id, audience)
+            .map(|(values, _)| values)
+    }
+
+    /// [`Sealed::open`], with the attestations presented beside the values. They
+    /// are not verified here: see [`verify_presentation`](crate::attest::verify_presentation).
+    pub fn open_presented(
+        &self,
+        key: &SealingKey,
+        grant_id: &GrantId,
+        audience: &PassportId,
+    ) -> Result<(FieldValues, Presentations), ProtocolError> {
         let plaintext = Zeroizing::new(open_with_info(
             key,
             &self.enc,
@@ -177,24 +233,66 @@ pub fn open_with_info(
     .map_err(|_| ProtocolError::OpenFailed)
 }
 
-/// Decodes an opened plaintext: a map of field name to value.
-fn decode_values(plaintext: &[u8]) -> Result<FieldValues, ProtocolError> {
+/// Decodes an opened plaintext: a map of field name to value, and perhaps the
+/// presentations under [`PRESENTATIONS_KEY`].
+fn decode_values(plaintext: &[u8]) -> Result<(FieldValues, Presentations), ProtocolError> {
     let Value::Map(pairs) = cbor::decode(plaintext)? else {
         return Err(ProtocolError::malformed("sealed values are not a map"));
     };
-    if pairs.len() > MAX_FIELDS {
+    if pairs.len() > MAX_FIELDS + 1 {
         return Err(ProtocolError::malformed(format!(
             "sealed values hold {} fields, over the limit of {MAX_FIELDS}",
             pairs.len()
         )));
     }
     let mut values = FieldValues::new();
+    let mut presented = None;
     for (name, value) in pairs {
+        if name == cbor::key(PRESENTATIONS_KEY) {
+            if presented.is_some() {
+                return Err(ProtocolError::malformed(
+                    "sealed values hold the presentations twice",
+                ));
+            }
+            presented = Some(value);
+            continue;
+        }
         let name = field::field_name(name, "sealed field name")?;
         let value = FieldValue::from_cbor(value, "sealed field value")?;
         if values.insert(name, value).is_some() {
             return Err(ProtocolError::malformed("sealed values name a field twice"));
         }
     }
-    Ok(values)
+    if values.len() > MAX_FIELDS {
+        return Err(ProtocolError::malformed(format!(
+            "sealed values hold {} fields, over the limit of {MAX_FIELDS}",
+            values.len()
+        )));
+    }
+    let mut presentations = Presentations::new();
+    if let Some(presented) = presented {
+        let Value::Map(pairs) = presented else {
+            return Err(ProtocolError::malformed("presentations are not a map"));
+        };
+        if pairs.is_empty() || pairs.len() > values.len() {
+            return Err(ProtocolError::malformed(
+                "presentations are empty or outnumber the values",
+            ));
+        }
+        for (name, p) in pairs {
+            let name = field::field_name(name, "presented field name")?;
+            if !values.contains_key(&name) {
+                return Err(ProtocolError::malformed(format!(
+                    "an attestation is presented for {name}, which is not among the values"
+                )));
+            }
+            if presentations
+                .insert(name, presentation_from_cbor(p)?)
+                .is_some()
+            {
+                return Err(ProtocolError::malformed("presentations name a field twice"));
+            }
+        }
+    }
+    Ok((values, presentations))
 }

@@ -9,7 +9,7 @@ use crate::{
     keys::SealingKey,
     limits::{CLOCK_SKEW_SECS, DEFAULT_SEEN_IDS, MAX_MESSAGE_AGE_SECS, MAX_MESSAGE_BYTES},
     message::{self, Body, Message, Outcome},
-    seal::{FieldValues, Sealed},
+    seal::{FieldValues, Presentations, Sealed},
     time::Timestamp,
 };
 
@@ -39,6 +39,16 @@ impl Verified {
     /// Opens the values sealed in a grant or an update with this node's sealing key.
     /// `None` if the message carries no sealed values.
     pub fn open_values(&self, key: &SealingKey) -> Option<Result<FieldValues, ProtocolError>> {
+        self.open_presented(key)
+            .map(|opened| opened.map(|(values, _)| values))
+    }
+
+    /// [`Verified::open_values`] with the attestations presented beside the values
+    /// (not yet checked: see [`verify_presentation`](crate::attest::verify_presentation)).
+    pub fn open_presented(
+        &self,
+        key: &SealingKey,
+    ) -> Option<Result<(FieldValues, Presentations), ProtocolError>> {
         let (grant_id, sealed): (_, &Sealed) = match &self.message.body {
             Body::Decision(d) => match &d.outcome {
                 Outcome::Granted(g) => (&g.grant_id, &g.sealed),
@@ -47,7 +57,7 @@ impl Verified {
             Body::Update(u) => (&u.grant_id, &u.sealed),
             _ => return None,
         };
-        Some(sealed.open(key, grant_id, &self.message.claims.audience))
+        Some(sealed.open_presented(key, grant_id, &self.message.claims.audience))
     }
 }
 

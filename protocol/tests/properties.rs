@@ -7,9 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use passport_protocol::{
-    Body, Claims, Date, Decision, DeletionCause, DeletionReceipt, EraseRequest, Fetch, FieldName,
-    FieldRequest, FieldValue, FieldValues, Grant, GrantId, IdentityKey, Message, MessageId,
-    MessageKind, Offer, Outcome, Request, Revoke, Sealed, SeenIdCache, Terms, Timestamp, Update,
+    Body, Claims, DataType, Date, Decision, DeletionCause, DeletionReceipt, Delivered, Delivery,
+    EraseRequest, Fetch, FieldName, FieldRequest, FieldValue, FieldValues, Grant, GrantId,
+    IdentityKey, Message, MessageId, MessageKind, Offer, Outcome, Request, Revoke, Sealed,
+    SeenIdCache, Terms, Timestamp, Update,
     samples::{self, SampleParties},
     verify,
 };
@@ -54,6 +55,7 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
     let parties = SampleParties::fixed();
     let seal_to = parties.merchant_seal.public_key();
     let merchant = parties.merchant.id();
+    let person_seal = parties.person_seal.public_key();
     let sealed = move |values: FieldValues, grant: [u8; 16], seed: u64| {
         Sealed::seal(
             &values,
@@ -67,7 +69,7 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
     match kind {
         MessageKind::Request => (
             text(),
-            vec((field_name(), any::<bool>(), text()), 1..8),
+            vec((field_name(), any::<bool>(), text(), any::<bool>()), 1..8),
             text(),
             any::<u64>(),
             any::<u64>(),
@@ -84,11 +86,12 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
                         requester_name: name,
                         fields: fields
                             .into_iter()
-                            .filter(|(n, _, _)| seen.insert(n.clone()))
-                            .map(|(name, required, reason)| FieldRequest {
+                            .filter(|(n, _, _, _)| seen.insert(n.clone()))
+                            .map(|(name, required, reason, attested)| FieldRequest {
                                 name,
                                 required,
                                 reason,
+                                attested_by: if attested { vec![merchant] } else { Vec::new() },
                             })
                             .collect(),
                         purpose,
@@ -189,6 +192,36 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
                     erased_at: Timestamp::from_secs(at),
                     backend_confirmed,
                 })
+            })
+            .boxed(),
+        MessageKind::Delivery => (
+            prop_oneof![
+                Just(DataType::Receipt),
+                Just(DataType::Order),
+                Just(DataType::Warranty),
+                Just(DataType::Loyalty),
+                Just(DataType::Other),
+            ],
+            text(),
+            proptest::collection::btree_map("[a-z]{1,8}", text(), 1..4),
+            ids(),
+            any::<u64>(),
+        )
+            .prop_map(move |(data_type, title, items, id, seed)| {
+                let sealed = passport_protocol::delivery::seal_delivery(
+                    data_type,
+                    &Delivered {
+                        title,
+                        items,
+                        attestation: None,
+                    },
+                    &person_seal,
+                    &MessageId::from_bytes(id),
+                    &parties.person.id(),
+                    &mut common::rng(seed),
+                )
+                .unwrap();
+                Body::Delivery(Delivery { data_type, sealed })
             })
             .boxed(),
     }

@@ -11,7 +11,8 @@ mod common;
 use std::{fmt::Write as _, path::PathBuf};
 
 use passport_protocol::{
-    Body, MessageKind, Outcome, SeenIdCache, device, diagnostic, hpke_info, mailbox,
+    Body, MessageKind, Outcome, SeenIdCache, attest, delivery, device, diagnostic, hpke_info,
+    mailbox,
     samples::{self, SampleParties},
     seal::open_with_info,
     verify,
@@ -116,47 +117,47 @@ fn build(kind: MessageKind) -> Vector {
     )
     .unwrap();
 
+    let claims_id = verified.message().claims.id;
+    // (the recipient's key and its ikm, the HPKE info, the sealed blob)
     let sealed = match &verified.message().body {
         Body::Decision(d) => match &d.outcome {
-            Outcome::Granted(g) => Some((g.grant_id, g.sealed.clone())),
+            Outcome::Granted(g) => Some((
+                &parties.merchant_seal,
+                samples::MERCHANT_SEALING_IKM,
+                hpke_info(&g.grant_id, &audience),
+                g.sealed.clone(),
+            )),
             Outcome::Refused { .. } => None,
         },
-        Body::Update(u) => Some((u.grant_id, u.sealed.clone())),
+        Body::Update(u) => Some((
+            &parties.merchant_seal,
+            samples::MERCHANT_SEALING_IKM,
+            hpke_info(&u.grant_id, &audience),
+            u.sealed.clone(),
+        )),
+        Body::Delivery(d) => Some((
+            &parties.person_seal,
+            samples::PERSON_SEALING_IKM,
+            delivery::delivery_info(&claims_id, &audience),
+            d.sealed.clone(),
+        )),
         _ => None,
     };
-    let sealed = sealed.map(|(grant_id, sealed)| {
-        let info = hpke_info(&grant_id, &audience);
-        let plaintext = open_with_info(
-            &parties.merchant_seal,
-            &sealed.enc,
-            &info,
-            &[],
-            &sealed.ciphertext,
-        )
-        .unwrap();
+    let sealed = sealed.map(|(key, ikm, info, sealed)| {
+        let plaintext = open_with_info(key, &sealed.enc, &info, &[], &sealed.ciphertext).unwrap();
         writeln!(
             t,
             "\nHPKE: base mode, KEM 0x0020, KDF 0x0001, AEAD 0x0003, aad empty"
         )
         .unwrap();
-        writeln!(
-            t,
-            "recipient ikm (DeriveKeyPair): {}",
-            hex(&samples::MERCHANT_SEALING_IKM)
-        )
-        .unwrap();
+        writeln!(t, "recipient ikm (DeriveKeyPair): {}", hex(&ikm)).unwrap();
         writeln!(
             t,
             "recipient secret: {}",
-            hex(parties.merchant_seal.to_secret_bytes().as_ref())
+            hex(key.to_secret_bytes().as_ref())
         )
         .unwrap();
-        writeln!(
-            t,
-            "recipient public: {}",
-            parties.merchant_seal.public_key()
-        )
-        .unwrap();
+        writeln!(t, "recipient public: {}", key.public_key()).unwrap();
         writeln!(t, "info (hex): {}", hex(&info)).unwrap();
         writeln!(t, "enc: {}", hex(&sealed.enc)).unwrap();
         writeln!(t, "opened plaintext:\n{}", diagnostic(&plaintext).unwrap()).unwrap();
@@ -303,6 +304,7 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
     files.push((seeds.join("call_body"), body_of(&call_payload)));
     files.push((seeds.join("delegation"), delegation));
     files.push((seeds.join("call"), call));
+    attestation_files(&mut files);
     for kind in MessageKind::ALL {
         let v = build(kind);
         let name = kind.name();
@@ -315,12 +317,112 @@ fn expected_files() -> Vec<(PathBuf, Vec<u8>)> {
         files.push((seeds.join("body"), v.body));
         files.push((seeds.join("message"), v.bytes));
         if let Some((blob, plaintext)) = v.sealed {
-            let seeds = root().join("fuzz/seeds/hpke_open");
+            // A delivery's plaintext is the delivery target's to decode.
+            let seeds = root().join(match kind {
+                MessageKind::Delivery => "fuzz/seeds/verify_delivery",
+                _ => "fuzz/seeds/hpke_open",
+            });
             files.push((seeds.join(format!("{name}_sealed")), blob));
             files.push((seeds.join(format!("{name}_plaintext")), plaintext));
         }
     }
     files
+}
+
+/// The attestation the sample delivery carries, alone, with its disclosure: a
+/// vector for verifiers, and the seeds of the attestation fuzz target.
+fn attestation_files(files: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let parties = SampleParties::fixed();
+    let now = samples::SAMPLE_NOW;
+    let kind = MessageKind::Delivery;
+    let bytes = samples::sample_signed(kind, &parties, now, &mut vector_rng(kind)).unwrap();
+    let message = passport_protocol::verify_offline(&bytes).unwrap();
+    let Body::Delivery(d) = &message.body else {
+        unreachable!()
+    };
+    let content = delivery::open_delivery(
+        d.data_type,
+        &d.sealed,
+        &parties.person_seal,
+        &message.claims.id,
+        &parties.person.id(),
+    )
+    .unwrap();
+    let presentation = content.attestation.unwrap();
+    let field: passport_protocol::FieldName = "address.home".parse().unwrap();
+    let values = samples::sample_values();
+    let value = &values[&field];
+    let disclosure = attest::Disclosure {
+        salt: presentation.salt,
+        value,
+        field: &field,
+    };
+    let attested = passport_protocol::verify_presentation(
+        &presentation,
+        &parties.person.id(),
+        &field,
+        value,
+        now,
+    )
+    .unwrap();
+    let (_, payload, _) = common::split(&presentation.attestation);
+    let mut t = String::new();
+    writeln!(
+        t,
+        "Passport test vector: attestation (payload kind {})",
+        attest::ATTESTATION_KIND
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "Made by protocol/tests/vectors.rs; see README.md beside this file.\n"
+    )
+    .unwrap();
+    writeln!(t, "issuer (the sample merchant): {}", attested.issuer).unwrap();
+    writeln!(t, "subject (aud, the sample person): {}", attested.subject).unwrap();
+    writeln!(t, "verify at (NumericDate): {}", now.as_secs()).unwrap();
+    writeln!(
+        t,
+        "expected result: valid for address.home until {}\n",
+        attested.expires_at.as_secs()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "attestation, {} bytes (hex, the content of attestation.cose):",
+        presentation.attestation.len()
+    )
+    .unwrap();
+    writeln!(t, "{}\n", wrapped_hex(&presentation.attestation)).unwrap();
+    writeln!(
+        t,
+        "payload (CWT claims set):\n{}\n",
+        diagnostic(&payload).unwrap()
+    )
+    .unwrap();
+    let encoded = disclosure.encode().unwrap();
+    writeln!(t, "salt: {}", hex(&presentation.salt)).unwrap();
+    writeln!(
+        t,
+        "disclosure [salt, value, name] (hex):\n{}",
+        wrapped_hex(&encoded)
+    )
+    .unwrap();
+    writeln!(t, "disclosure:\n{}", diagnostic(&encoded).unwrap()).unwrap();
+    writeln!(
+        t,
+        "SHA-256 of the disclosure (the body's key 2): {}",
+        hex(&disclosure.digest().unwrap())
+    )
+    .unwrap();
+    files.push((
+        root().join("vectors/attestation.cose"),
+        presentation.attestation.clone(),
+    ));
+    files.push((root().join("vectors/attestation.txt"), t.into_bytes()));
+    let seeds = root().join("fuzz/seeds/verify_attestation");
+    files.push((seeds.join("body"), body_of(&payload)));
+    files.push((seeds.join("attestation"), presentation.attestation));
 }
 
 #[test]
@@ -361,4 +463,10 @@ fn vector_files_verify_as_another_implementation_would_read_them() {
     let person = SampleParties::fixed().person.id();
     let verified = passport_protocol::verify_record(&record, &person, samples::SAMPLE_NOW).unwrap();
     assert_eq!(verified.sequence, 3);
+    let attestation = std::fs::read(root().join("vectors/attestation.cose")).unwrap();
+    let (claims, body) = attest::verify_attestation(&attestation).unwrap();
+    assert_eq!(
+        (claims.issuer, claims.audience, body.field.as_str()),
+        (SampleParties::fixed().merchant.id(), person, "address.home")
+    );
 }

@@ -155,6 +155,68 @@ pub fn verify_device(data: &[u8]) {
     }
 }
 
+/// Runs `data` as a delivery message and as the body of one (through
+/// [`verify_kind`]), then as a delivery's plaintext, sealed to the sample person
+/// and opened as each data type, so the content decoder sees arbitrary bytes.
+pub fn verify_delivery(data: &[u8]) {
+    use passport_protocol::delivery::{DataType, delivery_info, open_delivery};
+    verify_kind(MessageKind::Delivery, data);
+    let parties = samples::SampleParties::fixed();
+    let person = parties.person.id();
+    let id = passport_protocol::MessageId::from_bytes([7; 16]);
+    let mut rng = FixedRng(0);
+    let Ok((enc, ciphertext)) = seal::seal_with_info(
+        &parties.person_seal.public_key(),
+        &delivery_info(&id, &person),
+        &[],
+        data,
+        &mut rng,
+    ) else {
+        return;
+    };
+    let sealed = Sealed { enc, ciphertext };
+    for data_type in DataType::ALL {
+        let _ = open_delivery(data_type, &sealed, &parties.person_seal, &id, &person);
+    }
+}
+
+/// Runs `data` as a whole attestation, then as the body of a correctly signed
+/// attestation by the sample merchant about the sample person, through
+/// `verify_attestation` and `verify_presentation` with a fixed value and salt.
+pub fn verify_attestation(data: &[u8]) {
+    use passport_protocol::attest::{ATTESTATION_KIND, Presentation, verify_attestation};
+    let parties = samples::SampleParties::fixed();
+    let (issuer, subject) = (&parties.merchant, parties.person.id());
+    let now = samples::SAMPLE_NOW;
+    let _ = verify_attestation(data);
+    let int = |i: i64| Value::Integer(i.into());
+    let claims = [
+        (claim_key::ISS, Value::Text(issuer.id().to_string())),
+        (claim_key::AUD, Value::Text(subject.to_string())),
+        (claim_key::EXP, int(now.as_secs() as i64 + 86_400)),
+        (claim_key::IAT, int(now.as_secs() as i64)),
+        (claim_key::CTI, Value::Bytes(vec![7; 16])),
+        (claim_key::VERSION, int(1)),
+        (claim_key::KIND, int(ATTESTATION_KIND as i64)),
+    ];
+    let signed = sign_payload(issuer, payload_with_raw_body(&claims, data));
+    if let Ok((verified, body)) = verify_attestation(&signed) {
+        assert_eq!(verified.issuer, issuer.id());
+        let value = passport_protocol::FieldValue::Text("Lyon".into());
+        let presentation = Presentation {
+            attestation: signed,
+            salt: [0; 16],
+        };
+        match passport_protocol::verify_presentation(&presentation, &subject, &body.field, &value, now) {
+            Ok(attested) => assert_eq!(attested.field, body.field),
+            Err(e) => assert!(
+                e.reason() == "digest_mismatch",
+                "a verified attestation fails only on its digest here, not {e}"
+            ),
+        }
+    }
+}
+
 /// A payload map of `claims` followed by the body key and `data` spliced in raw, so
 /// the fuzzer controls the body's exact bytes.
 fn payload_with_raw_body(claims: &[(i64, Value)], data: &[u8]) -> Vec<u8> {
@@ -211,11 +273,21 @@ pub fn hpke_open(data: &[u8]) {
     let (enc, ciphertext) =
         seal::seal_with_info(&key.public_key(), &info, &[], data, &mut rng).expect("seal");
     let sealed = Sealed { enc, ciphertext };
-    if let Ok(values) = sealed.open(key, &grant_id, &audience) {
-        // Whatever opens must seal and open to the same values.
-        let resealed = Sealed::seal(&values, &key.public_key(), &grant_id, &audience, &mut rng)
-            .expect("opened values reseal");
-        assert_eq!(resealed.open(key, &grant_id, &audience).expect("reopen"), values);
+    if let Ok((values, presented)) = sealed.open_presented(key, &grant_id, &audience) {
+        // Whatever opens must seal and open to the same values and presentations.
+        let resealed = Sealed::seal_presented(
+            &values,
+            &presented,
+            &key.public_key(),
+            &grant_id,
+            &audience,
+            &mut rng,
+        )
+        .expect("opened values reseal");
+        assert_eq!(
+            resealed.open_presented(key, &grant_id, &audience).expect("reopen"),
+            (values, presented)
+        );
     }
 }
 
