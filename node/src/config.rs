@@ -127,6 +127,10 @@ pub struct NodeConfig {
     /// the `[merchant]` section. Default false: the receipt says "erased by the
     /// node" and goes at once.
     pub confirm_erasure: bool,
+    /// Person side: whose deliveries (receipts, orders, attestations) to accept:
+    /// `"live_grant"` (merchants the person holds a live grant with), `"anyone"`
+    /// or `"nobody"`. Default `"live_grant"`.
+    pub accept_deliveries: crate::data::DeliveryPolicy,
 }
 
 impl Default for NodeConfig {
@@ -139,6 +143,7 @@ impl Default for NodeConfig {
             message_lifetime_secs: 86_400,
             max_retention_secs: 30 * 86_400,
             confirm_erasure: false,
+            accept_deliveries: crate::data::DeliveryPolicy::LiveGrant,
         }
     }
 }
@@ -250,6 +255,7 @@ struct ConfigFile {
     request_lifetime_secs: u64,
     message_lifetime_secs: u64,
     max_retention_secs: u64,
+    accept_deliveries: crate::data::DeliveryPolicy,
     network: NetworkSettings,
     api: ApiSettings,
     merchant: MerchantSection,
@@ -275,6 +281,7 @@ impl From<ConfigFile> for Config {
             request_lifetime_secs,
             message_lifetime_secs,
             max_retention_secs,
+            accept_deliveries,
             network,
             api,
             merchant,
@@ -292,6 +299,7 @@ impl From<ConfigFile> for Config {
                 message_lifetime_secs,
                 max_retention_secs,
                 confirm_erasure: merchant.confirm_erasure,
+                accept_deliveries,
             },
             network,
             api,
@@ -318,6 +326,7 @@ impl From<Config> for ConfigFile {
                     message_lifetime_secs,
                     max_retention_secs,
                     confirm_erasure,
+                    accept_deliveries,
                 },
             network,
             api,
@@ -334,6 +343,7 @@ impl From<Config> for ConfigFile {
             request_lifetime_secs,
             message_lifetime_secs,
             max_retention_secs,
+            accept_deliveries,
             network,
             api,
             merchant: MerchantSection {

@@ -245,6 +245,7 @@ mod tests {
                     name: name(n),
                     required: *required,
                     reason: String::new(),
+                    attested_by: Vec::new(),
                 })
                 .collect(),
             purpose: purpose.into(),

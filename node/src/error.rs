@@ -155,6 +155,21 @@ pub enum NodeError {
     /// A mailbox refused, or a mailbox message was refused.
     #[error(transparent)]
     Mailbox(#[from] crate::mailbox::MailboxError),
+    /// An attestation presented with a field does not vouch for it.
+    #[error("the attestation presented for {field} is refused: {error}")]
+    Attestation {
+        /// The field.
+        field: FieldName,
+        /// Why.
+        error: passport_protocol::AttestationError,
+    },
+    /// A delivery (data a merchant sends back) was refused; the refusal is in
+    /// the audit log and nothing was stored.
+    #[error("delivery refused: {0}")]
+    DeliveryRefused(String),
+    /// No data delivered with this id.
+    #[error("no delivered data {0}; `passport data list` shows what there is")]
+    UnknownDelivered(MessageId),
 }
 
 impl From<sled::Error> for NodeError {

@@ -71,6 +71,7 @@ pub mod config;
 pub mod consent;
 pub mod crypt;
 pub mod daemon;
+pub mod data;
 pub mod device;
 pub mod error;
 pub mod events;

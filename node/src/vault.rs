@@ -49,6 +49,10 @@ pub struct FieldRecord {
     pub sensitivity: Sensitivity,
     /// Last change.
     pub updated_at: Timestamp,
+    /// Issuers' attestations of the value. One that no longer matches the value
+    /// (it was changed) is dropped when the value changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<crate::data::attest::HeldAttestation>,
 }
 
 /// Most tags on one field, and the longest tag.

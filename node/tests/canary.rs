@@ -68,6 +68,7 @@ fn no_canary_value_appears_in_clear_on_disk() {
                     name: n.parse().unwrap(),
                     required: true,
                     reason: "delivery".into(),
+                    attested_by: Vec::new(),
                 })
                 .collect(),
             purpose: "delivery".into(),

@@ -51,6 +51,7 @@ fn spec(fields: &[(&str, bool)]) -> RequestSpec {
                 name: name(n),
                 required: *required,
                 reason: format!("for {n}"),
+                attested_by: Vec::new(),
             })
             .collect(),
         purpose: "delivery".into(),

@@ -260,6 +260,7 @@ fn the_shapes_are_the_documented_ones() {
         tags: BTreeSet::new(),
         sensitivity: Sensitivity::Normal,
         updated_at: AT,
+        attestations: Vec::new(),
     };
     let given = name("name.given");
     assert_eq!(
@@ -281,6 +282,7 @@ fn the_shapes_are_the_documented_ones() {
         reply_to: vec![],
         revoked_at: None,
         receipt: None,
+        attested_by: Default::default(),
     };
     let g = &issued;
     assert_eq!(

@@ -415,6 +415,7 @@ async fn a_merchant_cannot_put_markup_on_the_page_nor_frame_it() {
             name: "name.given".parse().unwrap(),
             required: true,
             reason: hostile.into(),
+            attested_by: Vec::new(),
         }],
         purpose: hostile.into(),
         duration_secs: 86_400,

@@ -147,6 +147,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
                         name: field(f)?,
                         required: true,
                         reason: purpose.into(),
+                        attested_by: Vec::new(),
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,

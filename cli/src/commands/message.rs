@@ -77,6 +77,8 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                         "by the node"
                     },
                 }),
+                // The content is sealed to the person: only its type shows.
+                Body::Delivery(d) => json!({ "type": d.data_type.name() }),
             };
             let report = json!({
                 "valid": true,

@@ -256,6 +256,78 @@ pub enum AuditEvent {
         /// What it did, in one line.
         action: String,
     },
+    /// Data was delivered to a person (merchant side).
+    DataDelivered {
+        /// The person.
+        to: PassportId,
+        /// Its type (receipt, order, …).
+        data_type: String,
+        /// Its title.
+        title: String,
+    },
+    /// Data a merchant delivered was kept (person side).
+    DataReceived {
+        /// The delivery's id.
+        delivery: MessageId,
+        /// The sender.
+        from: PassportId,
+        /// Its type.
+        data_type: String,
+        /// Its title.
+        title: String,
+    },
+    /// A delivery was refused; nothing of it was kept (person side).
+    DeliveryRefused {
+        /// The sender.
+        from: PassportId,
+        /// Its type.
+        data_type: String,
+        /// Why.
+        reason: String,
+    },
+    /// The person deleted delivered data.
+    DataDeleted {
+        /// The delivery's id.
+        delivery: MessageId,
+        /// Who had sent it.
+        from: PassportId,
+    },
+    /// This node vouched for a person's field (issuer side).
+    AttestationIssued {
+        /// The person.
+        to: PassportId,
+        /// The field.
+        field: FieldName,
+        /// Until when.
+        expires_at: Timestamp,
+    },
+    /// An issuer's attestation was kept beside its field (person side).
+    AttestationReceived {
+        /// The field.
+        field: FieldName,
+        /// The issuer.
+        issuer: PassportId,
+        /// Until when.
+        expires_at: Timestamp,
+    },
+    /// A field's value changed, so attestations of the old value were dropped.
+    AttestationLost {
+        /// The field.
+        field: FieldName,
+        /// Whose attestations.
+        issuers: Vec<PassportId>,
+    },
+    /// A grant or update came with an attestation that does not vouch for its
+    /// value, or by an issuer the request did not name: it was refused and
+    /// nothing of it kept (merchant side).
+    AttestationRefused {
+        /// The person.
+        from: PassportId,
+        /// The field.
+        field: FieldName,
+        /// Why, as `AttestationError::reason` names it.
+        reason: String,
+    },
     /// Another live copy of this passport publishes its record (a restore made
     /// elsewhere): this copy stopped its network.
     OtherCopyFound {
@@ -427,6 +499,63 @@ impl AuditEvent {
                 device,
                 action,
             } => format!("Device {name:?} ({}) {action}", short(device)),
+            Self::DataDelivered {
+                to,
+                data_type,
+                title,
+            } => format!("Delivered a {data_type} ({title:?}) to {}", to.fmt_short()),
+            Self::DataReceived {
+                from,
+                data_type,
+                title,
+                ..
+            } => format!(
+                "Received a {data_type} ({title:?}) from {}",
+                from.fmt_short()
+            ),
+            Self::DeliveryRefused {
+                from,
+                data_type,
+                reason,
+            } => format!("Refused a {data_type} from {}: {reason}", from.fmt_short()),
+            Self::DataDeleted { delivery, from } => {
+                format!("Deleted data {} from {}", short(delivery), from.fmt_short())
+            }
+            Self::AttestationIssued {
+                to,
+                field,
+                expires_at,
+            } => format!(
+                "Attested {}'s {field} until {}",
+                to.fmt_short(),
+                crate::human::time(*expires_at)
+            ),
+            Self::AttestationReceived {
+                field,
+                issuer,
+                expires_at,
+            } => format!(
+                "{field} attested by {} until {}",
+                issuer.fmt_short(),
+                crate::human::time(*expires_at)
+            ),
+            Self::AttestationLost { field, issuers } => format!(
+                "{field} changed: its attestation by {} no longer applies",
+                issuers
+                    .iter()
+                    .map(PassportId::fmt_short)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Self::AttestationRefused {
+                from,
+                field,
+                reason,
+            } => format!(
+                "Refused a grant from {}: the attestation of {field} is {}",
+                from.fmt_short(),
+                reason.replace('_', " ")
+            ),
             Self::OtherCopyFound { epoch, peer } => format!(
                 "Stopped: another copy of this passport (epoch {epoch}, peer {peer}) is live"
             ),

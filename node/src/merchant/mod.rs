@@ -7,10 +7,12 @@ use passport_protocol::{
     PassportId, Request, SealingKey, Terms, Timestamp, Verified, decode_trusted,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{
     audit::AuditEvent,
+    data::attest::{AttestedField, check_presented},
     error::NodeError,
     node::{Node, Reply, Tx, Unsettled, ended},
     webhook::WebhookPayload,
@@ -67,6 +69,7 @@ impl RequestSpec {
                     name,
                     required: true,
                     reason: String::new(),
+                    attested_by: Vec::new(),
                 })
                 .collect(),
             purpose: purpose.into(),
@@ -182,6 +185,9 @@ pub struct SentRequest {
     /// their grants are sealed to the node's own sealing key.
     #[serde(default)]
     pub(crate) opening_key: Option<OpeningKey>,
+    /// The issuers the request asked attestations by, per field.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attested_by: BTreeMap<FieldName, Vec<PassportId>>,
 }
 
 /// A grant this merchant holds.
@@ -220,9 +226,18 @@ pub struct ReceivedGrant {
     /// The key that opens its values while it lives.
     #[serde(default)]
     pub(crate) opening_key: Option<OpeningKey>,
+    /// The fields that came with a valid attestation (by an issuer the
+    /// request named), as of the newest grant or update.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attested: BTreeMap<FieldName, AttestedField>,
 }
 
 impl ReceivedGrant {
+    /// Live: not revoked, not erased and not past its end.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.erased_at.is_none() && !ended(self.expires_at, now)
+    }
+
     /// Whether this node can still open the grant's values: it holds the key the
     /// values are sealed to (or, for grants of requests sent before per-request
     /// keys, the signed grant itself). False once erased.
@@ -291,6 +306,12 @@ impl Node {
     ) -> Result<PreparedRequest, NodeError> {
         let ((bytes, request_id), unsettled) = self.tx_deferred(now, |tx| {
             let fields: Vec<FieldName> = spec.fields.iter().map(|f| f.name.clone()).collect();
+            let attested_by = spec
+                .fields
+                .iter()
+                .filter(|f| !f.attested_by.is_empty())
+                .map(|f| (f.name.clone(), f.attested_by.clone()))
+                .collect();
             let lifetime = tx.node.config().request_lifetime_secs;
             let (opening_key, seal_to) = OpeningKey::generate(tx.rng);
             let body = Body::Request(Request {
@@ -315,6 +336,7 @@ impl Node {
                     status: RequestStatus::Sending,
                     updated_at: Some(now),
                     opening_key: Some(opening_key),
+                    attested_by,
                 },
             );
             tx.audit(
@@ -517,12 +539,23 @@ impl Tx<'_> {
                 // Refuse a grant this node cannot open, or whose sealed fields differ
                 // from the ones it lists, before keeping anything.
                 let key = opening(self.node, sent.opening_key.as_ref());
-                let values = verified
-                    .open_values(&key)
-                    .ok_or(NodeError::UnexpectedKind {
-                        expected: "grant",
-                        got: "refusal",
-                    })??;
+                let (values, presented) =
+                    verified
+                        .open_presented(&key)
+                        .ok_or(NodeError::UnexpectedKind {
+                            expected: "grant",
+                            got: "refusal",
+                        })??;
+                let attested = match check_presented(
+                    &person,
+                    &values,
+                    &presented,
+                    &sent.attested_by,
+                    self.now,
+                ) {
+                    Ok(attested) => attested,
+                    Err(error) => return Ok(self.refuse_attestation(person, error, bytes)),
+                };
                 if !values.keys().eq(grant
                     .fields
                     .iter()
@@ -554,6 +587,7 @@ impl Tx<'_> {
                         request_id: Some(decision.request_id),
                         decision_id: Some(decision_id),
                         opening_key,
+                        attested,
                     },
                 );
                 self.index_decision(decision_id, grant.grant_id);
@@ -625,8 +659,8 @@ impl Tx<'_> {
         if grant.revoked_at.is_some() || grant.erased_at.is_some() {
             return Err(NodeError::GrantRevoked(update.grant_id));
         }
-        let values = verified
-            .open_values(&opening(self.node, grant.opening_key.as_ref()))
+        let (values, presented) = verified
+            .open_presented(&opening(self.node, grant.opening_key.as_ref()))
             .ok_or(NodeError::UnexpectedKind {
                 expected: "grant",
                 got: "refusal",
@@ -636,6 +670,17 @@ impl Tx<'_> {
                 "the update carries fields the grant does not cover".into(),
             ));
         }
+        let wanted = match grant.request_id {
+            Some(id) => self
+                .get::<SentRequest>(&sent_key(&id))?
+                .map(|s| s.attested_by)
+                .unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        grant.attested = match check_presented(&person, &values, &presented, &wanted, self.now) {
+            Ok(attested) => attested,
+            Err(error) => return Ok(self.refuse_attestation(person, error, bytes)),
+        };
         grant.latest_update = Some(bytes.to_vec());
         self.put(key, &grant);
         self.audit(
@@ -653,6 +698,23 @@ impl Tx<'_> {
             },
         )?;
         Ok(Reply::Nothing)
+    }
+
+    /// Refuses a grant or update whose attestation does not hold: audited, and
+    /// nothing else of it kept.
+    fn refuse_attestation(&mut self, person: PassportId, error: NodeError, bytes: &[u8]) -> Reply {
+        if let NodeError::Attestation { field, error } = &error {
+            self.audit(
+                AuditEvent::AttestationRefused {
+                    from: person,
+                    field: field.clone(),
+                    reason: error.reason().to_string(),
+                },
+                Some(bytes.to_vec()),
+            );
+        }
+        self.refuse_after_commit(error);
+        Reply::Nothing
     }
 
     /// Marks requests past their end with no answer as expired, and tells the

@@ -280,6 +280,7 @@ impl Node {
             storage_error: None,
             events: Vec::new(),
             deliveries: 0,
+            refused: None,
         };
         let out = f(&mut tx)?;
         let wake = tx.deliveries > 0;
@@ -336,7 +337,15 @@ impl Node {
         bytes: &[u8],
         now: Timestamp,
     ) -> Result<Reply, NodeError> {
-        self.tx(now, |tx| tx.receive(message, bytes))
+        let (reply, refused) = self.tx(now, |tx| {
+            let reply = tx.receive(message, bytes)?;
+            Ok((reply, tx.refused.take()))
+        })?;
+        // A refusal whose audit entry is now durable.
+        match refused {
+            Some(error) => Err(error),
+            None => Ok(reply),
+        }
     }
 
     /// Runs `f` with the node's random number generator (seeded for simulations).
@@ -396,10 +405,25 @@ impl Node {
     ) -> Result<Vec<Outgoing>, NodeError> {
         self.tx(now, |tx| {
             let key = vault::field_key(&name);
+            let me = tx.me();
             let record = match tx.get::<FieldRecord>(&key)? {
                 Some(mut r) => {
                     r.value = value;
                     r.updated_at = now;
+                    // An attestation vouches for one value: a new one loses it.
+                    let (kept, lost): (Vec<_>, Vec<_>) = std::mem::take(&mut r.attestations)
+                        .into_iter()
+                        .partition(|a| a.check(&me, &name, &r.value, now).is_ok());
+                    r.attestations = kept;
+                    if !lost.is_empty() {
+                        tx.audit(
+                            AuditEvent::AttestationLost {
+                                field: name.clone(),
+                                issuers: lost.iter().map(|a| a.issuer).collect(),
+                            },
+                            None,
+                        );
+                    }
                     r
                 }
                 None => FieldRecord {
@@ -407,6 +431,7 @@ impl Node {
                     tags: Default::default(),
                     sensitivity: Sensitivity::default_for(&name),
                     updated_at: now,
+                    attestations: Vec::new(),
                 },
             };
             tx.put(key, &record);
@@ -538,6 +563,8 @@ pub(crate) struct Tx<'a> {
     events: Vec<Event>,
     /// Webhook deliveries this transaction queued.
     deliveries: u16,
+    /// A refusal to return once this transaction (its audit entry) commits.
+    pub(crate) refused: Option<NodeError>,
 }
 
 impl Tx<'_> {
@@ -575,6 +602,12 @@ impl Tx<'_> {
     pub(crate) fn next_delivery_index(&mut self) -> u16 {
         self.deliveries = self.deliveries.saturating_add(1);
         self.deliveries
+    }
+
+    /// Commits this transaction (the refusal's audit entry) and then refuses
+    /// the message with `error`: a refusal that leaves a trace.
+    pub(crate) fn refuse_after_commit(&mut self, error: NodeError) {
+        self.refused = Some(error);
     }
 
     /// Tells `event` to subscribers once this transaction is durable.
@@ -664,6 +697,7 @@ impl Tx<'_> {
             MessageKind::Decision => self.on_decision(verified, bytes),
             MessageKind::Update => self.on_update(verified, bytes),
             MessageKind::Revoke | MessageKind::EraseRequest => self.on_erasure(verified, bytes),
+            MessageKind::Delivery => self.on_delivery(verified, bytes),
         }
     }
 

@@ -37,6 +37,7 @@ use zeroize::Zeroizing;
 
 mod backend;
 mod builder;
+mod data;
 mod delivery;
 mod device;
 mod error;

@@ -6,6 +6,7 @@ use passport_protocol::{
     Request, Revoke, Sealed, SealingPublicKey, Terms, Timestamp, Update, Verified,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use super::inbox::PendingRequest;
 use crate::{
@@ -46,6 +47,10 @@ pub struct IssuedGrant {
     pub revoked_at: Option<Timestamp>,
     /// The merchant's deletion receipt, when one arrived.
     pub receipt: Option<MessageId>,
+    /// The issuers the request wanted attestations by, per field: the grant and
+    /// its updates present a held attestation by one of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attested_by: BTreeMap<FieldName, Vec<PassportId>>,
 }
 
 impl IssuedGrant {
@@ -108,7 +113,26 @@ impl Node {
     }
 }
 
+/// The issuers a request wants attestations by, per field (fields that want none
+/// are left out).
+pub(crate) fn wanted_attestations(request: &Request) -> BTreeMap<FieldName, Vec<PassportId>> {
+    request
+        .fields
+        .iter()
+        .filter(|f| !f.attested_by.is_empty())
+        .map(|f| (f.name.clone(), f.attested_by.clone()))
+        .collect()
+}
+
 impl Tx<'_> {
+    /// Whether the person holds a live grant to `merchant`.
+    pub(crate) fn holds_live_grant_with(&self, merchant: &PassportId) -> Result<bool, NodeError> {
+        Ok(self
+            .scan::<IssuedGrant>(GRANT_PREFIX)?
+            .iter()
+            .any(|(_, g)| g.merchant == *merchant && g.is_live(self.now)))
+    }
+
     /// Current values of `fields`, skipping any the person no longer has.
     fn values_of(&self, fields: &[FieldName]) -> Result<FieldValues, NodeError> {
         let mut values = FieldValues::new();
@@ -134,8 +158,11 @@ impl Tx<'_> {
             return Err(NodeError::UnknownField(missing.clone()));
         }
         let grant_id = GrantId::random(&mut *self.rng);
-        let sealed = Sealed::seal(
+        let attested_by = wanted_attestations(request);
+        let presented = self.presentations_for(&values, &attested_by)?;
+        let sealed = Sealed::seal_presented(
             &values,
+            &presented,
             &request.seal_to,
             &grant_id,
             &pending.merchant,
@@ -176,6 +203,7 @@ impl Tx<'_> {
                 reply_to: request.reply_to.clone(),
                 revoked_at: None,
                 receipt: None,
+                attested_by,
             },
         );
         self.audit(
@@ -199,8 +227,10 @@ impl Tx<'_> {
         values: &FieldValues,
     ) -> Result<Vec<u8>, NodeError> {
         let fields: Vec<FieldName> = values.keys().cloned().collect();
-        let sealed = Sealed::seal(
+        let presented = self.presentations_for(values, &grant.attested_by)?;
+        let sealed = Sealed::seal_presented(
             values,
+            &presented,
             &grant.seal_to,
             &grant.grant_id,
             &grant.merchant,

@@ -106,6 +106,7 @@ pub(super) async fn send_request(
                 name: f.name,
                 required: f.required,
                 reason: f.reason,
+                attested_by: Vec::new(),
             })
             .collect(),
         purpose: body.purpose,
