@@ -139,6 +139,15 @@ pub(crate) enum Command {
     Webhook(WebhookCommand),
     /// (Merchant) Grants received from people.
     Received,
+    /// (Issuer) Vouch for a field a person granted this node: the attestation goes
+    /// to them, and merchants who ask for it attested by you can check it.
+    Attest(AttestArgs),
+    /// (Merchant) Deliver data to a person's vault: a receipt, an order, a
+    /// warranty, loyalty points.
+    Deliver(DeliverArgs),
+    /// Data merchants delivered to you: list, export, delete.
+    #[command(subcommand)]
+    Delivered(DeliveredCommand),
     /// (Merchant) Open a received grant and print its values, while it is valid.
     Show {
         /// The grant's id, from `passport received`.
@@ -373,6 +382,56 @@ pub(crate) struct RequestArgs {
     /// "unnamed merchant".
     #[arg(long, env = "PASSPORT_NAME")]
     pub name: Option<String>,
+    /// Ask for a field attested by an issuer: FIELD=ISSUER_ID (repeat it for more
+    /// fields or issuers), e.g. `--attested-by address.home=did:key:z6Mk…`.
+    #[arg(long = "attested-by", value_name = "FIELD=ID")]
+    pub attested_by: Vec<String>,
+}
+
+/// `passport attest`.
+#[derive(Debug, Args)]
+pub(crate) struct AttestArgs {
+    /// The person's passport id.
+    pub person: String,
+    /// The field to vouch for, as they granted it to this node.
+    #[arg(long)]
+    pub field: String,
+    /// How long the attestation vouches, e.g. `365d` (at most 730 days).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration, default_value = "365d")]
+    pub duration: Duration,
+}
+
+/// `passport deliver`.
+#[derive(Debug, Args)]
+pub(crate) struct DeliverArgs {
+    /// The person's passport id.
+    pub person: String,
+    /// receipt, order, warranty, loyalty or other.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub data_type: String,
+    /// A short title, e.g. "Order 1042".
+    #[arg(long)]
+    pub title: String,
+    /// The data: KEY=VALUE, repeated, e.g. `--item total="59.90 EUR"`.
+    #[arg(long = "item", value_name = "KEY=VALUE", required = true)]
+    pub items: Vec<String>,
+}
+
+/// `passport delivered ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeliveredCommand {
+    /// Everything merchants delivered, newest first.
+    List,
+    /// Write everything delivered to FILE as JSON (readable by you only).
+    Export {
+        /// Where to write it; refused if it exists.
+        file: std::path::PathBuf,
+    },
+    /// Delete one delivery.
+    Delete {
+        /// Its id, from `passport delivered list`.
+        id: String,
+    },
 }
 
 /// `webhook` subcommands.

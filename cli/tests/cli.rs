@@ -54,7 +54,14 @@ fn a_person_manages_fields_and_policies_without_a_running_node() {
     let field = json(&home, &["get", "birth.date"]);
     assert_eq!(
         keys(&field),
-        ["name", "sensitivity", "tags", "updated_at", "value"]
+        [
+            "attestations",
+            "name",
+            "sensitivity",
+            "tags",
+            "updated_at",
+            "value"
+        ]
     );
     assert_eq!(field["value"]["date"], "1815-12-10");
     ok(

@@ -396,18 +396,22 @@ fn the_schema_check_finds_what_does_not_fit() {
     let doc: Value = serde_json::from_str(&http::openapi_json()).unwrap();
     let field = json!({"$ref": "#/components/schemas/Field"});
     let good = json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [],
-                      "sensitivity": "normal", "updated_at": 1});
+                      "sensitivity": "normal", "updated_at": 1, "attestations": []});
     assert_eq!(fits(&doc, &field, &good, "field"), Ok(()));
+    // Each differs from the good one in one way only.
     for bad in [
-        json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [], "sensitivity": "normal"}),
+        json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [], "sensitivity": "normal",
+               "attestations": []}),
         json!({"name": "email", "value": {"txt": "a@b.c"}, "tags": [],
-               "sensitivity": "normal", "updated_at": 1}),
+               "sensitivity": "normal", "updated_at": 1, "attestations": []}),
         json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [],
-               "sensitivity": "secret", "updated_at": 1}),
+               "sensitivity": "secret", "updated_at": 1, "attestations": []}),
         json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [],
-               "sensitivity": "normal", "updated_at": "1"}),
+               "sensitivity": "normal", "updated_at": "1", "attestations": []}),
         json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [],
-               "sensitivity": "normal", "updated_at": 1, "extra": 0}),
+               "sensitivity": "normal", "updated_at": 1, "attestations": [], "extra": 0}),
+        json!({"name": "email", "value": {"text": "a@b.c"}, "tags": [],
+               "sensitivity": "normal", "updated_at": 1, "attestations": [{"issuer": 1}]}),
     ] {
         assert!(fits(&doc, &field, &bad, "field").is_err(), "{bad} fits");
     }

@@ -97,6 +97,19 @@ fn every_view_reads_back_what_it_wrote() {
         tags: ["identity".to_string()].into(),
         sensitivity: Sensitivity::Sensitive,
         updated_at: AT,
+        attestations: vec![passport_node::http::views::FieldAttestation {
+            issuer: id(),
+            expires_at: AT.plus_secs(86_400),
+            received_at: AT,
+        }],
+    });
+    round_trip(&passport_node::http::views::DeliveredData {
+        id: message,
+        from: id(),
+        data_type: "receipt".into(),
+        title: "Order 1042".into(),
+        items: [("total".to_string(), "59.90 EUR".to_string())].into(),
+        received_at: AT,
     });
     round_trip(&InboxItem {
         request_id: message,
@@ -141,6 +154,14 @@ fn every_view_reads_back_what_it_wrote() {
         expires_at: AT.plus_secs(86_400),
         revoked_at: None,
         erased_at: Some(AT.plus_secs(60)),
+        attested: [(
+            name("address.home"),
+            passport_node::http::views::AttestedField {
+                issuer: id(),
+                expires_at: AT.plus_secs(86_400),
+            },
+        )]
+        .into(),
     });
     for result in [
         None,

@@ -77,8 +77,19 @@ pub(crate) async fn fields(ctx: &Context) -> anyhow::Result<()> {
         "No fields yet. Add one: passport set name.given Ada",
         |f| {
             let tags = output::list(&f.tags);
+            let attested = f
+                .attestations
+                .iter()
+                .map(|a| {
+                    format!(
+                        "\n    attested by {} until {}",
+                        a.issuer,
+                        output::time(a.expires_at)
+                    )
+                })
+                .collect::<String>();
             format!(
-                "{:<20} {:<40} {}{}",
+                "{:<20} {:<40} {}{}{attested}",
                 f.name.as_str(),
                 output::field_text(&f.value),
                 f.sensitivity.name(),

@@ -5,12 +5,14 @@ pub(crate) mod backup;
 pub(crate) mod data;
 pub(crate) mod demo;
 pub(crate) mod device;
+pub(crate) mod issuer;
 pub(crate) mod merchant;
 pub(crate) mod message;
 pub(crate) mod person;
 pub(crate) mod running;
 pub(crate) mod setup;
 pub(crate) mod token;
+pub(crate) mod vault;
 
 use clap::CommandFactory as _;
 
@@ -45,6 +47,9 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Requests { id, state } => backend::requests(&ctx, id, state).await,
         Command::Webhook(command) => backend::webhook(&ctx, command).await,
         Command::Received => merchant::received(&ctx).await,
+        Command::Attest(args) => issuer::attest(&ctx, args).await,
+        Command::Deliver(args) => issuer::deliver(&ctx, args).await,
+        Command::Delivered(command) => vault::run(&ctx, command).await,
         Command::Show { grant } => merchant::show(&ctx, &grant).await,
         Command::Fetch { grant } => merchant::fetch(&ctx, &grant).await,
         Command::Token(command) => token::run(&ctx, command).await,

@@ -143,27 +143,13 @@ impl Node {
                 MAX_ATTESTATION_LIFETIME_SECS / 86_400
             )));
         }
-        let grant = self
-            .received()?
-            .into_iter()
-            .find(|g| {
-                g.person == person && g.fields.contains(field) && g.is_live(now) && g.can_open()
-            })
-            .ok_or_else(|| {
-                NodeError::InvalidInput(format!(
-                    "no live grant from {person} includes {field}: ask them for it first, then attest what they sent"
-                ))
-            })?;
-        let values = self.open_grant(&grant.grant_id, now)?;
-        let value = values
-            .get(field)
-            .ok_or_else(|| NodeError::UnknownField(field.clone()))?;
+        let value = self.value_granted_by(person, field, now)?;
         self.tx(now, |tx| {
             let presentation = passport_protocol::attest(
                 &tx.node.keys().identity,
                 person,
                 field,
-                value,
+                &value,
                 now,
                 lifetime_secs,
                 &mut *tx.rng,
@@ -188,6 +174,30 @@ impl Node {
             );
             Ok(out)
         })
+    }
+
+    /// The value of `field` that `person` granted this node under a live grant:
+    /// what an attestation by this node vouches for.
+    pub fn value_granted_by(
+        &self,
+        person: PassportId,
+        field: &FieldName,
+        now: Timestamp,
+    ) -> Result<FieldValue, NodeError> {
+        let grant = self
+            .received()?
+            .into_iter()
+            .find(|g| {
+                g.person == person && g.fields.contains(field) && g.is_live(now) && g.can_open()
+            })
+            .ok_or_else(|| {
+                NodeError::InvalidInput(format!(
+                    "no live grant from {person} includes {field}: ask them for it first, then attest what they sent"
+                ))
+            })?;
+        self.open_grant(&grant.grant_id, now)?
+            .remove(field)
+            .ok_or_else(|| NodeError::UnknownField(field.clone()))
     }
 }
 

@@ -42,6 +42,8 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("DELETE", "/v1/policies/{id}", &[P]),
     ("GET", "/v1/devices", &[P, R]),
     ("DELETE", "/v1/devices/{id}", &[P]),
+    ("GET", "/v1/data", &[P]),
+    ("DELETE", "/v1/data/{id}", &[P]),
     // The merchant's side.
     ("POST", "/v1/requests", &[M]),
     ("GET", "/v1/requests", &[P, M, R]),
@@ -58,6 +60,8 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("DELETE", "/v1/webhooks/{id}", &[M]),
     ("POST", "/v1/webhooks/{id}/test", &[M]),
     ("GET", "/v1/webhooks/log", &[P, M, R]),
+    ("POST", "/v1/attestations", &[M]),
+    ("POST", "/v1/deliveries", &[M]),
     // Token management: the full token only.
     ("GET", "/v1/tokens", &[]),
     ("POST", "/v1/tokens", &[]),

@@ -257,8 +257,9 @@ impl From<NodeError> for ApiError {
             | NodeError::UnknownSentRequest(_)
             | NodeError::UnknownWebhook(_)
             | NodeError::UnknownPolicy(_)
-            | NodeError::UnknownToken(_) => StatusCode::NOT_FOUND,
-            NodeError::NoErasureWaiting(_) => StatusCode::CONFLICT,
+            | NodeError::UnknownToken(_)
+            | NodeError::UnknownDelivered(_) => StatusCode::NOT_FOUND,
+            NodeError::NoErasureWaiting(_) | NodeError::DeliveryRefused(_) => StatusCode::CONFLICT,
             NodeError::GrantRevoked(_) | NodeError::GrantExpired(_) | NodeError::GrantErased(_) => {
                 StatusCode::GONE
             }
@@ -266,6 +267,7 @@ impl From<NodeError> for ApiError {
             | NodeError::InvalidInput(_)
             | NodeError::Protocol(_)
             | NodeError::NotYours { .. }
+            | NodeError::Attestation { .. }
             | NodeError::TokenRefused(_) => StatusCode::BAD_REQUEST,
             NodeError::InboxFull(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,

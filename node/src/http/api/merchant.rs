@@ -65,6 +65,11 @@ pub(super) struct FieldRequestBody {
     /// Why, in the merchant's words.
     #[serde(default)]
     reason: String,
+    /// The issuers whose attestation of this field the merchant needs (at most
+    /// 8). Default: none, any value will do.
+    #[serde(default)]
+    #[schema(value_type = Vec<PassportId>)]
+    attested_by: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -97,18 +102,22 @@ pub(super) async fn send_request(
 ) -> ApiResult<RequestOutcome> {
     let to: PassportId = parse(&body.to, "to")?;
     let wait = Duration::from_secs(body.wait_secs.min(MAX_WAIT_SECS));
+    let mut fields = Vec::with_capacity(body.fields.len());
+    for f in body.fields {
+        fields.push(FieldRequest {
+            name: f.name,
+            required: f.required,
+            reason: f.reason,
+            attested_by: f
+                .attested_by
+                .iter()
+                .map(|id| parse(id, "attested_by"))
+                .collect::<Result<_, _>>()?,
+        });
+    }
     let spec = RequestSpec {
         requester_name: body.requester_name,
-        fields: body
-            .fields
-            .into_iter()
-            .map(|f| FieldRequest {
-                name: f.name,
-                required: f.required,
-                reason: f.reason,
-                attested_by: Vec::new(),
-            })
-            .collect(),
+        fields,
         purpose: body.purpose,
         duration_secs: body.duration_secs,
         retention_secs: body.retention_secs,

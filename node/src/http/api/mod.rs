@@ -12,6 +12,7 @@
 mod audit;
 mod backend;
 pub(crate) mod backup;
+mod data;
 pub(crate) mod devices;
 mod events;
 mod fields;
@@ -75,6 +76,10 @@ pub(super) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(devices::pairing_code))
         .routes(routes!(devices::devices))
         .routes(routes!(devices::remove_device))
+        .routes(routes!(data::attest))
+        .routes(routes!(data::deliver))
+        .routes(routes!(data::data))
+        .routes(routes!(data::delete_data))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that

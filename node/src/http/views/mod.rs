@@ -30,6 +30,10 @@ pub use crate::{
 };
 pub use passport_protocol::FieldValues;
 
+mod data;
+
+pub use self::data::{AttestedField, Delivered, DeliveredData, FieldAttestation};
+
 /// `GET /v1/status`: the node's identity and network state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Status {
@@ -127,6 +131,8 @@ pub struct Field {
     pub sensitivity: Sensitivity,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// Issuers' attestations of the value (empty: none).
+    pub attestations: Vec<FieldAttestation>,
 }
 
 impl Field {
@@ -138,6 +144,11 @@ impl Field {
             tags: record.tags,
             sensitivity: record.sensitivity,
             updated_at: record.updated_at,
+            attestations: record
+                .attestations
+                .iter()
+                .map(FieldAttestation::from)
+                .collect(),
         }
     }
 }
@@ -281,6 +292,9 @@ pub struct ReceivedGrant {
     /// When its data was erased.
     #[schema(required = true)]
     pub erased_at: Option<Timestamp>,
+    /// The fields that came with a valid attestation by an issuer the request
+    /// named, as of the newest grant or update.
+    pub attested: std::collections::BTreeMap<FieldName, AttestedField>,
 }
 
 impl From<&merchant::ReceivedGrant> for ReceivedGrant {
@@ -294,6 +308,11 @@ impl From<&merchant::ReceivedGrant> for ReceivedGrant {
             expires_at: g.expires_at,
             revoked_at: g.revoked_at,
             erased_at: g.erased_at,
+            attested: g
+                .attested
+                .iter()
+                .map(|(name, a)| (name.clone(), AttestedField::from(a)))
+                .collect(),
         }
     }
 }
