@@ -131,6 +131,29 @@ pub struct NodeConfig {
     /// `"live_grant"` (merchants the person holds a live grant with), `"anyone"`
     /// or `"nobody"`. Default `"live_grant"`.
     pub accept_deliveries: crate::data::DeliveryPolicy,
+    /// Issuers whose attestations this person trusts to verify merchants' names
+    /// (`[[trusted_issuer]] id = "did:key:…"`, `name = "La Poste"`); a merchant
+    /// also asks for attestations by them when a request says so. Default: none.
+    pub trusted_issuers: Vec<TrustedIssuer>,
+    /// Merchant side: the shop's web domain (`host` or `host:port`), named in its
+    /// requests; its `https://<domain>/.well-known/passport` must name this node's
+    /// id (`{"id": "did:key:…"}`). Written `domain` in the `[merchant]` section.
+    /// Default: none.
+    pub merchant_domain: Option<String>,
+    /// Extra CA certificates (a PEM file) trusted when checking a merchant's
+    /// `/.well-known/passport`, beside the system's (for a private PKI, and
+    /// tests). Default: none.
+    pub https_roots: Option<std::path::PathBuf>,
+}
+
+/// An issuer this person trusts, with the name to show for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// Its passport id.
+    pub id: passport_protocol::PassportId,
+    /// Its name, as the person wants to see it ("La Poste").
+    pub name: String,
 }
 
 impl Default for NodeConfig {
@@ -144,6 +167,9 @@ impl Default for NodeConfig {
             max_retention_secs: 30 * 86_400,
             confirm_erasure: false,
             accept_deliveries: crate::data::DeliveryPolicy::LiveGrant,
+            trusted_issuers: Vec::new(),
+            merchant_domain: None,
+            https_roots: None,
         }
     }
 }
@@ -229,6 +255,8 @@ struct MerchantSection {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     confirm_erasure: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
 }
 
 impl Default for MerchantSection {
@@ -236,6 +264,7 @@ impl Default for MerchantSection {
         Self {
             name: None,
             confirm_erasure: NodeConfig::default().confirm_erasure,
+            domain: None,
         }
     }
 }
@@ -256,6 +285,8 @@ struct ConfigFile {
     message_lifetime_secs: u64,
     max_retention_secs: u64,
     accept_deliveries: crate::data::DeliveryPolicy,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    https_roots: Option<std::path::PathBuf>,
     network: NetworkSettings,
     api: ApiSettings,
     merchant: MerchantSection,
@@ -264,6 +295,8 @@ struct ConfigFile {
     backup: BackupSettings,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     webhook: Vec<WebhookSettings>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trusted_issuer: Vec<TrustedIssuer>,
 }
 
 impl Default for ConfigFile {
@@ -282,6 +315,7 @@ impl From<ConfigFile> for Config {
             message_lifetime_secs,
             max_retention_secs,
             accept_deliveries,
+            https_roots,
             network,
             api,
             merchant,
@@ -289,6 +323,7 @@ impl From<ConfigFile> for Config {
             notify,
             backup,
             webhook,
+            trusted_issuer,
         } = file;
         Self {
             node: NodeConfig {
@@ -300,6 +335,9 @@ impl From<ConfigFile> for Config {
                 max_retention_secs,
                 confirm_erasure: merchant.confirm_erasure,
                 accept_deliveries,
+                trusted_issuers: trusted_issuer,
+                merchant_domain: merchant.domain,
+                https_roots,
             },
             network,
             api,
@@ -327,6 +365,9 @@ impl From<Config> for ConfigFile {
                     max_retention_secs,
                     confirm_erasure,
                     accept_deliveries,
+                    trusted_issuers,
+                    merchant_domain,
+                    https_roots,
                 },
             network,
             api,
@@ -344,16 +385,19 @@ impl From<Config> for ConfigFile {
             message_lifetime_secs,
             max_retention_secs,
             accept_deliveries,
+            https_roots,
             network,
             api,
             merchant: MerchantSection {
                 name,
                 confirm_erasure,
+                domain: merchant_domain,
             },
             mailbox,
             notify,
             backup,
             webhook: webhooks,
+            trusted_issuer: trusted_issuers,
         }
     }
 }

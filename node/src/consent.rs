@@ -254,6 +254,8 @@ mod tests {
             offer: None,
             reply_to: vec![],
             seal_to: SealingKey::derive(&[1; 32]).public_key(),
+            name_proof: None,
+            domain: None,
         }
     }
 

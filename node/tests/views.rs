@@ -116,13 +116,16 @@ fn every_view_reads_back_what_it_wrote() {
         sentence: "\"Brand X\" asks for name.given".into(),
         merchant: id(),
         merchant_name: "Brand X".into(),
-        merchant_name_verified: false,
+        merchant_name_verified: true,
+        merchant_verified_by: Some("La Poste".into()),
         petname: Some("the shop".into()),
         first_contact: true,
         fields: vec![RequestedField {
             name: name("name.given"),
             required: false,
             reason: "to address the parcel".into(),
+            attested_by: vec![id()],
+            attested: Some(id()),
         }],
         purpose: "delivery".into(),
         duration_secs: 86_400,
@@ -289,6 +292,7 @@ fn the_shapes_are_the_documented_ones() {
         json!({
             "name": given, "value": record.value, "tags": record.tags,
             "sensitivity": record.sensitivity, "updated_at": record.updated_at,
+            "attestations": [],
         })
     );
     let issued = person::IssuedGrant {

@@ -73,6 +73,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }),
             reply_to: vec![],
             seal_to: merchant_seal.public_key(),
+            name_proof: None,
+            domain: None,
         }),
     };
     let request_bytes = request.sign(&merchant)?;

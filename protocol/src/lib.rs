@@ -59,6 +59,8 @@
 //!         offer: None,
 //!         reply_to: vec![],
 //!         seal_to: merchant_seal.public_key(),
+//!         name_proof: None,
+//!         domain: None,
 //!     }),
 //! };
 //! let bytes = request.sign(&merchant)?;

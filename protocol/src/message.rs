@@ -11,7 +11,7 @@ use ciborium::Value;
 pub use crate::claims::{Claims, PROTOCOL_VERSION, claim_key};
 use crate::claims::{claims_set, read_claims_set, sign_claims_set};
 use crate::{
-    attest::MAX_ATTESTERS,
+    attest::{MAX_ATTESTERS, Presentation, presentation_from_cbor, presentation_to_cbor},
     cbor::{self, MapReader, key},
     claims::passport_id,
     delivery::DataType,
@@ -130,6 +130,14 @@ pub struct Request {
     pub reply_to: Vec<String>,
     /// The merchant's X25519 key to seal granted values to.
     pub seal_to: SealingPublicKey,
+    /// Proof of `requester_name`: an issuer's attestation that this merchant's
+    /// [`NAME_FIELD`](crate::attest::NAME_FIELD) is that name, with its salt.
+    /// Key 9, written only when present.
+    pub name_proof: Option<Presentation>,
+    /// The merchant's web domain (`host` or `host:port`), whose
+    /// `https://<domain>/.well-known/passport` names this merchant's id. Key 10,
+    /// written only when present.
+    pub domain: Option<String>,
 }
 
 /// The person's terms, carried in every grant.
@@ -344,6 +352,8 @@ mod body_key {
     pub(super) const REQ_OFFER: i64 = 6;
     pub(super) const REQ_REPLY_TO: i64 = 7;
     pub(super) const REQ_SEAL_TO: i64 = 8;
+    pub(super) const REQ_NAME_PROOF: i64 = 9;
+    pub(super) const REQ_DOMAIN: i64 = 10;
 
     pub(super) const DEC_REQUEST_ID: i64 = 1;
     pub(super) const DEC_OUTCOME: i64 = 2;
@@ -442,6 +452,12 @@ fn encode_body(body: &Body) -> Value {
                 Value::Array(r.reply_to.iter().map(|a| text_value(a)).collect()),
             ));
             e.push((REQ_SEAL_TO, Value::Bytes(r.seal_to.as_bytes().to_vec())));
+            if let Some(proof) = &r.name_proof {
+                e.push((REQ_NAME_PROOF, presentation_to_cbor(proof)));
+            }
+            if let Some(domain) = &r.domain {
+                e.push((REQ_DOMAIN, text_value(domain)));
+            }
             e
         }
         Body::Decision(d) => {
@@ -560,6 +576,42 @@ fn reject_duplicates<'a, T: Ord + 'a>(
     Ok(())
 }
 
+/// Longest domain a request may name, with its port (`host:65535`).
+pub const MAX_DOMAIN_BYTES: usize = 253 + 6;
+
+/// Checks a domain a request names: a DNS name of letters, digits, hyphens and
+/// dots (no scheme, path or user), lowercase, optionally `:port`.
+pub fn check_domain(domain: &str) -> Result<(), ProtocolError> {
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (domain, None),
+    };
+    let bad = |why: &str| ProtocolError::malformed(format!("domain {domain:?}: {why}"));
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err(bad("the port is not 1 to 65535"));
+    }
+    if host.is_empty() || host.len() > 253 {
+        return Err(bad("the host is empty or longer than 253 bytes"));
+    }
+    for label in host.split('.') {
+        if label.is_empty()
+            || label.len() > 63
+            || label.starts_with('-')
+            || label.ends_with('-')
+            || !label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(bad(
+                "each dot-separated part must be 1 to 63 lowercase letters, digits or inner hyphens",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The issuers a requested field must be attested by: 1 to [`MAX_ATTESTERS`]
 /// distinct ids (an empty list is written by omitting it).
 fn issuers(value: Value) -> Result<Vec<PassportId>, ProtocolError> {
@@ -658,6 +710,18 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                     b.required(REQ_SEAL_TO, "seal_to")?,
                     "seal_to",
                 )?),
+                name_proof: b
+                    .take(REQ_NAME_PROOF)
+                    .map(presentation_from_cbor)
+                    .transpose()?,
+                domain: b
+                    .take(REQ_DOMAIN)
+                    .map(|d| {
+                        let d = cbor::text(d, "domain", MAX_DOMAIN_BYTES)?;
+                        check_domain(&d)?;
+                        Ok::<_, ProtocolError>(d)
+                    })
+                    .transpose()?,
             })
         }
         MessageKind::Decision => {
@@ -805,4 +869,36 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
     };
     b.finish()?;
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_domain;
+
+    #[test]
+    fn domains_are_hosts_with_an_optional_port_and_nothing_else() {
+        for good in [
+            "brandx.example",
+            "shop.brandx.example:8443",
+            "localhost:1",
+            "a-b.c9",
+        ] {
+            assert!(check_domain(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "Brandx.example",
+            "https://brandx.example",
+            "brandx.example/path",
+            "user@brandx.example",
+            "brandx..example",
+            "-brandx.example",
+            "brandx.example:0",
+            "brandx.example:70000",
+            "brandx.example:",
+            ".example",
+        ] {
+            assert!(check_domain(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -147,6 +147,8 @@ pub fn sample_message(
                 }),
                 reply_to: vec!["/ip4/127.0.0.1/tcp/4001".into()],
                 seal_to: parties.merchant_seal.public_key(),
+                name_proof: None,
+                domain: None,
             }),
         ),
         MessageKind::Decision => {

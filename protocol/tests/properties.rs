@@ -77,10 +77,21 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
                 text(),
                 proptest::collection::btree_map("[a-z]{1,8}", text(), 0..4),
             )),
-            vec("/ip4/127\\.0\\.0\\.1/tcp/[0-9]{1,5}", 0..3),
+            (
+                vec("/ip4/127\\.0\\.0\\.1/tcp/[0-9]{1,5}", 0..3),
+                option::of("[a-z][a-z0-9-]{0,8}[a-z0-9]\\.example(:[1-9][0-9]{0,3})?"),
+            ),
         )
             .prop_map(
-                move |(name, fields, purpose, duration_secs, retention_secs, offer, reply_to)| {
+                move |(
+                    name,
+                    fields,
+                    purpose,
+                    duration_secs,
+                    retention_secs,
+                    offer,
+                    (reply_to, domain),
+                )| {
                     let mut seen = std::collections::BTreeSet::new();
                     Body::Request(Request {
                         requester_name: name,
@@ -100,6 +111,8 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
                         offer: offer.map(|(text, details)| Offer { text, details }),
                         reply_to,
                         seal_to,
+                        name_proof: None,
+                        domain,
                     })
                 },
             )

@@ -328,6 +328,18 @@ pub enum AuditEvent {
         /// Why, as `AttestationError::reason` names it.
         reason: String,
     },
+    /// A merchant's web domain was checked: its `/.well-known/passport` names
+    /// the merchant (verified) or not.
+    DomainChecked {
+        /// The merchant.
+        merchant: PassportId,
+        /// The domain.
+        domain: String,
+        /// Whether it names the merchant.
+        verified: bool,
+        /// Why not, when not.
+        reason: Option<String>,
+    },
     /// Another live copy of this passport publishes its record (a restore made
     /// elsewhere): this copy stopped its network.
     OtherCopyFound {
@@ -556,6 +568,19 @@ impl AuditEvent {
                 from.fmt_short(),
                 reason.replace('_', " ")
             ),
+            Self::DomainChecked {
+                merchant,
+                domain,
+                verified,
+                reason,
+            } => match (verified, reason) {
+                (true, _) => format!("{domain} verified as {}'s website", merchant.fmt_short()),
+                (false, reason) => format!(
+                    "{domain} not verified as {}'s website: {}",
+                    merchant.fmt_short(),
+                    reason.as_deref().unwrap_or("no reason given")
+                ),
+            },
             Self::OtherCopyFound { epoch, peer } => format!(
                 "Stopped: another copy of this passport (epoch {epoch}, peer {peer}) is live"
             ),

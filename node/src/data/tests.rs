@@ -207,3 +207,74 @@ fn a_person_keeps_an_attestation_only_for_the_value_they_hold() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_request_with_a_forged_name_proof_is_refused_and_audited() {
+    let (shop, poste) = (node(), node());
+    let ada = Node::in_memory(NodeConfig {
+        trusted_issuers: vec![crate::config::TrustedIssuer {
+            id: poste.id(),
+            name: "La Poste".into(),
+        }],
+        ..NodeConfig::default()
+    })
+    .unwrap();
+    let org: FieldName = passport_protocol::attest::NAME_FIELD.parse().unwrap();
+    let vouch = |name: &str, subject| {
+        attest(
+            &poste.keys().identity,
+            subject,
+            &org,
+            &FieldValue::Text(name.into()),
+            NOW,
+            86_400,
+            &mut rand::rng(),
+        )
+        .unwrap()
+    };
+    let request = |name: &str, proof| {
+        Message {
+            claims: Claims::new(shop.id(), ada.id(), NOW, 3_600, &mut rand::rng()),
+            body: Body::Request(passport_protocol::Request {
+                requester_name: name.into(),
+                fields: vec![passport_protocol::FieldRequest {
+                    name: address(),
+                    required: true,
+                    reason: String::new(),
+                    attested_by: Vec::new(),
+                }],
+                purpose: "delivery".into(),
+                duration_secs: 3_600,
+                retention_secs: 0,
+                offer: None,
+                reply_to: Vec::new(),
+                seal_to: shop.sealing_public_key(),
+                name_proof: Some(proof),
+                domain: None,
+            }),
+        }
+        .sign(&shop.keys().identity)
+        .unwrap()
+    };
+    // A proof of another name, and one about another merchant: refused.
+    for (proof, reason) in [
+        (vouch("Brand Y", shop.id()), "digest_mismatch"),
+        (vouch("Brand X", poste.id()), "other_subject"),
+    ] {
+        match ada.receive(&request("Brand X", proof), NOW) {
+            Err(NodeError::Attestation { error, .. }) => assert_eq!(error.reason(), reason),
+            other => panic!("expected a refusal ({reason}), got {other:?}"),
+        }
+        assert!(ada.inbox().unwrap().is_empty());
+        let last = ada.audit_entries().unwrap().pop().unwrap().event;
+        assert!(
+            matches!(&last, AuditEvent::AttestationRefused { reason: r, .. } if r == reason),
+            "{last:?}"
+        );
+    }
+    // A sound one: the inbox says who vouches.
+    ada.receive(&request("Brand X", vouch("Brand X", shop.id())), NOW)
+        .unwrap();
+    let item = ada.inbox().unwrap().pop().unwrap();
+    assert_eq!(item.merchant.verified_by().as_deref(), Some("La Poste"));
+}

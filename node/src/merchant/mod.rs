@@ -314,6 +314,8 @@ impl Node {
                 .collect();
             let lifetime = tx.node.config().request_lifetime_secs;
             let (opening_key, seal_to) = OpeningKey::generate(tx.rng);
+            let name_proof = tx.name_proof(&spec.requester_name)?;
+            let domain = tx.node.config().merchant_domain.clone();
             let body = Body::Request(Request {
                 requester_name: spec.requester_name,
                 fields: spec.fields,
@@ -323,6 +325,8 @@ impl Node {
                 offer: spec.offer,
                 reply_to: spec.reply_to,
                 seal_to: seal_to.public_key(),
+                name_proof,
+                domain,
             });
             let (bytes, request_id) = tx.sign(person, lifetime, body)?;
             tx.put(
@@ -698,6 +702,29 @@ impl Tx<'_> {
             },
         )?;
         Ok(Reply::Nothing)
+    }
+
+    /// This node's proof that it is called `name`: a held attestation of its own
+    /// `org.name` field, when that field holds `name` and the attestation still
+    /// vouches for it.
+    fn name_proof(&self, name: &str) -> Result<Option<passport_protocol::Presentation>, NodeError> {
+        let Ok(field) = passport_protocol::attest::NAME_FIELD.parse::<FieldName>() else {
+            return Ok(None);
+        };
+        let Some(record) =
+            self.get::<crate::vault::FieldRecord>(&crate::vault::field_key(&field))?
+        else {
+            return Ok(None);
+        };
+        if record.value != passport_protocol::FieldValue::Text(name.to_string()) {
+            return Ok(None);
+        }
+        let me = self.me();
+        Ok(record
+            .attestations
+            .iter()
+            .find(|a| a.check(&me, &field, &record.value, self.now).is_ok())
+            .map(crate::data::attest::HeldAttestation::presentation))
     }
 
     /// Refuses a grant or update whose attestation does not hold: audited, and

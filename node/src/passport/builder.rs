@@ -246,6 +246,8 @@ impl Builder {
             notify.unwrap_or_default(),
             metrics.clone(),
         ));
+        let https = crate::person::domain::client(node.config().https_roots.as_deref())?;
+        let domains = tokio::spawn(crate::person::domain::run(node.clone(), https));
         let mailboxes = tokio::spawn(mailbox::drain_forever(
             node.clone(),
             delivery.clone(),
@@ -264,6 +266,7 @@ impl Builder {
                 notifications,
                 copies,
                 backups,
+                domains,
                 devices: None,
             })),
         };

@@ -111,6 +111,9 @@ struct Tasks {
     /// Publishing the record and looking for another copy: aborting loses
     /// nothing.
     copies: JoinHandle<()>,
+    /// Checking merchants' domains: aborting loses a check, made again on the
+    /// merchant's next request.
+    domains: JoinHandle<()>,
     /// Scheduled backups: aborting one mid-way leaves only its temporary file.
     backups: JoinHandle<()>,
     /// Serving linked devices: aborting loses a call being answered (the device
@@ -312,6 +315,7 @@ impl Passport {
             tasks.notifications.abort();
             tasks.copies.abort();
             tasks.backups.abort();
+            tasks.domains.abort();
             if let Some(devices) = tasks.devices {
                 devices.abort();
             }

@@ -3,11 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use passport_protocol::{Body, Decision, FieldName, MessageId, Outcome, Timestamp, Verified};
+use passport_protocol::{
+    Body, Decision, FieldName, FieldValue, MessageId, Outcome, PassportId, Request, Timestamp,
+    Verified,
+};
 
 use super::{
     inbox::{INBOX_PREFIX, PendingRequest, inbox_key},
-    merchants::{MerchantRecord, merchant_key},
+    merchants::{DomainClaim, MerchantRecord, VerifiedName, merchant_key},
 };
 use crate::{
     audit::AuditEvent,
@@ -115,6 +118,46 @@ impl Node {
 }
 
 impl Tx<'_> {
+    /// Checks the proof of its name a request carries: `Ok(Some)` when an issuer
+    /// the person trusts vouches for it, `Ok(None)` when there is no proof or its
+    /// issuer is not trusted, `Err` when the proof is forged, stale, or for
+    /// another merchant or name.
+    fn check_name_proof(
+        &self,
+        merchant: &PassportId,
+        request: &Request,
+    ) -> Result<Option<VerifiedName>, NodeError> {
+        let Some(proof) = &request.name_proof else {
+            return Ok(None);
+        };
+        let field: FieldName = passport_protocol::attest::NAME_FIELD
+            .parse()
+            .map_err(|_| NodeError::InvalidInput("the name field".into()))?;
+        let attested = passport_protocol::verify_presentation(
+            proof,
+            merchant,
+            &field,
+            &FieldValue::Text(request.requester_name.clone()),
+            self.now,
+        )
+        .map_err(|error| NodeError::Attestation {
+            field: field.clone(),
+            error,
+        })?;
+        Ok(self
+            .node
+            .config()
+            .trusted_issuers
+            .iter()
+            .find(|t| t.id == attested.issuer)
+            .map(|t| VerifiedName {
+                name: request.requester_name.clone(),
+                issuer: t.id,
+                issuer_name: t.name.clone(),
+                expires_at: attested.expires_at,
+            }))
+    }
+
     /// The sensitivity class the person gave a field they hold, or `None` if they do
     /// not hold it.
     fn field_class(&self, name: &FieldName) -> Result<Option<Sensitivity>, NodeError> {
@@ -149,8 +192,38 @@ impl Tx<'_> {
             first_seen: self.now,
             declared_name: String::new(),
             petname: None,
+            verified_name: None,
+            domain: None,
         });
         record.declared_name.clone_from(&request.requester_name);
+        match self.check_name_proof(&merchant, &request) {
+            Ok(verified) => record.verified_name = verified,
+            Err(error) => {
+                // A forged or stale proof of a name: refused whole, and audited.
+                if let NodeError::Attestation { field, error } = &error {
+                    self.audit(
+                        AuditEvent::AttestationRefused {
+                            from: merchant,
+                            field: field.clone(),
+                            reason: error.reason().to_string(),
+                        },
+                        Some(bytes.to_vec()),
+                    );
+                }
+                self.refuse_after_commit(error);
+                return Ok(Reply::Nothing);
+            }
+        }
+        record.domain = match (&request.domain, record.domain.take()) {
+            (None, _) => None,
+            // The same domain as before keeps what its last check found.
+            (Some(domain), Some(known)) if known.domain == *domain => Some(known),
+            (Some(domain), _) => Some(DomainClaim {
+                domain: domain.clone(),
+                checked_at: None,
+                verified: false,
+            }),
+        };
         self.put(merchant_key(&merchant), &record);
 
         let policies = self.node.policies()?;

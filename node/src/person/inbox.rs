@@ -47,6 +47,10 @@ pub struct InboxItem {
     pub request: Request,
     /// How to name the merchant to the person.
     pub merchant: MerchantRecord,
+    /// For each field the request wants attested, the issuer whose attestation
+    /// the person holds and would send with it, or `None`: it would go
+    /// unattested.
+    pub attestations: std::collections::BTreeMap<passport_protocol::FieldName, Option<PassportId>>,
 }
 
 impl InboxItem {
@@ -105,11 +109,32 @@ impl Node {
                 first_seen: pending.received_at,
                 declared_name: request.requester_name.clone(),
                 petname: None,
+                verified_name: None,
+                domain: None,
             });
+        // For each field the merchant wants attested: the issuer whose held
+        // attestation would go with the value, or none.
+        let me = self.id();
+        let mut attestations = std::collections::BTreeMap::new();
+        for f in request.fields.iter().filter(|f| !f.attested_by.is_empty()) {
+            let record =
+                self.get::<crate::vault::FieldRecord>(&crate::vault::field_key(&f.name))?;
+            let issuer = record.as_ref().and_then(|r| {
+                r.attestations
+                    .iter()
+                    .find(|a| {
+                        f.attested_by.contains(&a.issuer)
+                            && a.check(&me, &f.name, &r.value, a.received_at).is_ok()
+                    })
+                    .map(|a| a.issuer)
+            });
+            attestations.insert(f.name.clone(), issuer);
+        }
         Ok(InboxItem {
             pending,
             request,
             merchant,
+            attestations,
         })
     }
 

@@ -21,6 +21,39 @@ pub struct MerchantRecord {
     pub declared_name: String,
     /// The name the person gave it, shown instead from then on.
     pub petname: Option<String>,
+    /// Its declared name, when an issuer the person trusts vouched for it (on
+    /// the last request that carried a proof).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_name: Option<VerifiedName>,
+    /// The web domain its last request named, and what checking its
+    /// `/.well-known/passport` found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<DomainClaim>,
+}
+
+/// A merchant's name an issuer vouched for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedName {
+    /// The name.
+    pub name: String,
+    /// The issuer.
+    pub issuer: PassportId,
+    /// The issuer's name in the person's trust list.
+    pub issuer_name: String,
+    /// Until when the attestation vouches.
+    pub expires_at: Timestamp,
+}
+
+/// A web domain a merchant claims, and whether its `/.well-known/passport`
+/// names the merchant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainClaim {
+    /// The domain (`host` or `host:port`).
+    pub domain: String,
+    /// When it was last checked, if ever.
+    pub checked_at: Option<Timestamp>,
+    /// Whether that check found this merchant's id there.
+    pub verified: bool,
 }
 
 impl MerchantRecord {
@@ -29,13 +62,34 @@ impl MerchantRecord {
         self.petname.as_deref().unwrap_or(&self.declared_name)
     }
 
-    /// How to show this merchant: the person's petname, or the declared name marked
-    /// unverified; always with the short id.
+    /// Who vouches for the declared name, if anyone does: an issuer the person
+    /// trusts (checked, expiry included, when the last request arrived), or the
+    /// merchant's own website.
+    pub fn verified_by(&self) -> Option<String> {
+        if let Some(v) = &self.verified_name
+            && v.name == self.declared_name
+        {
+            return Some(v.issuer_name.clone());
+        }
+        self.domain
+            .as_ref()
+            .filter(|d| d.verified)
+            .map(|d| format!("its website {}", d.domain))
+    }
+
+    /// How to show this merchant: the person's petname; or the declared name with
+    /// who verified it; or the declared name marked unverified; always with the
+    /// short id.
     pub fn display(&self, id: &PassportId, first_contact: bool) -> String {
         let first = if first_contact { "; first contact" } else { "" };
-        match &self.petname {
-            Some(p) => format!("{p} (id {}{first})", id.fmt_short()),
-            None => format!(
+        match (&self.petname, self.verified_by()) {
+            (Some(p), _) => format!("{p} (id {}{first})", id.fmt_short()),
+            (None, Some(by)) => format!(
+                "\"{}\" (verified by {by}, id {}{first})",
+                self.declared_name,
+                id.fmt_short()
+            ),
+            (None, None) => format!(
                 "\"{}\" (unverified name, id {}{first})",
                 self.declared_name,
                 id.fmt_short()
@@ -64,6 +118,8 @@ impl Node {
                     first_seen: now,
                     declared_name: String::new(),
                     petname: None,
+                    verified_name: None,
+                    domain: None,
                 });
             record.petname = petname;
             tx.put(merchant_key(merchant), &record);

@@ -7,6 +7,7 @@
 //!
 //! - `merchants.rs`: [`MerchantRecord`], what the person knows of a merchant, and
 //!   petnames.
+//! - [`domain`]: checking a merchant's website (`/.well-known/passport`).
 //! - `policies.rs`: standing policies: list, add, remove.
 //! - `inbox.rs`: [`PendingRequest`] and [`InboxItem`]: requests waiting for the
 //!   person, and their expiry.
@@ -17,6 +18,7 @@
 //!   waits), and approving or denying one that waited.
 
 mod decisions;
+pub mod domain;
 mod erasure;
 mod grants;
 mod inbox;
@@ -27,5 +29,5 @@ pub use self::{
     decisions::Approval,
     grants::IssuedGrant,
     inbox::{InboxItem, PendingRequest},
-    merchants::MerchantRecord,
+    merchants::{DomainClaim, MerchantRecord, VerifiedName},
 };

@@ -164,8 +164,13 @@ pub struct InboxItem {
     pub merchant: PassportId,
     /// The name the merchant declared in this request.
     pub merchant_name: String,
-    /// Always `false`: names are never verified.
+    /// Whether someone vouches for `merchant_name`: an issuer in the person's
+    /// trust list, or the merchant's own website (see `merchant_verified_by`).
     pub merchant_name_verified: bool,
+    /// Who vouches for the name: the trusted issuer's name, or "its website
+    /// <domain>"; `null` when no one does.
+    #[schema(required = true)]
+    pub merchant_verified_by: Option<String>,
     /// The person's name for this merchant, if any.
     #[schema(required = true)]
     pub petname: Option<String>,
@@ -195,7 +200,8 @@ impl From<&person::InboxItem> for InboxItem {
             sentence: i.sentence(),
             merchant: i.pending.merchant,
             merchant_name: i.request.requester_name.clone(),
-            merchant_name_verified: false,
+            merchant_name_verified: i.merchant.verified_by().is_some(),
+            merchant_verified_by: i.merchant.verified_by(),
             petname: i.merchant.petname.clone(),
             first_contact: i.pending.first_contact,
             fields: i
@@ -206,6 +212,8 @@ impl From<&person::InboxItem> for InboxItem {
                     name: f.name.clone(),
                     required: f.required,
                     reason: f.reason.clone(),
+                    attested_by: f.attested_by.clone(),
+                    attested: i.attestations.get(&f.name).copied().flatten(),
                 })
                 .collect(),
             purpose: i.request.purpose.clone(),
@@ -227,6 +235,12 @@ pub struct RequestedField {
     pub required: bool,
     /// Why, in the merchant's words.
     pub reason: String,
+    /// The issuers whose attestation the merchant wants with it (empty: none).
+    pub attested_by: Vec<PassportId>,
+    /// The issuer whose attestation the person holds and would send with it;
+    /// `null` when it would go unattested.
+    #[schema(required = true)]
+    pub attested: Option<PassportId>,
 }
 
 /// `GET /v1/grants` (each element): a grant this person issued.

@@ -154,11 +154,15 @@ pub(super) fn problem(status: StatusCode, message: &str) -> Markup {
     }
 }
 
-fn merchant_name(name: &str, petname: bool) -> Markup {
+fn merchant_name(name: &str, petname: bool, verified_by: Option<String>) -> Markup {
     html! {
         span.merchant { (name) }
         @if !petname {
-            " " span.badge title="Merchants name themselves; Passport cannot check the name. The id below is what identifies them." { "unverified name" }
+            @if let Some(by) = verified_by {
+                " " span.badge.verified title="Someone you trust vouches for this name." { "verified by " (by) }
+            } @else {
+                " " span.badge title="Merchants name themselves; no one you trust vouches for this name. The id below is what identifies them." { "unverified name" }
+            }
         }
     }
 }
@@ -203,7 +207,7 @@ fn request_card(
     html! {
         article.request aria-labelledby=(format!("r-{id}")) data-request=(id) {
             h2 #(format!("r-{id}")) {
-                (merchant_name(name, item.merchant.petname.is_some()))
+                (merchant_name(name, item.merchant.petname.is_some(), item.merchant.verified_by()))
                 @if item.pending.first_contact { " " span.badge.new { "first contact" } }
             }
             p.merchant-id { "id " code title=(item.pending.merchant) { (item.pending.merchant) } }
@@ -226,6 +230,13 @@ fn request_card(
                                 @if !field.required { " " span.badge { "optional" } }
                                 @if !field.reason.is_empty() { br; span.reason { (field.reason) } }
                                 @if !have { br; span.reason.missing { "You have no value for this field." } }
+                                @if let Some(attested) = item.attestations.get(&field.name) {
+                                    br;
+                                    @match attested {
+                                        Some(issuer) => span.reason.attested { "Goes attested by " code title=(issuer) { (issuer.fmt_short()) } "." },
+                                        None => span.reason.missing { "Asked attested; you hold no attestation by the issuers it names, so it would go unattested." },
+                                    }
+                                }
                             }
                         }
                     }
@@ -372,6 +383,9 @@ pub(super) fn fields(chrome: &Chrome, fields: &[(FieldName, FieldRecord)]) -> Ma
                         strong { (name) }
                         @if record.sensitivity == Sensitivity::Sensitive { " " span.badge { "sensitive" } }
                         @for tag in &record.tags { " " span.badge.tag { (tag) } }
+                        @for a in &record.attestations {
+                            " " span.badge.verified title=(format!("attested by {} until {}; changing the value drops it", a.issuer, human::time(a.expires_at))) { "attested by " (a.issuer.fmt_short()) }
+                        }
                     }
                     (value_input(kind, &text, &input_id))
                     div.actions { button type="submit" { "Save" } }
