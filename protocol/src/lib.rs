@@ -10,11 +10,13 @@
 //! - [`field`]: field names and typed values, the personal data itself.
 //! - [`claims`]: the CWT claims set every signed message carries, written and read
 //!   once for messages and mailbox messages.
-//! - [`message`]: the eight message kinds and their CBOR payloads (CWT claims sets).
+//! - [`message`]: the ten message kinds and their CBOR payloads (CWT claims sets).
 //! - [`delivery`]: data a merchant delivers to a person (receipts, orders,
 //!   attestations), sealed to them.
 //! - [`device`]: linked devices: the person's delegation to a device key, a
 //!   device's pairing proof, and the calls a device signs.
+//! - [`access`]: access requests ("what do you hold about me?") and the signed
+//!   statements that answer them.
 //! - [`attest`]: attestations: an issuer's signature over a salted digest of a
 //!   person's field value (SD-CWT style), and their presentation in grants.
 //! - [`mailbox`]: the three mailbox messages (deposit, drain, delete) and sealing a
@@ -78,6 +80,7 @@
 
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod attest;
 mod cbor;
 pub mod claims;
@@ -98,6 +101,7 @@ pub mod time;
 mod verify;
 
 pub use crate::{
+    access::{AccessRequest, AccessStatement, Erasure, GrantState, HeldGrant},
     attest::{AttestationError, Attested, Presentation, attest, verify_presentation},
     cbor::diagnostic,
     cose::{ALG_EDDSA, COSE_SIGN1_TAG},

@@ -1,4 +1,4 @@
-//! The eight message kinds and their CBOR payloads.
+//! The ten message kinds and their CBOR payloads.
 //!
 //! A payload is the CWT claims set of [`crate::claims`]: claims, the protocol
 //! version, the message kind and a kind-specific body whose keys are small
@@ -11,6 +11,7 @@ use ciborium::Value;
 pub use crate::claims::{Claims, PROTOCOL_VERSION, claim_key};
 use crate::claims::{claims_set, read_claims_set, sign_claims_set};
 use crate::{
+    access::{self, AccessRequest, AccessStatement},
     attest::{MAX_ATTESTERS, Presentation, presentation_from_cbor, presentation_to_cbor},
     cbor::{self, MapReader, key},
     claims::passport_id,
@@ -49,11 +50,15 @@ pub enum MessageKind {
     /// them. Kinds 8 to 15 are taken by peer records, mailbox and device
     /// objects and attestations.
     Delivery = 16,
+    /// Person → merchant: what do you hold about me?
+    AccessRequest = 17,
+    /// Merchant → person: every grant held from the person, signed.
+    AccessStatement = 18,
 }
 
 impl MessageKind {
     /// Every kind, in wire-number order.
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 10] = [
         Self::Request,
         Self::Decision,
         Self::Fetch,
@@ -62,6 +67,8 @@ impl MessageKind {
         Self::EraseRequest,
         Self::DeletionReceipt,
         Self::Delivery,
+        Self::AccessRequest,
+        Self::AccessStatement,
     ];
 
     /// The kind's lowercase name, e.g. `"erase_request"`.
@@ -75,6 +82,8 @@ impl MessageKind {
             Self::EraseRequest => "erase_request",
             Self::DeletionReceipt => "deletion_receipt",
             Self::Delivery => "delivery",
+            Self::AccessRequest => "access_request",
+            Self::AccessStatement => "access_statement",
         }
     }
 
@@ -280,6 +289,10 @@ pub enum Body {
     DeletionReceipt(DeletionReceipt),
     /// See [`Delivery`].
     Delivery(Delivery),
+    /// See [`AccessRequest`].
+    AccessRequest(AccessRequest),
+    /// See [`AccessStatement`].
+    AccessStatement(AccessStatement),
 }
 
 impl Body {
@@ -294,6 +307,8 @@ impl Body {
             Self::EraseRequest(_) => MessageKind::EraseRequest,
             Self::DeletionReceipt(_) => MessageKind::DeletionReceipt,
             Self::Delivery(_) => MessageKind::Delivery,
+            Self::AccessRequest(_) => MessageKind::AccessRequest,
+            Self::AccessStatement(_) => MessageKind::AccessStatement,
         }
     }
 }
@@ -545,6 +560,8 @@ fn encode_body(body: &Body) -> Value {
             (DELIVERY_TYPE, uint_value(d.data_type as u64)),
             (DELIVERY_SEALED, d.sealed.to_cbor()),
         ],
+        Body::AccessRequest(r) => access::encode_request(r),
+        Body::AccessStatement(s) => access::encode_statement(s),
     };
     Value::Map(entries.into_iter().map(|(k, v)| (key(k), v)).collect())
 }
@@ -866,6 +883,8 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                 sealed,
             })
         }
+        MessageKind::AccessRequest => Body::AccessRequest(access::decode_request(&mut b)?),
+        MessageKind::AccessStatement => Body::AccessStatement(access::decode_statement(&mut b)?),
     };
     b.finish()?;
     Ok(body)

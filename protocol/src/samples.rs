@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use rand_core::CryptoRng;
 
 use crate::{
+    access::{AccessRequest, AccessStatement, Erasure, GrantState, HeldGrant},
     delivery::{DataType, Delivered},
     error::ProtocolError,
     field::{Date, FieldName, FieldValue},
@@ -63,7 +64,8 @@ impl SampleParties {
             MessageKind::Request
             | MessageKind::Fetch
             | MessageKind::DeletionReceipt
-            | MessageKind::Delivery => &self.merchant,
+            | MessageKind::Delivery
+            | MessageKind::AccessStatement => &self.merchant,
             _ => &self.person,
         }
     }
@@ -252,6 +254,42 @@ pub fn sample_message(
                 }),
             )
         }
+        MessageKind::AccessRequest => (
+            to_merchant(86_400, rng),
+            Body::AccessRequest(AccessRequest {
+                reason: Some("what do you hold about me?".into()),
+            }),
+        ),
+        MessageKind::AccessStatement => (
+            to_person(rng),
+            Body::AccessStatement(AccessStatement {
+                in_reply_to,
+                grants: vec![
+                    HeldGrant {
+                        grant_id,
+                        fields: fields.clone(),
+                        purpose: "delivery".into(),
+                        received_at: now.minus_secs(86_400),
+                        expires_at: now.plus_secs(29 * 86_400),
+                        state: GrantState::Live,
+                        revoked_at: None,
+                        erased_at: None,
+                        erasure: Erasure::NotErased,
+                    },
+                    HeldGrant {
+                        grant_id: GrantId::random(rng),
+                        fields: vec![name("name.given")],
+                        purpose: "newsletter".into(),
+                        received_at: now.minus_secs(40 * 86_400),
+                        expires_at: now.minus_secs(10 * 86_400),
+                        state: GrantState::Erased,
+                        revoked_at: Some(now.minus_secs(20 * 86_400)),
+                        erased_at: Some(now.minus_secs(20 * 86_400)),
+                        erasure: Erasure::ConfirmedByTheBackend,
+                    },
+                ],
+            }),
+        ),
     };
     Ok(Message { claims, body })
 }

@@ -7,10 +7,11 @@ mod common;
 use std::collections::BTreeMap;
 
 use passport_protocol::{
-    Body, Claims, DataType, Date, Decision, DeletionCause, DeletionReceipt, Delivered, Delivery,
-    EraseRequest, Fetch, FieldName, FieldRequest, FieldValue, FieldValues, Grant, GrantId,
-    IdentityKey, Message, MessageId, MessageKind, Offer, Outcome, Request, Revoke, Sealed,
-    SeenIdCache, Terms, Timestamp, Update,
+    AccessRequest, AccessStatement, Body, Claims, DataType, Date, Decision, DeletionCause,
+    DeletionReceipt, Delivered, Delivery, EraseRequest, Erasure, Fetch, FieldName, FieldRequest,
+    FieldValue, FieldValues, Grant, GrantId, GrantState, HeldGrant, IdentityKey, Message,
+    MessageId, MessageKind, Offer, Outcome, Request, Revoke, Sealed, SeenIdCache, Terms, Timestamp,
+    Update,
     samples::{self, SampleParties},
     verify,
 };
@@ -235,6 +236,68 @@ fn body(kind: MessageKind) -> BoxedStrategy<Body> {
                 )
                 .unwrap();
                 Body::Delivery(Delivery { data_type, sealed })
+            })
+            .boxed(),
+        MessageKind::AccessRequest => option::of(text())
+            .prop_map(|reason| Body::AccessRequest(AccessRequest { reason }))
+            .boxed(),
+        MessageKind::AccessStatement => (
+            ids(),
+            vec(
+                (
+                    ids(),
+                    values(),
+                    text(),
+                    (any::<u64>(), any::<u64>()),
+                    (0usize..4, 0usize..4),
+                    (option::of(any::<u64>()), option::of(any::<u64>())),
+                ),
+                0..6,
+            ),
+        )
+            .prop_map(|(reply, grants)| {
+                let states = [
+                    GrantState::Live,
+                    GrantState::Revoked,
+                    GrantState::Expired,
+                    GrantState::Erased,
+                ];
+                let erasures = [
+                    Erasure::NotErased,
+                    Erasure::ByTheNode,
+                    Erasure::ConfirmedByTheBackend,
+                    Erasure::AwaitingTheBackend,
+                ];
+                let mut seen = std::collections::BTreeSet::new();
+                Body::AccessStatement(AccessStatement {
+                    in_reply_to: MessageId::from_bytes(reply),
+                    grants: grants
+                        .into_iter()
+                        .filter(|(id, ..)| seen.insert(*id))
+                        .map(
+                            |(
+                                id,
+                                values,
+                                purpose,
+                                (received, expires),
+                                (s, e),
+                                (revoked, erased),
+                            )| {
+                                HeldGrant {
+                                    grant_id: GrantId::from_bytes(id),
+                                    fields: values.keys().cloned().collect(),
+                                    purpose,
+                                    received_at: Timestamp::from_secs(received),
+                                    expires_at: Timestamp::from_secs(expires),
+                                    state: states[s],
+                                    revoked_at: revoked.map(Timestamp::from_secs),
+                                    erased_at: erased.map(Timestamp::from_secs),
+                                    erasure: erasures[e],
+                                }
+                            },
+                        )
+                        .collect(),
+                })
             })
             .boxed(),
     }
