@@ -114,6 +114,15 @@ pub(crate) enum Command {
         /// The merchant's passport id.
         merchant: String,
     },
+    /// Ask a merchant what it holds about you (GDPR art. 15): its node answers at
+    /// once with every grant it holds from you, signed.
+    Access {
+        /// The merchant's passport id.
+        merchant: String,
+        /// Show the answer it gave last time instead of asking again.
+        #[arg(long)]
+        last: bool,
+    },
     /// Standing policies that answer requests without asking you.
     #[command(subcommand)]
     Policy(PolicyCommand),

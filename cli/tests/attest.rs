@@ -1,7 +1,7 @@
 //! Issuer → person → merchant with the real binary, three daemons: a bank gets
 //! Ada's address, attests it; a shop asks for the address attested by the bank
 //! and sees it so; the shop delivers a receipt, which Ada lists, exports and
-//! deletes.
+//! deletes; Ada asks the shop what it holds about her.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -158,9 +158,24 @@ fn a_bank_attests_a_shop_verifies_and_a_receipt_comes_back() {
     let id = kept[0]["id"].as_str().unwrap();
     ok(&ada, &["delivered", "delete", id]);
     assert!(ok(&ada, &["delivered", "list"]).contains("Nothing delivered yet."));
+    // What does the shop hold about Ada? One grant, live, and it says so signed.
+    let shop_id = json(&shop, &["id"])["id"].as_str().unwrap().to_string();
+    let access = json(&ada, &["access", &shop_id]);
+    assert_eq!(access["statement"]["merchant"], shop_id.as_str());
+    let grants = access["statement"]["grants"].as_array().unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0]["grant_id"], grant.as_str());
+    assert_eq!(grants[0]["state"], "live");
+    let last = ok(&ada, &["access", &shop_id, "--last"]);
+    assert!(last.contains("holds 1 grant from you"), "{last}");
     // Every step is in Ada's audit log.
     let audit = ok(&ada, &["audit"]);
-    for expected in ["attestation received", "data received", "data deleted"] {
+    for expected in [
+        "attestation received",
+        "data received",
+        "data deleted",
+        "access statement received",
+    ] {
         assert!(audit.contains(expected), "{expected} missing:\n{audit}");
     }
 }

@@ -79,6 +79,17 @@ pub(crate) async fn run(ctx: &Context, command: MessageCommand) -> anyhow::Resul
                 }),
                 // The content is sealed to the person: only its type shows.
                 Body::Delivery(d) => json!({ "type": d.data_type.name() }),
+                Body::AccessRequest(_) => json!({}),
+                Body::AccessStatement(s) => json!({
+                    "in_reply_to": s.in_reply_to.to_string(),
+                    "grants": s.grants.iter().map(|g| json!({
+                        "grant_id": g.grant_id.to_string(),
+                        "fields": g.fields.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "purpose": g.purpose,
+                        "state": g.state.name(),
+                        "erasure": g.erasure.name(),
+                    })).collect::<Vec<_>>(),
+                }),
             };
             let report = json!({
                 "valid": true,

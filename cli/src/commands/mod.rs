@@ -41,6 +41,7 @@ pub(crate) async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Grants => person::grants(&ctx).await,
         Command::Revoke { grant } => person::revoke(&ctx, &grant).await,
         Command::Erase { merchant } => person::erase(&ctx, &merchant).await,
+        Command::Access { merchant, last } => vault::access(&ctx, &merchant, last).await,
         Command::Policy(command) => person::policy(&ctx, command).await,
         Command::Audit { verify } => person::audit(&ctx, verify).await,
         Command::Request(args) => merchant::request(&ctx, args).await,

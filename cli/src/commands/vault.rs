@@ -1,10 +1,11 @@
-//! What merchants delivered to the person: `delivered list|export|delete`.
+//! What merchants hold and give back: `access` (what a merchant holds about the
+//! person) and `delivered list|export|delete` (what merchants delivered).
 
 use std::io::Write as _;
 
 use anyhow::Context as _;
 use axum::http::Method;
-use passport_node::http::views::{DeliveredData, Empty};
+use passport_node::http::views::{AccessAnswer, AccessStatement, DeliveredData, Empty};
 
 use super::segment;
 use crate::{args::DeliveredCommand, context::Context, output};
@@ -57,4 +58,59 @@ pub(crate) async fn run(ctx: &Context, command: DeliveredCommand) -> anyhow::Res
             output::answer(ctx.json, &answer, |_| format!("Deleted {id}."))
         }
     }
+}
+
+pub(crate) async fn access(ctx: &Context, merchant: &str, last: bool) -> anyhow::Result<()> {
+    let conn = ctx.connect(!last).await?;
+    let path = format!("/v1/merchants/{}/access", segment(merchant));
+    let statement = if last {
+        Some(
+            conn.json::<AccessStatement>(Method::GET, &path, None)
+                .await?,
+        )
+    } else {
+        conn.json::<AccessAnswer>(Method::POST, &path, None)
+            .await?
+            .statement
+    };
+    // JSON: `{"statement": …}` either way, `null` while the merchant is offline.
+    let answer = AccessAnswer { statement };
+    let Some(statement) = &answer.statement else {
+        return output::answer(ctx.json, &answer, |_| {
+            format!(
+                "{merchant}'s node is offline; the question waits at its mailboxes. See the answer later with `passport access {merchant} --last`."
+            )
+        });
+    };
+    output::answer(ctx.json, &answer, |_| {
+        let s = statement;
+        let mut text = format!(
+            "{} holds {} grant{} from you (signed answer {}, {}):",
+            s.merchant,
+            s.grants.len(),
+            if s.grants.len() == 1 { "" } else { "s" },
+            s.message_id,
+            output::time(s.received_at)
+        );
+        for g in &s.grants {
+            text.push_str(&format!(
+                "\n  {}  {}  for {}  {}  received {}, until {}{}",
+                g.grant_id,
+                output::list(&g.fields),
+                g.purpose,
+                g.state,
+                output::time(g.received_at),
+                output::time(g.expires_at),
+                match g.erased_at {
+                    Some(at) => format!(
+                        ", erased {} ({})",
+                        output::time(at),
+                        g.erasure.replace('_', " ")
+                    ),
+                    None => String::new(),
+                }
+            ));
+        }
+        text
+    })
 }

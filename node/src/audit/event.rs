@@ -328,6 +328,32 @@ pub enum AuditEvent {
         /// Why, as `AttestationError::reason` names it.
         reason: String,
     },
+    /// The person asked a merchant what it holds about them.
+    AccessRequested {
+        /// The merchant.
+        to: PassportId,
+    },
+    /// A merchant's signed answer arrived (person side).
+    AccessStatementReceived {
+        /// The merchant.
+        from: PassportId,
+        /// How many grants it lists.
+        grants: u64,
+    },
+    /// This node answered an access request (merchant side).
+    AccessAnswered {
+        /// The person.
+        to: PassportId,
+        /// How many grants it listed.
+        grants: u64,
+    },
+    /// This node refused an access request (merchant side).
+    AccessRefused {
+        /// Who asked.
+        from: PassportId,
+        /// Why.
+        reason: String,
+    },
     /// A merchant's web domain was checked: its `/.well-known/passport` names
     /// the merchant (verified) or not.
     DomainChecked {
@@ -568,6 +594,22 @@ impl AuditEvent {
                 from.fmt_short(),
                 reason.replace('_', " ")
             ),
+            Self::AccessRequested { to } => {
+                format!("Asked {} what it holds about you", to.fmt_short())
+            }
+            Self::AccessStatementReceived { from, grants } => format!(
+                "{} says it holds {grants} grant{} from you",
+                from.fmt_short(),
+                if *grants == 1 { "" } else { "s" }
+            ),
+            Self::AccessAnswered { to, grants } => format!(
+                "Told {} the {grants} grant{} held from them",
+                to.fmt_short(),
+                if *grants == 1 { "" } else { "s" }
+            ),
+            Self::AccessRefused { from, reason } => {
+                format!("Refused {}'s access request: {reason}", from.fmt_short())
+            }
             Self::DomainChecked {
                 merchant,
                 domain,

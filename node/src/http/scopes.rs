@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str, &[Scope])] = &[
     ("GET", "/v1/devices", &[P, R]),
     ("DELETE", "/v1/devices/{id}", &[P]),
     ("GET", "/v1/data", &[P]),
+    ("POST", "/v1/merchants/{id}/access", &[P]),
+    ("GET", "/v1/merchants/{id}/access", &[P, R]),
     ("DELETE", "/v1/data/{id}", &[P]),
     // The merchant's side.
     ("POST", "/v1/requests", &[M]),

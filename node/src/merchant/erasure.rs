@@ -22,6 +22,11 @@ fn awaiting_key(id: &GrantId) -> Vec<u8> {
     [AWAITING_PREFIX, id.as_bytes()].concat()
 }
 
+/// Whether the erasure of grant `id` waits for the backend's confirmation.
+pub(super) fn is_awaiting_backend(tx: &Tx<'_>, id: &GrantId) -> Result<bool, NodeError> {
+    Ok(tx.get::<AwaitingErasure>(&awaiting_key(id))?.is_some())
+}
+
 /// An erasure the node did whose receipt waits for the backend's confirmation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwaitingErasure {

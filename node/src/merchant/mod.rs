@@ -18,6 +18,7 @@ use crate::{
     webhook::WebhookPayload,
 };
 
+mod access;
 mod erasure;
 mod proof;
 

@@ -698,6 +698,8 @@ impl Tx<'_> {
             MessageKind::Update => self.on_update(verified, bytes),
             MessageKind::Revoke | MessageKind::EraseRequest => self.on_erasure(verified, bytes),
             MessageKind::Delivery => self.on_delivery(verified, bytes),
+            MessageKind::AccessRequest => self.on_access_request(verified, bytes),
+            MessageKind::AccessStatement => self.on_access_statement(verified, bytes),
         }
     }
 

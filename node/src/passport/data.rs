@@ -1,13 +1,16 @@
 //! Data back to the person on [`Passport`]: deliveries from merchants and
 //! attestations from issuers, both sealed to the person's key from their peer
-//! record, and what the person keeps of them.
+//! record, and what the person keeps of them; and the person's question
+//! "what do you hold about me?".
 
 use passport_protocol::{DataType, Delivered, FieldName, MessageId, PassportId};
 
 use super::{Passport, PassportError, delivery::Sending};
 use crate::{
     data::DeliveredData,
+    net::Response,
     node::{Node, system_now as now},
+    person::Statement,
 };
 
 impl Passport {
@@ -56,5 +59,37 @@ impl Passport {
     pub async fn delete_delivered(&self, id: MessageId) -> Result<(), PassportError> {
         self.run(move |node| node.delete_delivered(&id, now()))
             .await
+    }
+}
+
+/// "What do you hold about me?"
+impl Passport {
+    /// Asks `merchant` what it holds about this person and returns its signed
+    /// answer; `None` when the merchant's node is offline and the question waits
+    /// at its mailboxes (the answer is kept when it comes:
+    /// [`Passport::access_statement`]).
+    pub async fn request_access(
+        &self,
+        merchant: PassportId,
+    ) -> Result<Option<Statement>, PassportError> {
+        let out = self
+            .run(move |node| node.request_access(merchant, None, now()))
+            .await?;
+        let asked_at = now();
+        match self.deliver(out).delivered().await? {
+            Response::Queued(_) => Ok(None),
+            _ => Ok(self
+                .access_statement(merchant)
+                .await?
+                .filter(|s| s.received_at >= asked_at)),
+        }
+    }
+
+    /// The newest answer `merchant` gave to "what do you hold about me?".
+    pub async fn access_statement(
+        &self,
+        merchant: PassportId,
+    ) -> Result<Option<Statement>, PassportError> {
+        self.run(move |node| node.access_statement(&merchant)).await
     }
 }

@@ -7,6 +7,8 @@
 //!
 //! - `merchants.rs`: [`MerchantRecord`], what the person knows of a merchant, and
 //!   petnames.
+//! - `access.rs`: [`Statement`]: asking a merchant what it holds about the
+//!   person, and keeping its signed answer.
 //! - [`domain`]: checking a merchant's website (`/.well-known/passport`).
 //! - `policies.rs`: standing policies: list, add, remove.
 //! - `inbox.rs`: [`PendingRequest`] and [`InboxItem`]: requests waiting for the
@@ -17,6 +19,7 @@
 //! - `decisions.rs`: [`Approval`]: a request as it arrives (a policy decides, or it
 //!   waits), and approving or denying one that waited.
 
+mod access;
 mod decisions;
 pub mod domain;
 mod erasure;
@@ -26,6 +29,7 @@ mod merchants;
 mod policies;
 
 pub use self::{
+    access::Statement,
     decisions::Approval,
     grants::IssuedGrant,
     inbox::{InboxItem, PendingRequest},

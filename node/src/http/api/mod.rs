@@ -9,6 +9,7 @@
 //! [document](super::openapi()) adds what every route shares (the token, the
 //! `Host` guard, malformed bodies); `docs/openapi.json` is its checked-in copy.
 
+mod access;
 mod audit;
 mod backend;
 pub(crate) mod backup;
@@ -80,6 +81,7 @@ pub(super) fn routes() -> OpenApiRouter<ApiState> {
         .routes(routes!(data::deliver))
         .routes(routes!(data::data))
         .routes(routes!(data::delete_data))
+        .routes(routes!(access::request_access, access::access_statement))
 }
 
 /// The grant a path names: its grant id, or the id of the decision message that

@@ -85,3 +85,81 @@ pub struct Delivered {
     /// The person it reached.
     pub delivered_to: PassportId,
 }
+
+/// `POST` and `GET /v1/merchants/{id}/access`: what a merchant says it holds
+/// about the person, signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccessStatement {
+    /// The merchant.
+    pub merchant: PassportId,
+    /// When its answer arrived.
+    pub received_at: Timestamp,
+    /// The id of its signed answer (`GET /v1/messages/{id}` gives the bytes).
+    pub message_id: MessageId,
+    /// Every grant it holds from the person.
+    pub grants: Vec<HeldGrant>,
+}
+
+/// One grant in an [`AccessStatement`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeldGrant {
+    /// The grant.
+    pub grant_id: passport_protocol::GrantId,
+    /// The fields it covers.
+    pub fields: Vec<passport_protocol::FieldName>,
+    /// What for.
+    pub purpose: String,
+    /// When the merchant received it.
+    pub received_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// `live`, `revoked`, `expired` or `erased`.
+    pub state: String,
+    /// When the person revoked it.
+    #[schema(required = true)]
+    pub revoked_at: Option<Timestamp>,
+    /// When its data was erased.
+    #[schema(required = true)]
+    pub erased_at: Option<Timestamp>,
+    /// `not_erased`, `by_the_node`, `confirmed_by_the_backend` or
+    /// `awaiting_the_backend`.
+    pub erasure: String,
+}
+
+/// `POST /v1/merchants/{id}/access`: the merchant's answer, or `null` when its
+/// node is offline and the question waits at its mailboxes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccessAnswer {
+    /// The answer.
+    #[schema(required = true)]
+    pub statement: Option<AccessStatement>,
+}
+
+impl From<&crate::person::Statement> for AccessStatement {
+    fn from(s: &crate::person::Statement) -> Self {
+        let message_id = passport_protocol::decode_trusted(&s.message)
+            .map(|m| m.claims.id)
+            .unwrap_or_else(|_| MessageId::from_bytes([0; 16]));
+        Self {
+            merchant: s.merchant,
+            received_at: s.received_at,
+            message_id,
+            grants: s
+                .statement
+                .grants
+                .iter()
+                .map(|g| HeldGrant {
+                    grant_id: g.grant_id,
+                    fields: g.fields.clone(),
+                    purpose: g.purpose.clone(),
+                    received_at: g.received_at,
+                    expires_at: g.expires_at,
+                    state: g.state.name().to_string(),
+                    revoked_at: g.revoked_at,
+                    erased_at: g.erased_at,
+                    erasure: g.erasure.name().to_string(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -32,7 +32,10 @@ pub use passport_protocol::FieldValues;
 
 mod data;
 
-pub use self::data::{AttestedField, Delivered, DeliveredData, FieldAttestation};
+pub use self::data::{
+    AccessAnswer, AccessStatement, AttestedField, Delivered, DeliveredData, FieldAttestation,
+    HeldGrant,
+};
 
 /// `GET /v1/status`: the node's identity and network state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
