@@ -453,3 +453,66 @@ async fn a_merchant_cannot_put_markup_on_the_page_nor_frame_it() {
     // The only script is the page's own.
     assert_eq!(html.matches("<script").count(), 1);
 }
+
+#[tokio::test]
+async fn what_merchants_gave_back_shows_and_deletes_with_the_session_token() {
+    use passport_node::{Approval, RequestSpec, data::DeliveredData};
+    use passport_protocol::{DataType, Delivered};
+    let page = start().await;
+    // A shop Ada granted her name to delivers a receipt (the nodes talk directly).
+    let now = passport_node::node::system_now();
+    let shop = Node::in_memory(NodeConfig::default()).unwrap();
+    page.node
+        .set_field(
+            "name.given".parse().unwrap(),
+            FieldValue::Text("Ada".into()),
+            now,
+        )
+        .unwrap();
+    let request = shop
+        .request(
+            page.node.id(),
+            RequestSpec::new("Shop", ["name.given".parse().unwrap()], "delivery", 3_600),
+            now,
+        )
+        .unwrap();
+    page.node.receive(&request, now).unwrap();
+    let pending = page.node.inbox().unwrap().remove(0).pending.request_id;
+    let grant = page
+        .node
+        .approve(&pending, Approval::default(), now)
+        .unwrap();
+    shop.receive(&grant.bytes, now).unwrap();
+    let receipt = shop
+        .deliver(
+            page.node.id(),
+            &page.node.sealing_public_key(),
+            DataType::Receipt,
+            &Delivered {
+                title: "Order <1042>".into(),
+                items: [("total".to_string(), "59.90 EUR".to_string())].into(),
+                attestation: None,
+            },
+            now,
+        )
+        .unwrap();
+    page.node.receive(&receipt.bytes, now).unwrap();
+    let kept: Vec<DeliveredData> = page.node.delivered().unwrap();
+    assert_eq!(kept.len(), 1);
+
+    let session = page.session().await;
+    let html = page.get("/data", &session).await.text().await.unwrap();
+    // Shown, escaped, with the shop among the merchants to ask.
+    assert!(html.contains("Order &lt;1042&gt;"), "{html}");
+    assert!(html.contains("59.90 EUR"));
+    assert!(html.contains(&format!("/merchants/{}/access", shop.id())));
+    let path = format!("/data/{}/delete", kept[0].id);
+    // Without the session's token nothing is deleted; with it, it is.
+    let refused = page.post(&path, &session, "csrf=guess").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(page.node.delivered().unwrap().len(), 1);
+    let csrf = hidden(&html, "csrf");
+    let deleted = page.post(&path, &session, &format!("csrf={csrf}")).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert!(page.node.delivered().unwrap().is_empty());
+}

@@ -35,12 +35,15 @@
 //!   token), the cross-site check, logging in and out.
 //! - `actions`: the pages and their forms: inbox and answers, grants and
 //!   revocation, the audit log, fields, status, the live-update stream.
+//! - `back`: "From merchants": data merchants gave back, and what each says it
+//!   holds about the person.
 //! - `pages`: the HTML, rendered with maud.
 //!
 //! The sessions themselves are kept in the shared state
 //! (`state::Web`), with the limits re-exported here.
 
 mod actions;
+mod back;
 mod pages;
 mod session;
 
@@ -120,6 +123,9 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/logout", post(logout))
         .route("/inbox/{id}/decide", post(decide))
         .route("/grants/{id}/revoke", post(revoke))
+        .route("/data", get(back::page))
+        .route("/data/{id}/delete", post(back::delete))
+        .route("/merchants/{id}/access", post(back::ask))
         .route("/assets/app.css", get(stylesheet))
         .route("/assets/app.js", get(script))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -26,18 +26,20 @@ pub(super) struct Chrome {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(super) enum Section {
     Inbox,
     Grants,
     Fields,
+    Back,
     Audit,
     Status,
 }
 
-const SECTIONS: [(Section, &str, &str); 5] = [
+const SECTIONS: [(Section, &str, &str); 6] = [
     (Section::Inbox, "/", "Inbox"),
     (Section::Grants, "/grants", "Grants"),
     (Section::Fields, "/fields", "My data"),
+    (Section::Back, "/data", "From merchants"),
     (Section::Audit, "/audit", "Audit log"),
     (Section::Status, "/status", "Node"),
 ];
@@ -55,11 +57,11 @@ fn head(title: &str) -> Markup {
     }
 }
 
-fn csrf(chrome: &Chrome) -> Markup {
+pub(super) fn csrf(chrome: &Chrome) -> Markup {
     html! { input type="hidden" name="csrf" value=(chrome.csrf); }
 }
 
-fn layout(chrome: &Chrome, section: Section, title: &str, body: Markup) -> Markup {
+pub(super) fn layout(chrome: &Chrome, section: Section, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
