@@ -395,6 +395,10 @@ pub(crate) struct RequestArgs {
     /// fields or issuers), e.g. `--attested-by address.home=did:key:z6Mk…`.
     #[arg(long = "attested-by", value_name = "FIELD=ID")]
     pub attested_by: Vec<String>,
+    /// Ask for a field attested by any issuer in this node's `[[trusted_issuer]]`
+    /// list (config.toml); repeat it for more fields.
+    #[arg(long = "attested", value_name = "FIELD")]
+    pub attested: Vec<String>,
 }
 
 /// `passport attest`.

@@ -101,6 +101,24 @@ fn a_bank_attests_a_shop_verifies_and_a_receipt_comes_back() {
         2,
     );
     assert!(wrong.contains("is not FIELD=ID"), "{wrong}");
+    // "Any issuer I trust" needs a trust list.
+    let untrusting = fails(
+        &shop,
+        &[
+            "request",
+            &ada_id,
+            "--fields",
+            "address.home",
+            "--purpose",
+            "x",
+            "--for",
+            "1d",
+            "--attested",
+            "address.home",
+        ],
+        2,
+    );
+    assert!(untrusting.contains("trusts no issuer"), "{untrusting}");
     let grant = ask_and_approve(
         &shop,
         &ada,

@@ -521,10 +521,14 @@ fn the_demo_walks_through_every_step_and_exits_zero() {
     let out = ok(dir.path(), &["demo"]);
     for step in [
         "finds Ada's node in the DHT",
+        "La Poste checks Ada's address and vouches for it",
+        "(attested by La Poste, checked by Brand X's node)",
         "The policy answers at once",
         "Ada must decide",
         "fetches the current values",
         "pushes the new address",
+        "(no longer attested: La Poste vouched for the old value)",
+        "what do you hold about me?",
         "deletion receipt",
         "Hash chain verified",
         "Every step succeeded.",

@@ -1,6 +1,7 @@
-//! `passport demo`: three real nodes in this process on loopback (a bootstrap node,
-//! Ada's, and Brand X's) walk through Passport step by step, in plain words. Every
-//! step runs the production code: the node core, libp2p, the DHT, signed messages.
+//! `passport demo`: four real nodes in this process on loopback (a bootstrap node,
+//! Ada's, Brand X's and La Poste's, an issuer) walk through Passport step by step,
+//! in plain words. Every step runs the production code: the node core, libp2p, the
+//! DHT, signed messages.
 
 use std::time::Duration;
 
@@ -77,9 +78,9 @@ async fn find(merchant: &Passport, ada: &Passport) -> anyhow::Result<PeerRecord>
 
 pub(crate) async fn run() -> anyhow::Result<()> {
     let mut steps = Steps { n: 0 };
-    output::line("Passport demo: three real nodes on this machine, talking over loopback TCP.");
+    output::line("Passport demo: four real nodes on this machine, talking over loopback TCP.");
 
-    steps.step("Starting a bootstrap node, Ada's node (a person) and Brand X's node (a merchant).");
+    steps.step("Starting a bootstrap node, Ada's node (a person), Brand X's node (a merchant) and La Poste's node (an issuer).");
     let boot = start(vec![]).await?;
     let boot_addr = net(&boot)?
         .listen_addrs()
@@ -89,9 +90,11 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         .context("the bootstrap node does not listen")?
         .with(Protocol::P2p(net(&boot)?.peer_id()));
     let ada = start(vec![boot_addr.clone()]).await?;
-    let brand_x = start(vec![boot_addr]).await?;
-    steps.say(format!("Ada's passport id:     {}", ada.id()));
-    steps.say(format!("Brand X's passport id: {}", brand_x.id()));
+    let brand_x = start(vec![boot_addr.clone()]).await?;
+    let poste = start(vec![boot_addr]).await?;
+    steps.say(format!("Ada's passport id:      {}", ada.id()));
+    steps.say(format!("Brand X's passport id:  {}", brand_x.id()));
+    steps.say(format!("La Poste's passport id: {}", poste.id()));
 
     steps.step("Ada fills in her passport. Values are encrypted in her node's store.");
     for (name, value) in [
@@ -128,6 +131,45 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     .await?;
     steps.say("Her phone number is marked sensitive: it is always asked.");
 
+    steps.step("La Poste checks Ada's address and vouches for it: a signed attestation.");
+    let asked = poste
+        .request_to_record(
+            &find(&poste, &ada).await?,
+            RequestSpec::new(
+                "La Poste",
+                [field("address.home")?],
+                "address check",
+                86_400,
+            ),
+            Duration::ZERO,
+        )
+        .await?;
+    ada.approve(asked.request_id, Approval::default())
+        .await?
+        .delivered()
+        .await?;
+    poste
+        .decision(asked.request_id, Duration::from_secs(10))
+        .await?
+        .context("La Poste lost its request")?;
+    poste
+        .attest(ada.id(), field("address.home")?, 365 * 86_400)
+        .await?
+        .delivered()
+        .await?;
+    let held = ada
+        .field(field("address.home")?)
+        .await?
+        .context("Ada's address vanished")?
+        .attestations;
+    let Some(attestation) = held.first() else {
+        bail!("La Poste's attestation did not reach Ada");
+    };
+    steps.say(format!(
+        "Ada's node keeps it beside address.home: La Poste's signature over a salted digest of the value, until {}.",
+        output::time(attestation.expires_at)
+    ));
+
     steps.step("Brand X finds Ada's node in the DHT, knowing only her passport id.");
     let record = find(&brand_x, &ada).await?;
     steps.say(format!(
@@ -136,7 +178,8 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         record.sequence
     ));
 
-    steps.step("Brand X asks for her name and address, for delivery. The policy answers at once.");
+    steps.step("Brand X asks for her name, and her address attested by La Poste, for delivery. The policy answers at once.");
+    let poste_id = poste.id();
     let spec = |fields: &[&str], purpose: &str| -> anyhow::Result<RequestSpec> {
         Ok(RequestSpec {
             requester_name: "Brand X".into(),
@@ -147,7 +190,11 @@ pub(crate) async fn run() -> anyhow::Result<()> {
                         name: field(f)?,
                         required: true,
                         reason: purpose.into(),
-                        attested_by: Vec::new(),
+                        attested_by: if *f == "address.home" {
+                            vec![poste_id]
+                        } else {
+                            Vec::new()
+                        },
                     })
                 })
                 .collect::<anyhow::Result<_>>()?,
@@ -178,8 +225,25 @@ pub(crate) async fn run() -> anyhow::Result<()> {
     steps.say(format!(
         "Grant {delivery_grant}, signed by Ada's node, sealed to Brand X:"
     ));
+    let attested = brand_x
+        .received()
+        .await?
+        .into_iter()
+        .find(|g| g.grant_id == delivery_grant)
+        .map(|g| g.attested)
+        .unwrap_or_default();
     for (name, value) in &values {
-        steps.say(format!("  {name} = {}", display(value)));
+        let note = match attested.get(name) {
+            Some(a) if a.issuer == poste_id => {
+                "  (attested by La Poste, checked by Brand X's node)"
+            }
+            Some(_) => "  (attested)",
+            None => "",
+        };
+        steps.say(format!("  {name} = {}{note}", display(value)));
+    }
+    if !attested.contains_key(&field("address.home")?) {
+        bail!("the address did not arrive attested");
     }
 
     steps.step("Brand X also asks for her phone, for delivery updates. Ada must decide.");
@@ -239,13 +303,43 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         update.delivered().await?;
     }
     let values = brand_x.open_grant(delivery_grant).await?;
+    let address = field("address.home")?;
+    let still_attested = brand_x
+        .received()
+        .await?
+        .into_iter()
+        .find(|g| g.grant_id == delivery_grant)
+        .is_some_and(|g| g.attested.contains_key(&address));
     steps.say(format!(
-        "Brand X now holds address.home = {}",
+        "Brand X now holds address.home = {}{}",
         values
             .get(&field("address.home")?)
             .map(display)
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if still_attested {
+            ""
+        } else {
+            " (no longer attested: La Poste vouched for the old value)"
+        }
     ));
+
+    steps.step("Ada asks Brand X: what do you hold about me? Its node answers at once, signed.");
+    let statement = ada
+        .request_access(brand_x.id())
+        .await?
+        .context("Brand X's node did not answer")?;
+    for held in &statement.statement.grants {
+        steps.say(format!(
+            "  {}: {} for {}",
+            held.state.name(),
+            held.fields
+                .iter()
+                .map(FieldName::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            held.purpose
+        ));
+    }
 
     steps.step("Ada revokes the delivery grant. Brand X's node erases and sends a receipt.");
     ada.revoke(delivery_grant).await?.delivered().await?;
@@ -284,7 +378,7 @@ pub(crate) async fn run() -> anyhow::Result<()> {
         report.entries
     ));
 
-    for passport in [brand_x, ada, boot] {
+    for passport in [poste, brand_x, ada, boot] {
         passport.shutdown().await;
     }
     output::line("\nEvery step succeeded.");

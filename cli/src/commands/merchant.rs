@@ -25,6 +25,9 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
         }
         issuers.entry(field).or_default().push(id);
     }
+    if let Some(field) = args.attested.iter().find(|a| !args.fields.contains(a)) {
+        anyhow::bail!("--attested names {field}, which --fields does not ask for");
+    }
     let conn = ctx.connect(true).await?;
     let body = json!({
         "to": args.to,
@@ -33,6 +36,7 @@ pub(crate) async fn request(ctx: &Context, args: RequestArgs) -> anyhow::Result<
             "name": f,
             "reason": args.purpose,
             "attested_by": issuers.get(f.as_str()).cloned().unwrap_or_default(),
+            "attested_by_trusted": args.attested.contains(f),
         })).collect::<Vec<_>>(),
         "purpose": args.purpose,
         "duration_secs": args.duration.as_secs(),

@@ -35,8 +35,14 @@ pub const MAX_DELIVERED_TOTAL: usize = 4096;
 
 const DELIVERED_PREFIX: &[u8] = b"dl/";
 
-fn delivered_key(id: &MessageId) -> Vec<u8> {
-    [DELIVERED_PREFIX, id.as_bytes()].concat()
+/// `dl/<sender's key><delivery id>`: counted per sender by key alone, without
+/// opening a record.
+fn delivered_key(from: &PassportId, id: &MessageId) -> Vec<u8> {
+    [DELIVERED_PREFIX, from.public_key_bytes(), id.as_bytes()].concat()
+}
+
+fn sender_prefix(from: &PassportId) -> Vec<u8> {
+    [DELIVERED_PREFIX, from.public_key_bytes()].concat()
 }
 
 /// Whose deliveries the person accepts. In `config.toml`:
@@ -102,7 +108,14 @@ impl Node {
     /// Deletes delivered data.
     pub fn delete_delivered(&self, id: &MessageId, now: Timestamp) -> Result<(), NodeError> {
         self.tx(now, |tx| {
-            let key = delivered_key(id);
+            let key = tx
+                .node
+                .storage()
+                .scan_prefix(DELIVERED_PREFIX)?
+                .into_iter()
+                .map(|(key, _)| key)
+                .find(|key| key.ends_with(id.as_bytes()))
+                .ok_or(NodeError::UnknownDelivered(*id))?;
             let data = tx
                 .get::<DeliveredData>(&key)?
                 .ok_or(NodeError::UnknownDelivered(*id))?;
@@ -242,15 +255,20 @@ impl Tx<'_> {
         if d.data_type == DataType::Attestation {
             return self.accept_attestation(from, content);
         }
-        let kept = self
-            .scan::<DeliveredData>(DELIVERED_PREFIX)
-            .map_err(|e| e.to_string())?;
-        if kept.len() >= MAX_DELIVERED_TOTAL {
+        // Counted by key, without opening a record.
+        let count = |prefix: &[u8]| {
+            self.node
+                .storage()
+                .scan_prefix(prefix)
+                .map(|all| all.len())
+                .map_err(|e| e.to_string())
+        };
+        if count(DELIVERED_PREFIX)? >= MAX_DELIVERED_TOTAL {
             return Err(format!(
                 "this person keeps at most {MAX_DELIVERED_TOTAL} deliveries; they must delete some first"
             ));
         }
-        if kept.iter().filter(|(_, k)| k.from == from).count() >= MAX_DELIVERED_PER_SENDER {
+        if count(&sender_prefix(&from))? >= MAX_DELIVERED_PER_SENDER {
             return Err(format!(
                 "this person keeps at most {MAX_DELIVERED_PER_SENDER} deliveries from one sender"
             ));
@@ -263,7 +281,7 @@ impl Tx<'_> {
             items: content.items.clone(),
             received_at: self.now,
         };
-        self.put(delivered_key(&id), &data);
+        self.put(delivered_key(&from, &id), &data);
         self.audit(
             AuditEvent::DataReceived {
                 delivery: id,

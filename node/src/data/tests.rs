@@ -278,3 +278,67 @@ fn a_request_with_a_forged_name_proof_is_refused_and_audited() {
     let item = ada.inbox().unwrap().pop().unwrap();
     assert_eq!(item.merchant.verified_by().as_deref(), Some("La Poste"));
 }
+
+#[test]
+fn deliveries_are_bounded_per_sender_and_refused_from_strangers() {
+    use passport_protocol::{DataType, Delivered};
+    let (shop, stranger, ada) = (node(), node(), node());
+    ada.set_field(address(), value(), NOW).unwrap();
+    // Ada grants the shop her address (the nodes talk directly).
+    let request = shop
+        .request(
+            ada.id(),
+            RequestSpec::new("Shop", [address()], "delivery", 86_400),
+            NOW,
+        )
+        .unwrap();
+    ada.receive(&request, NOW).unwrap();
+    let pending = ada.inbox().unwrap().remove(0).pending.request_id;
+    let grant = ada
+        .approve(&pending, crate::person::Approval::default(), NOW)
+        .unwrap();
+    shop.receive(&grant.bytes, NOW).unwrap();
+    let receipt = |n: usize| Delivered {
+        title: format!("Order {n}"),
+        items: BTreeMap::from([("total".to_owned(), "1 EUR".to_owned())]),
+        attestation: None,
+    };
+    let send = |from: &Node, n: usize| {
+        let out = from
+            .deliver(
+                ada.id(),
+                &ada.sealing_public_key(),
+                DataType::Receipt,
+                &receipt(n),
+                NOW,
+            )
+            .unwrap();
+        ada.receive(&out.bytes, NOW)
+    };
+    for n in 0..super::MAX_DELIVERED_PER_SENDER {
+        send(&shop, n).unwrap();
+    }
+    // A flood past the bound: refused with its reason, audited, not kept.
+    match send(&shop, 9999) {
+        Err(NodeError::DeliveryRefused(reason)) => {
+            assert!(reason.contains("at most 256"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        ada.delivered().unwrap().len(),
+        super::MAX_DELIVERED_PER_SENDER
+    );
+    // A stranger (no grant): refused by the default policy.
+    match send(&stranger, 0) {
+        Err(NodeError::DeliveryRefused(reason)) => {
+            assert!(reason.contains("unsolicited"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let last = ada.audit_entries().unwrap().pop().unwrap().event;
+    assert!(
+        matches!(&last, AuditEvent::DeliveryRefused { from, .. } if *from == stranger.id()),
+        "{last:?}"
+    );
+}

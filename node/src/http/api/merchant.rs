@@ -70,6 +70,10 @@ pub(super) struct FieldRequestBody {
     #[serde(default)]
     #[schema(value_type = Vec<PassportId>)]
     attested_by: Vec<String>,
+    /// Also accept an attestation by any issuer in this node's
+    /// `[[trusted_issuer]]` list. Default false.
+    #[serde(default)]
+    attested_by_trusted: bool,
 }
 
 fn yes() -> bool {
@@ -102,17 +106,39 @@ pub(super) async fn send_request(
 ) -> ApiResult<RequestOutcome> {
     let to: PassportId = parse(&body.to, "to")?;
     let wait = Duration::from_secs(body.wait_secs.min(MAX_WAIT_SECS));
+    let trusted: Vec<PassportId> = state
+        .passport
+        .node()
+        .config()
+        .trusted_issuers
+        .iter()
+        .map(|t| t.id)
+        .collect();
     let mut fields = Vec::with_capacity(body.fields.len());
     for f in body.fields {
+        let mut attested_by: Vec<PassportId> = f
+            .attested_by
+            .iter()
+            .map(|id| parse(id, "attested_by"))
+            .collect::<Result<_, _>>()?;
+        if f.attested_by_trusted {
+            if trusted.is_empty() {
+                return Err(super::super::state::bad_request(format!(
+                    "{}: attested_by_trusted, but this node trusts no issuer; add a [[trusted_issuer]] to config.toml",
+                    f.name
+                )));
+            }
+            for id in &trusted {
+                if !attested_by.contains(id) {
+                    attested_by.push(*id);
+                }
+            }
+        }
         fields.push(FieldRequest {
             name: f.name,
             required: f.required,
             reason: f.reason,
-            attested_by: f
-                .attested_by
-                .iter()
-                .map(|id| parse(id, "attested_by"))
-                .collect::<Result<_, _>>()?,
+            attested_by,
         });
     }
     let spec = RequestSpec {
