@@ -83,6 +83,14 @@ impl Config {
                     path: path.to_owned(),
                     detail: format!("[backup]: {e}"),
                 })?;
+                if let Some(domain) = &config.node.merchant_domain {
+                    passport_protocol::domain::check_domain(domain).map_err(|e| {
+                        NodeError::Corrupt {
+                            path: path.to_owned(),
+                            detail: format!("[merchant] domain: {e}"),
+                        }
+                    })?;
+                }
                 for webhook in &config.webhooks {
                     webhook.check().map_err(|e| NodeError::Corrupt {
                         path: path.to_owned(),
@@ -481,9 +489,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("unknown field `nom`, expected `name` or `confirm_erasure`"),
+            err.contains(
+                "unknown field `nom`, expected one of `name`, `confirm_erasure`, `domain`"
+            ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_shop_s_domain_and_trusted_issuers_are_read_and_a_bad_domain_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let poste = passport_protocol::IdentityKey::from_secret_bytes(&[6; 32]).id();
+        fs::write(
+            &path,
+            format!(
+                "[merchant]\ndomain = \"brandx.example\"\n\n[[trusted_issuer]]\nid = \"{poste}\"\nname = \"La Poste\"\n"
+            ),
+        )
+        .unwrap();
+        let config = Config::read(&path).unwrap();
+        assert_eq!(
+            config.node.merchant_domain.as_deref(),
+            Some("brandx.example")
+        );
+        assert_eq!(config.node.trusted_issuers[0].id, poste);
+        assert_eq!(config.node.trusted_issuers[0].name, "La Poste");
+        fs::write(&path, "[merchant]\ndomain = \"https://brandx.example/\"\n").unwrap();
+        let err = Config::read(&path).unwrap_err().to_string();
+        assert!(err.contains("[merchant] domain"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{dial_address, loopback};
+use common::{dial_address, loopback, until_found};
 use libp2p::Multiaddr;
 use passport_node::{
     Events, Node, NodeConfig, Passport, PassportError, RequestAnswer, RequestSpec, RequestStatus,
@@ -28,16 +28,6 @@ async fn start(node: Node, bootstrap: Vec<Multiaddr>) -> (Passport, Events) {
 
 fn memory() -> Node {
     Node::in_memory(NodeConfig::default()).unwrap()
-}
-
-async fn until_found(from: &Passport, id: PassportId) {
-    for _ in 0..50 {
-        if from.client().unwrap().lookup(id).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{id} never showed in the DHT");
 }
 
 async fn granted(shop: &Passport, ada: PassportId, purpose: &str) -> GrantId {

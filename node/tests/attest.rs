@@ -9,7 +9,7 @@ mod common;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use common::{dial_address, loopback};
+use common::{dial_address, loopback, until_found};
 use libp2p::Multiaddr;
 use passport_node::{
     Events, Node, NodeConfig, Passport, PassportError, RequestAnswer, RequestSpec, RequestStatus,
@@ -31,16 +31,6 @@ async fn start(bootstrap: Vec<Multiaddr>) -> (Passport, Events) {
 
 fn address() -> FieldName {
     "address.home".parse().unwrap()
-}
-
-async fn wait_for_record(from: &Passport, id: PassportId) {
-    for _ in 0..50 {
-        if from.client().unwrap().lookup(id).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{id}'s record never showed in the DHT");
 }
 
 /// Asks Ada for her address (attested by `issuers`, if any) and returns the grant.
@@ -82,7 +72,7 @@ async fn an_issuer_vouches_a_shop_verifies_a_change_loses_it_and_data_comes_back
             .await
             .unwrap();
     }
-    wait_for_record(&bank, ada.id()).await;
+    until_found(&bank, ada.id()).await;
 
     // The bank gets the address, then vouches for it.
     ask(&bank, ada.id(), vec![]).await;

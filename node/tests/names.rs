@@ -9,14 +9,14 @@ mod common;
 
 use std::{sync::Arc, time::Duration};
 
-use common::{dial_address, loopback};
+use common::{dial_address, loopback, until_found};
 use futures::StreamExt as _;
 use libp2p::Multiaddr;
 use passport_node::{
     Event, Events, Node, NodeConfig, Passport, RequestSpec, audit::AuditEvent,
     config::TrustedIssuer, consent::Policy, person::InboxItem,
 };
-use passport_protocol::{FieldName, FieldValue, PassportId};
+use passport_protocol::{FieldName, FieldValue};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 async fn start(config: NodeConfig, bootstrap: Vec<Multiaddr>) -> (Passport, Events) {
@@ -29,16 +29,6 @@ async fn start(config: NodeConfig, bootstrap: Vec<Multiaddr>) -> (Passport, Even
 
 fn org_name() -> FieldName {
     passport_protocol::attest::NAME_FIELD.parse().unwrap()
-}
-
-async fn until_found(from: &Passport, id: PassportId) {
-    for _ in 0..50 {
-        if from.client().unwrap().lookup(id).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{id} never showed in the DHT");
 }
 
 /// `merchant` asks `person` for `name.given` under `name`; the request waits in

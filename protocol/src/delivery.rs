@@ -118,6 +118,35 @@ impl std::fmt::Debug for Delivered {
     }
 }
 
+const BODY_TYPE: i64 = 1;
+const BODY_SEALED: i64 = 2;
+
+/// The body of a [`Delivery`](crate::Delivery) message, as map entries.
+pub(crate) fn encode_body(d: &crate::Delivery) -> Vec<(i64, Value)> {
+    vec![
+        (BODY_TYPE, Value::Integer((d.data_type as u64).into())),
+        (BODY_SEALED, d.sealed.to_cbor()),
+    ]
+}
+
+/// The other half of [`encode_body`]: the type, and the sealed content within
+/// its size bound (not opened).
+pub(crate) fn decode_body(b: &mut MapReader) -> Result<crate::Delivery, ProtocolError> {
+    let sealed = Sealed::from_cbor(b.required(BODY_SEALED, "sealed")?)?;
+    if sealed.ciphertext.len() > MAX_DELIVERY_BYTES + 16 {
+        return Err(ProtocolError::malformed(format!(
+            "delivery is over the {MAX_DELIVERY_BYTES}-byte limit"
+        )));
+    }
+    Ok(crate::Delivery {
+        data_type: DataType::from_wire(cbor::uint(
+            b.required(BODY_TYPE, "delivery type")?,
+            "delivery type",
+        )?)?,
+        sealed,
+    })
+}
+
 const CONTENT_TITLE: i64 = 1;
 const CONTENT_ITEMS: i64 = 2;
 const CONTENT_ATTESTATION: i64 = 3;

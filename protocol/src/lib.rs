@@ -13,6 +13,7 @@
 //! - [`message`]: the ten message kinds and their CBOR payloads (CWT claims sets).
 //! - [`delivery`]: data a merchant delivers to a person (receipts, orders,
 //!   attestations), sealed to them.
+//! - [`domain`]: a merchant's web domain, as a request names it.
 //! - [`device`]: linked devices: the person's delegation to a device key, a
 //!   device's pairing proof, and the calls a device signs.
 //! - [`access`]: access requests ("what do you hold about me?") and the signed
@@ -87,6 +88,7 @@ pub mod claims;
 pub mod cose;
 pub mod delivery;
 pub mod device;
+pub mod domain;
 pub mod error;
 pub mod field;
 pub mod id;

@@ -21,8 +21,8 @@ use crate::{
     id::{GrantId, MessageId, PassportId},
     keys::{IdentityKey, SealingPublicKey},
     limits::{
-        MAX_ADDRESS_BYTES, MAX_DELIVERY_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS,
-        MAX_REPLY_ADDRESSES, MAX_TEXT_BYTES,
+        MAX_ADDRESS_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES, MAX_RECEIPT_GRANTS, MAX_REPLY_ADDRESSES,
+        MAX_TEXT_BYTES,
     },
     seal::Sealed,
     time::Timestamp,
@@ -390,9 +390,6 @@ mod body_key {
     pub(super) const RCPT_ERASED_AT: i64 = 4;
     pub(super) const RCPT_BACKEND_CONFIRMED: i64 = 5;
 
-    pub(super) const DELIVERY_TYPE: i64 = 1;
-    pub(super) const DELIVERY_SEALED: i64 = 2;
-
     pub(super) const OFFER_TEXT: i64 = 1;
     pub(super) const OFFER_DETAILS: i64 = 2;
     pub(super) const TERMS_RETENTION: i64 = 1;
@@ -556,10 +553,7 @@ fn encode_body(body: &Body) -> Value {
             }
             e
         }
-        Body::Delivery(d) => vec![
-            (DELIVERY_TYPE, uint_value(d.data_type as u64)),
-            (DELIVERY_SEALED, d.sealed.to_cbor()),
-        ],
+        Body::Delivery(d) => crate::delivery::encode_body(d),
         Body::AccessRequest(r) => access::encode_request(r),
         Body::AccessStatement(s) => access::encode_statement(s),
     };
@@ -588,42 +582,6 @@ fn reject_duplicates<'a, T: Ord + 'a>(
             return Err(ProtocolError::malformed(format!(
                 "{what} names the same entry twice"
             )));
-        }
-    }
-    Ok(())
-}
-
-/// Longest domain a request may name, with its port (`host:65535`).
-pub const MAX_DOMAIN_BYTES: usize = 253 + 6;
-
-/// Checks a domain a request names: a DNS name of letters, digits, hyphens and
-/// dots (no scheme, path or user), lowercase, optionally `:port`.
-pub fn check_domain(domain: &str) -> Result<(), ProtocolError> {
-    let (host, port) = match domain.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (domain, None),
-    };
-    let bad = |why: &str| ProtocolError::malformed(format!("domain {domain:?}: {why}"));
-    if let Some(port) = port
-        && port.parse::<u16>().map_or(true, |p| p == 0)
-    {
-        return Err(bad("the port is not 1 to 65535"));
-    }
-    if host.is_empty() || host.len() > 253 {
-        return Err(bad("the host is empty or longer than 253 bytes"));
-    }
-    for label in host.split('.') {
-        if label.is_empty()
-            || label.len() > 63
-            || label.starts_with('-')
-            || label.ends_with('-')
-            || !label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(bad(
-                "each dot-separated part must be 1 to 63 lowercase letters, digits or inner hyphens",
-            ));
         }
     }
     Ok(())
@@ -734,8 +692,8 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                 domain: b
                     .take(REQ_DOMAIN)
                     .map(|d| {
-                        let d = cbor::text(d, "domain", MAX_DOMAIN_BYTES)?;
-                        check_domain(&d)?;
+                        let d = cbor::text(d, "domain", crate::domain::MAX_DOMAIN_BYTES)?;
+                        crate::domain::check_domain(&d)?;
                         Ok::<_, ProtocolError>(d)
                     })
                     .transpose()?,
@@ -868,56 +826,10 @@ fn decode_body(kind: MessageKind, mut b: MapReader) -> Result<Body, ProtocolErro
                 },
             })
         }
-        MessageKind::Delivery => {
-            let sealed = Sealed::from_cbor(b.required(DELIVERY_SEALED, "sealed")?)?;
-            if sealed.ciphertext.len() > MAX_DELIVERY_BYTES + 16 {
-                return Err(ProtocolError::malformed(format!(
-                    "delivery is over the {MAX_DELIVERY_BYTES}-byte limit"
-                )));
-            }
-            Body::Delivery(Delivery {
-                data_type: DataType::from_wire(cbor::uint(
-                    b.required(DELIVERY_TYPE, "delivery type")?,
-                    "delivery type",
-                )?)?,
-                sealed,
-            })
-        }
+        MessageKind::Delivery => Body::Delivery(crate::delivery::decode_body(&mut b)?),
         MessageKind::AccessRequest => Body::AccessRequest(access::decode_request(&mut b)?),
         MessageKind::AccessStatement => Body::AccessStatement(access::decode_statement(&mut b)?),
     };
     b.finish()?;
     Ok(body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::check_domain;
-
-    #[test]
-    fn domains_are_hosts_with_an_optional_port_and_nothing_else() {
-        for good in [
-            "brandx.example",
-            "shop.brandx.example:8443",
-            "localhost:1",
-            "a-b.c9",
-        ] {
-            assert!(check_domain(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "Brandx.example",
-            "https://brandx.example",
-            "brandx.example/path",
-            "user@brandx.example",
-            "brandx..example",
-            "-brandx.example",
-            "brandx.example:0",
-            "brandx.example:70000",
-            "brandx.example:",
-            ".example",
-        ] {
-            assert!(check_domain(bad).is_err(), "{bad}");
-        }
-    }
 }

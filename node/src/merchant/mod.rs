@@ -705,46 +705,6 @@ impl Tx<'_> {
         Ok(Reply::Nothing)
     }
 
-    /// This node's proof that it is called `name`: a held attestation of its own
-    /// `org.name` field, when that field holds `name` and the attestation still
-    /// vouches for it.
-    fn name_proof(&self, name: &str) -> Result<Option<passport_protocol::Presentation>, NodeError> {
-        let Ok(field) = passport_protocol::attest::NAME_FIELD.parse::<FieldName>() else {
-            return Ok(None);
-        };
-        let Some(record) =
-            self.get::<crate::vault::FieldRecord>(&crate::vault::field_key(&field))?
-        else {
-            return Ok(None);
-        };
-        if record.value != passport_protocol::FieldValue::Text(name.to_string()) {
-            return Ok(None);
-        }
-        let me = self.me();
-        Ok(record
-            .attestations
-            .iter()
-            .find(|a| a.check(&me, &field, &record.value, self.now).is_ok())
-            .map(crate::data::attest::HeldAttestation::presentation))
-    }
-
-    /// Refuses a grant or update whose attestation does not hold: audited, and
-    /// nothing else of it kept.
-    fn refuse_attestation(&mut self, person: PassportId, error: NodeError, bytes: &[u8]) -> Reply {
-        if let NodeError::Attestation { field, error } = &error {
-            self.audit(
-                AuditEvent::AttestationRefused {
-                    from: person,
-                    field: field.clone(),
-                    reason: error.reason().to_string(),
-                },
-                Some(bytes.to_vec()),
-            );
-        }
-        self.refuse_after_commit(error);
-        Reply::Nothing
-    }
-
     /// Marks requests past their end with no answer as expired, and tells the
     /// backend.
     pub(crate) fn expire_sent_requests(&mut self) -> Result<(), NodeError> {

@@ -11,7 +11,7 @@
 use std::{collections::HashSet, path::Path, sync::Arc, time::Duration};
 
 use futures::StreamExt as _;
-use passport_protocol::{PassportId, Timestamp, message::check_domain};
+use passport_protocol::{PassportId, Timestamp, domain::check_domain};
 use tokio::{sync::Semaphore, task::JoinSet};
 
 use super::merchants::{DomainClaim, MerchantRecord, merchant_key};

@@ -52,3 +52,15 @@ pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Waits until `from` finds `id`'s record in the DHT (a node publishes it in the
+/// background once it starts).
+pub(crate) async fn until_found(from: &Passport, id: passport_protocol::PassportId) {
+    for _ in 0..50 {
+        if from.client().unwrap().lookup(id).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{id}'s record never showed in the DHT");
+}
