@@ -83,6 +83,65 @@ fn sealing(c: &mut Criterion) {
     group.finish();
 }
 
+/// What an attested field adds: the merchant checks one presentation (an Ed25519
+/// verification and a SHA-256 over the disclosure) and opens a sealed payload
+/// that carries it, next to a plain one, in the same run.
+fn attestations(c: &mut Criterion) {
+    let parties = SampleParties::fixed();
+    let now = samples::SAMPLE_NOW;
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let values = samples::sample_values();
+    let field: passport_protocol::FieldName = "address.home".parse().unwrap();
+    let value = &values[&field];
+    let person = parties.person.id();
+    let presentation = passport_protocol::attest(
+        &parties.merchant,
+        person,
+        &field,
+        value,
+        now,
+        86_400,
+        &mut rng,
+    )
+    .unwrap();
+    let presented = passport_protocol::Presentations::from([(field.clone(), presentation.clone())]);
+    let public = parties.merchant_seal.public_key();
+    let audience = parties.merchant.id();
+    let grant_id = GrantId::from_bytes([1; 16]);
+    let plain = Sealed::seal(&values, &public, &grant_id, &audience, &mut rng).unwrap();
+    let attested =
+        Sealed::seal_presented(&values, &presented, &public, &grant_id, &audience, &mut rng)
+            .unwrap();
+    let mut group = c.benchmark_group("attestation");
+    group.bench_function("verify_presentation", |b| {
+        b.iter(|| {
+            passport_protocol::verify_presentation(
+                black_box(&presentation),
+                &person,
+                &field,
+                value,
+                now,
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("open_plain", |b| {
+        b.iter(|| {
+            black_box(&plain)
+                .open_presented(&parties.merchant_seal, &grant_id, &audience)
+                .unwrap()
+        })
+    });
+    group.bench_function("open_with_presentation", |b| {
+        b.iter(|| {
+            black_box(&attested)
+                .open_presented(&parties.merchant_seal, &grant_id, &audience)
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
 /// One request→grant exchange through the protocol API: the merchant signs a
 /// request, the person verifies it, seals the values, signs the grant; the merchant
 /// verifies the grant and opens it.
@@ -172,5 +231,5 @@ fn request_to_grant(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_kind, sealing, request_to_grant);
+criterion_group!(benches, per_kind, sealing, attestations, request_to_grant);
 criterion_main!(benches);
