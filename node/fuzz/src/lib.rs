@@ -7,6 +7,7 @@ use libp2p::request_response::Codec as _;
 use passport_node::{
     audit::AuditEntry,
     crypt::DataKey,
+    data::DeliveredData,
     home::{Home, check_identity_file},
     merchant::{ReceivedGrant, SentRequest},
     net::{Codec, PROTOCOL},
@@ -45,6 +46,7 @@ pub fn stored_record(data: &[u8]) {
     let _ = key.open_record::<Outgoing>(aad, &sealed);
     let _ = key.open_record::<AuditEntry>(aad, &sealed);
     let _ = key.open_record::<FieldRecord>(aad, &sealed);
+    let _ = key.open_record::<DeliveredData>(aad, &sealed);
 }
 
 /// The person's other files in the home directory, read through the real
