@@ -506,6 +506,21 @@ async fn what_merchants_gave_back_shows_and_deletes_with_the_session_token() {
     assert!(html.contains("Order &lt;1042&gt;"), "{html}");
     assert!(html.contains("59.90 EUR"));
     assert!(html.contains(&format!("/merchants/{}/access", shop.id())));
+    // Exported as JSON with the session, not without.
+    let export = page.get("/data.json", &session).await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let exported: serde_json::Value = export.json().await.unwrap();
+    assert_eq!(exported[0]["title"], "Order <1042>");
+    assert_eq!(
+        page.get("/data.json", "").await.status(),
+        StatusCode::SEE_OTHER
+    );
     let path = format!("/data/{}/delete", kept[0].id);
     // Without the session's token nothing is deleted; with it, it is.
     let refused = page.post(&path, &session, "csrf=guess").await;

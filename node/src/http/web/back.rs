@@ -59,6 +59,32 @@ pub(super) async fn page(State(state): State<ApiState>, authed: Authed) -> Respo
     }
 }
 
+/// Everything merchants delivered, as the JSON `GET /v1/data` answers, to save
+/// as a file.
+pub(super) async fn export(State(state): State<ApiState>, _authed: Authed) -> Response {
+    use axum::{http::header, response::IntoResponse as _};
+    match state.passport.delivered().await {
+        Ok(all) => {
+            let views: Vec<crate::http::views::DeliveredData> = all
+                .iter()
+                .map(crate::http::views::DeliveredData::from)
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"passport-delivered.json\"",
+                    ),
+                ],
+                axum::Json(views),
+            )
+                .into_response()
+        }
+        Err(e) => failed(e),
+    }
+}
+
 pub(super) async fn delete(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -118,6 +144,8 @@ fn render(chrome: &Chrome, loaded: &Loaded) -> Markup {
             h2 { "What merchants gave back" }
             @if loaded.delivered.is_empty() {
                 p.empty { "Nothing yet. Receipts, orders and warranties merchants send you appear here." }
+            } @else {
+                p { a href="/data.json" download="passport-delivered.json" { "Export all as JSON" } }
             }
             @for d in &loaded.delivered {
                 article.delivered data-delivered=(d.id) {

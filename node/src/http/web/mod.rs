@@ -124,6 +124,7 @@ pub(crate) fn routes() -> Router<ApiState> {
         .route("/inbox/{id}/decide", post(decide))
         .route("/grants/{id}/revoke", post(revoke))
         .route("/data", get(back::page))
+        .route("/data.json", get(back::export))
         .route("/data/{id}/delete", post(back::delete))
         .route("/merchants/{id}/access", post(back::ask))
         .route("/assets/app.css", get(stylesheet))
