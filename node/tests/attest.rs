@@ -47,6 +47,17 @@ async fn ask(merchant: &Passport, ada: PassportId, issuers: Vec<PassportId>) -> 
     }
 }
 
+/// The grant `merchant` holds under `id`.
+async fn grant_held(merchant: &Passport, id: GrantId) -> passport_node::merchant::ReceivedGrant {
+    merchant
+        .received()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.grant_id == id)
+        .unwrap()
+}
+
 async fn audit_has(passport: &Passport, wanted: impl Fn(&AuditEvent) -> bool) -> bool {
     passport
         .audit()
@@ -88,23 +99,11 @@ async fn an_issuer_vouches_a_shop_verifies_a_change_loses_it_and_data_comes_back
 
     // A shop that wants the bank's word gets it, checked by its node.
     let grant = ask(&shop, ada.id(), vec![bank.id()]).await;
-    let received = shop
-        .received()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|g| g.grant_id == grant)
-        .unwrap();
+    let received = grant_held(&shop, grant).await;
     assert_eq!(received.attested[&address()].issuer, bank.id());
     // One that wants another issuer's word gets the value, not attested.
     let unattested = ask(&shop, ada.id(), vec![stranger.id()]).await;
-    let received = shop
-        .received()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|g| g.grant_id == unattested)
-        .unwrap();
+    let received = grant_held(&shop, unattested).await;
     assert!(received.attested.is_empty());
 
     // Ada moves: the attestation is dropped, and the shop's next update says
@@ -131,13 +130,7 @@ async fn an_issuer_vouches_a_shop_verifies_a_change_loses_it_and_data_comes_back
         )
         .await
     );
-    let after = shop
-        .received()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|g| g.grant_id == grant)
-        .unwrap();
+    let after = grant_held(&shop, grant).await;
     assert!(after.attested.is_empty(), "{:?}", after.attested);
 
     // The shop Ada holds a grant with sends a receipt; it lands in her vault.
