@@ -48,6 +48,8 @@ pub struct Statement {
     pub merchant: PassportId,
     /// When the answer arrived.
     pub received_at: Timestamp,
+    /// The id of the signed answer.
+    pub message_id: MessageId,
     /// What it says.
     pub statement: AccessStatement,
     /// The signed message (proof of what the merchant said).
@@ -95,6 +97,7 @@ impl Node {
             return Ok(None);
         };
         let message = decode_trusted(&kept.message)?;
+        let message_id = message.claims.id;
         let Body::AccessStatement(statement) = message.body else {
             return Err(NodeError::CorruptRecord {
                 key: "as/".into(),
@@ -104,6 +107,7 @@ impl Node {
         Ok(Some(Statement {
             merchant: *merchant,
             received_at: kept.received_at,
+            message_id,
             statement,
             message: kept.message,
         }))

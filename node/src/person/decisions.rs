@@ -188,13 +188,7 @@ impl Tx<'_> {
         );
         let existing = self.get::<MerchantRecord>(&merchant_key(&merchant))?;
         let first_contact = existing.is_none();
-        let mut record = existing.unwrap_or(MerchantRecord {
-            first_seen: self.now,
-            declared_name: String::new(),
-            petname: None,
-            verified_name: None,
-            domain: None,
-        });
+        let mut record = existing.unwrap_or_else(|| MerchantRecord::new(self.now, String::new()));
         record.declared_name.clone_from(&request.requester_name);
         match self.check_name_proof(&merchant, &request) {
             Ok(verified) => record.verified_name = verified,

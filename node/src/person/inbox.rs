@@ -105,12 +105,8 @@ impl Node {
         let request = decode_request(&pending.message)?;
         let merchant = self
             .get::<MerchantRecord>(&merchant_key(&pending.merchant))?
-            .unwrap_or(MerchantRecord {
-                first_seen: pending.received_at,
-                declared_name: request.requester_name.clone(),
-                petname: None,
-                verified_name: None,
-                domain: None,
+            .unwrap_or_else(|| {
+                MerchantRecord::new(pending.received_at, request.requester_name.clone())
             });
         // For each field the merchant wants attested: the issuer whose held
         // attestation would go with the value, or none.

@@ -57,6 +57,17 @@ pub struct DomainClaim {
 }
 
 impl MerchantRecord {
+    /// A merchant first seen at `first_seen`, declaring `declared_name`.
+    pub(super) fn new(first_seen: Timestamp, declared_name: String) -> Self {
+        Self {
+            first_seen,
+            declared_name,
+            petname: None,
+            verified_name: None,
+            domain: None,
+        }
+    }
+
     /// The person's petname for it, or else the name it declared.
     pub fn name(&self) -> &str {
         self.petname.as_deref().unwrap_or(&self.declared_name)
@@ -114,13 +125,7 @@ impl Node {
         self.tx(now, |tx| {
             let mut record = tx
                 .get::<MerchantRecord>(&merchant_key(merchant))?
-                .unwrap_or(MerchantRecord {
-                    first_seen: now,
-                    declared_name: String::new(),
-                    petname: None,
-                    verified_name: None,
-                    domain: None,
-                });
+                .unwrap_or_else(|| MerchantRecord::new(now, String::new()));
             record.petname = petname;
             tx.put(merchant_key(merchant), &record);
             Ok(())

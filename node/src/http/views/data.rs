@@ -137,13 +137,10 @@ pub struct AccessAnswer {
 
 impl From<&crate::person::Statement> for AccessStatement {
     fn from(s: &crate::person::Statement) -> Self {
-        let message_id = passport_protocol::decode_trusted(&s.message)
-            .map(|m| m.claims.id)
-            .unwrap_or_else(|_| MessageId::from_bytes([0; 16]));
         Self {
             merchant: s.merchant,
             received_at: s.received_at,
-            message_id,
+            message_id: s.message_id,
             grants: s
                 .statement
                 .grants
