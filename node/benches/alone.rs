@@ -28,6 +28,11 @@
 //! `PASSPORT_ALONE_PLOT` (a path: write the concurrency curve there as SVG),
 //! `PASSPORT_ALONE_JSON` (a path: append each level's figures there as JSON lines).
 //! Cargo runs benches from `node/`: give those two an absolute path.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -3,6 +3,11 @@
 //! backup costs the writers that run meanwhile (they wait while the snapshot is
 //! read, not while it is encrypted and written). `PASSPORT_BACKUP_GRANTS` sets the
 //! number of grants (default 10,000).
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;

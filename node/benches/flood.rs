@@ -4,6 +4,11 @@
 //! within the person's per-peer limit of 50 a second). Prints
 //! both sides' numbers and the process's resident memory before, during and after.
 //! All nodes run in this process on loopback TCP.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::{Duration, Instant, SystemTime};

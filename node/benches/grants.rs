@@ -1,6 +1,11 @@
 //! `cargo bench -p passport-node --bench grants`: grants per second on a real sled
 //! store, one issuing thread against several, with the number of flushes (fsyncs)
 //! per grant. Group commit is what lets the concurrent case share flushes.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 mod common;

@@ -8,6 +8,11 @@
 //! Settings by environment: `PASSPORT_LOAD_PERSONS` (100), `PASSPORT_LOAD_REQUESTS`
 //! (4000), `PASSPORT_LOAD_IN_FLIGHT` (64); `PASSPORT_LOAD_MERCHANT_MEMORY` and
 //! `PASSPORT_LOAD_PERSONS_MEMORY` (unset: sled stores) put those stores in memory.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -10,6 +10,11 @@
 //! - throughput: `PASSPORT_WEBHOOK_BURST` (5000) events queued by one sweep, about
 //!   distinct persons (delivered in parallel) and then about one person (in
 //!   order, one at a time), in events per second.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark times the wall clock"
+)]
 #![allow(
     missing_docs,
     clippy::unwrap_used,

@@ -43,6 +43,8 @@
 //! - [`device`]: linked devices, the home node's side: pairing codes, the devices
 //!   paired, checking their signed calls.
 //! - [`daemon`]: the shutdown signal (Ctrl-C or SIGTERM).
+//! - [`clock`]: the two clocks the node's own code reads, which a simulator can
+//!   put on a paused runtime's virtual time.
 //! - [`consent`]: the consent engine (pure): policies → allow / deny / ask.
 //! - [`vault`]: field records and sensitivity classes.
 //! - [`audit`]: the append-only, hash-chained, encrypted audit log and its verifier.
@@ -67,6 +69,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod clock;
 pub mod config;
 pub mod consent;
 pub mod crypt;

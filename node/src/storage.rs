@@ -137,6 +137,10 @@ impl SledStorage {
     /// sled's I/O threads release a closed database's lock a moment after it is
     /// dropped, so reopening a store just closed (a restart in the same process)
     /// would otherwise fail now and then.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waiting on and timing the file system is wall-clock time"
+    )]
     pub fn open(dir: &std::path::Path) -> Result<Self, NodeError> {
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
@@ -350,6 +354,10 @@ impl Durable {
     }
 
     /// Returns once the batch behind `ticket`, and every one before it, is durable.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waiting on and timing the file system is wall-clock time"
+    )]
     pub fn wait(&self, ticket: Ticket) -> Result<(), NodeError> {
         let Ticket(ticket) = ticket;
         let (lock, wake) = &*self.state;
@@ -415,6 +423,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "waiting on and timing the file system is wall-clock time"
+    )]
     fn a_store_closed_a_moment_ago_opens_and_one_held_open_is_reported_in_use() {
         let dir = tempfile::tempdir().unwrap();
         let held = SledStorage::open(dir.path()).unwrap();

@@ -1,6 +1,11 @@
 //! Real libp2p nodes on loopback TCP: a merchant finds a person's node through the
 //! DHT by passport id alone, and a request answered by a standing policy comes back
 //! as a grant in the same exchange.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test's deadlines are wall-clock time"
+)]
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;

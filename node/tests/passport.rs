@@ -1,6 +1,11 @@
 //! The [`Passport`] handle over real libp2p swarms on loopback TCP: the merchant's
 //! request flow, the person's decisions, the event stream, the network-less mode
 //! and a graceful shutdown.
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test's deadlines are wall-clock time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -2,6 +2,11 @@
 //! token or the passphrase, one guess at a time, session cookies that open pages but
 //! not the API, CSRF tokens on every form, and live streams that are bounded and end
 //! at shutdown. (The browser test is `cli/tests/browser.rs`.)
+
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test's deadlines are wall-clock time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};

@@ -182,6 +182,10 @@ impl Web {
         self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "an HTTP session lasts in wall-clock time"
+    )]
     pub(super) fn start_session(&self) -> String {
         let id = crate::home::random_token();
         let mut sessions = self.sessions();
@@ -208,6 +212,10 @@ impl Web {
 
     /// The CSRF token and end of session `id`, if it is live; an ended one is
     /// dropped.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "an HTTP session lasts in wall-clock time"
+    )]
     pub(super) fn session(&self, id: &str) -> Option<(String, Instant)> {
         let mut sessions = self.sessions();
         let session = sessions.get(id)?;

@@ -7,7 +7,7 @@
 //! [`Passport`](crate::Passport) handle, which checks and does the work
 //! ([`crate::passport`]'s device task). A node that serves none refuses.
 
-use std::time::Instant;
+use crate::clock::Instant;
 
 use libp2p::{
     PeerId, StreamProtocol,

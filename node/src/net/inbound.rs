@@ -83,7 +83,7 @@ impl Inbound {
             &mut self.rate,
             &self.in_flight,
             &peer,
-            std::time::Instant::now(),
+            crate::clock::Instant::now(),
         );
         let Some(permit) = admitted else {
             self.metrics.count_throttled();

@@ -2,7 +2,9 @@
 //! bounded in size, and the admission check both inbound protocols make. Sans-I/O:
 //! the caller passes the time.
 
-use std::{collections::HashMap, hash::Hash, time::Instant};
+use std::{collections::HashMap, hash::Hash};
+
+use crate::clock::Instant;
 
 /// Token buckets by key, at most `max_keys` of them.
 #[derive(Debug)]

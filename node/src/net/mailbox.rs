@@ -7,11 +7,7 @@
 //! signs it into its drain, and every drain or delete answer carries the next one.
 //! A challenge is kept per peer for [`CHALLENGE_LIFETIME`] and used once.
 
-use std::{
-    collections::HashMap,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use libp2p::{
     PeerId, StreamProtocol,
@@ -29,6 +25,7 @@ use super::{
     limit,
 };
 use crate::{
+    clock::Instant,
     mailbox::{Deposited, Held, MailboxError, MailboxSettings},
     metrics::Metrics,
     node::{Node, system_now as now},

@@ -714,15 +714,9 @@ impl Tx<'_> {
     }
 }
 
-/// The system clock as the protocol counts time: whole seconds since the Unix
-/// epoch. The node core never calls it; the network, daemon and API pass it in.
-pub fn system_now() -> Timestamp {
-    Timestamp::from_secs(
-        std::time::SystemTime::now()
-            .duration_since(std::time::SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
+/// The protocol's clock, whole seconds since the Unix epoch: see [`crate::clock`].
+/// The node core never calls it; the network, daemon and API pass it in.
+pub use crate::clock::system_now;
 
 /// Whether `now` is past `expires_at` by more than the allowed skew.
 pub(crate) fn expired(expires_at: Timestamp, now: Timestamp) -> bool {
