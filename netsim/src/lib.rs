@@ -11,7 +11,7 @@
 //!   join times, the churn schedule and every request with its answer.
 //! - [`transport`]: the in-memory libp2p transport and its link model.
 //! - [`sim`]: the runner: real daemons over the simulated transport, the plan
-//!   played in real time, every lookup and request recorded.
+//!   played in virtual time (or real time), every lookup and request recorded.
 //! - [`record`]: the samples and per-second counters a run records.
 //! - [`report`]: `summary.json`, CSV files, SVG plots, the comparison of two runs.
 //!

@@ -43,6 +43,13 @@ enum Command {
         /// Use this seed instead of the scenario's.
         #[arg(long)]
         seed: Option<u64>,
+        /// Use this clock instead of the scenario's: virtual or real.
+        #[arg(long)]
+        clock: Option<passport_netsim::scenario::Clock>,
+        /// Use this much busy CPU per delivered write (µs) instead of the
+        /// scenario's `cpu_burn_us`: a slower machine.
+        #[arg(long, value_name = "US")]
+        cpu_burn_us: Option<u64>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -98,6 +105,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             out,
             seed,
+            clock,
+            cpu_burn_us,
             quiet,
         } => {
             let mut scenario = match Scenario::load(&scenario) {
@@ -110,14 +119,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(seed) = seed {
                 scenario.seed = seed;
             }
+            if let Some(clock) = clock {
+                scenario.clock = clock;
+            }
+            if let Some(burn) = cpu_burn_us {
+                scenario.cpu_burn_us = burn;
+                if let Err(e) = scenario.check("--cpu-burn-us") {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
             let options = Options {
                 progress: !quiet && std::io::stderr().is_terminal(),
             };
             eprintln!(
-                "running {} ({} nodes, seed {}) for about {} s...",
+                "running {} ({} nodes, seed {}, {} clock) for {} simulated s...",
                 scenario.name,
                 scenario.nodes.total(),
                 scenario.seed,
+                scenario.clock,
                 (scenario.join + scenario.settle + scenario.duration + scenario.drain).as_secs()
             );
             let finished = passport_netsim::run(&scenario, &options)?;

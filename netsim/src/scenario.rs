@@ -74,6 +74,48 @@ pub struct Scenario {
     pub workload: Workload,
     /// Protocol parameters.
     pub protocol: Protocol,
+    /// The clock the nodes run on. Default `virtual`.
+    pub clock: Clock,
+    /// Busy CPU work added to every write a simulated link delivers, in
+    /// microseconds: a slower machine. Virtual-time results must not change with
+    /// it; real-time ones do once the CPU saturates. Default 0.
+    pub cpu_burn_us: u64,
+}
+
+/// The clock a run's nodes live on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// Virtual time (default): one thread, a paused tokio runtime whose clock
+    /// jumps to the next timer whenever every node is idle, with libp2p's timers
+    /// and clock on it. CPU time costs no simulated time, so results do not
+    /// depend on the machine's speed or load.
+    #[default]
+    Virtual,
+    /// The wall clock, on every core: for studying what overload does. Results
+    /// hold only while the machine keeps up (see netsim/README.md, Scale).
+    Real,
+}
+
+impl std::fmt::Display for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Virtual => "virtual",
+            Self::Real => "real",
+        })
+    }
+}
+
+impl std::str::FromStr for Clock {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "virtual" => Ok(Self::Virtual),
+            "real" => Ok(Self::Real),
+            other => Err(format!("{other:?} is not a clock; use virtual or real")),
+        }
+    }
 }
 
 impl Default for Scenario {
@@ -91,6 +133,8 @@ impl Default for Scenario {
             mailboxes: Mailboxes::default(),
             workload: Workload::default(),
             protocol: Protocol::default(),
+            clock: Clock::default(),
+            cpu_burn_us: 0,
         }
     }
 }
@@ -533,6 +577,12 @@ impl Scenario {
         if w.grant_duration_s == 0 {
             return invalid("workload.grant_duration_s must be at least 1".into());
         }
+        if self.cpu_burn_us > 100_000 {
+            return invalid(format!(
+                "cpu_burn_us is {}; it is CPU per delivered write, at most 100,000 µs",
+                self.cpu_burn_us
+            ));
+        }
         if self.duration.is_zero() {
             return invalid("duration must be above 0 (e.g. \"60s\")".into());
         }
@@ -588,6 +638,8 @@ mod tests {
                 "link.latency_ms",
             ),
             ("[nodes]\nperson = 3", "unknown field"),
+            ("clock = \"sometimes\"", "unknown variant"),
+            ("cpu_burn_us = 200000", "at most 100,000"),
         ];
         for (text, expected) in cases {
             let message = Scenario::parse(text, "s.toml").unwrap_err().to_string();

@@ -118,6 +118,8 @@ pub struct SimNet {
     /// Connections open now, and the most at once.
     open: AtomicU64,
     peak_open: AtomicU64,
+    /// Busy CPU per delivered write, in nanoseconds (`Scenario::cpu_burn_us`).
+    cpu_burn_ns: AtomicU64,
 }
 
 impl std::fmt::Debug for SimNet {
@@ -149,7 +151,27 @@ impl SimNet {
             next_stream: AtomicU64::new(0),
             open: AtomicU64::new(0),
             peak_open: AtomicU64::new(0),
+            cpu_burn_ns: AtomicU64::new(0),
         })
+    }
+
+    /// Makes every write a link delivers cost `burn` of busy CPU on the reader's
+    /// side: a slower machine (`Scenario::cpu_burn_us`).
+    pub fn set_cpu_burn(&self, burn: Duration) {
+        let ns = u64::try_from(burn.as_nanos()).unwrap_or(u64::MAX);
+        self.cpu_burn_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// Spins for the configured burn. Deliberately the wall clock and a busy
+    /// loop: it stands for CPU work, which virtual time does not see.
+    fn burn(&self) {
+        let ns = self.cpu_burn_ns.load(Ordering::Relaxed);
+        if ns > 0 {
+            let until = std::time::Instant::now() + Duration::from_nanos(ns);
+            while std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
     }
 
     /// Marks node `index` online or offline (dials to an offline node time out).
@@ -342,7 +364,8 @@ impl AsyncRead for SimStream {
                         let n = buf.len().min(chunk.len() - pipe.offset);
                         buf[..n].copy_from_slice(&chunk[pipe.offset..pipe.offset + n]);
                         pipe.offset += n;
-                        if pipe.offset == chunk.len() {
+                        let delivered = pipe.offset == chunk.len();
+                        if delivered {
                             pipe.chunks.pop_front();
                             pipe.offset = 0;
                         }
@@ -352,6 +375,9 @@ impl AsyncRead for SimStream {
                         }
                         drop(guard);
                         self.net.count(self.local, |t| &t.bytes_received, n as u64);
+                        if delivered {
+                            self.net.burn();
+                        }
                         return Poll::Ready(Ok(n));
                     }
                     Some((at, _)) => *at,

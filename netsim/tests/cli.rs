@@ -31,6 +31,30 @@ fn a_bad_scenario_exits_2_naming_the_field_and_the_fix() {
     assert!(stderr.contains("link.loss is 1.5"), "{stderr}");
     assert!(!out.exists(), "nothing is written for a bad scenario");
 
+    // A bad clock or burn is refused before anything runs.
+    let small = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/small.toml");
+    let (code, stderr) = netsim(&[
+        "run",
+        small,
+        "--out",
+        out.to_str().unwrap(),
+        "--clock",
+        "sometimes",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("use virtual or real"), "{stderr}");
+    let (code, stderr) = netsim(&[
+        "run",
+        small,
+        "--out",
+        out.to_str().unwrap(),
+        "--cpu-burn-us",
+        "1000000",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cpu_burn_us is 1000000"), "{stderr}");
+    assert!(!out.exists());
+
     let (code, stderr) = netsim(&["run", "no-such.toml", "--out", out.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(

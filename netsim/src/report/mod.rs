@@ -306,7 +306,7 @@ impl Summary {
     /// The one line printed at the end of a run.
     pub fn one_line(&self) -> String {
         format!(
-            "{}: {} nodes, lookups {:.1} % ok (p50 {:.0} ms, {:.1} hops), requests {:.1} % decided (p50 {:.0} ms allow), grants {} issued / {} revoked / {} erased; {:.0} s wall, {:.0} s CPU, {:.0} MiB peak",
+            "{}: {} nodes, lookups {:.1} % ok (p50 {:.0} ms, {:.1} hops), requests {:.1} % decided (p50 {:.0} ms allow), grants {} issued / {} revoked / {} erased; {:.0} s {} in {:.0} s wall, {:.0} s CPU, {:.0} MiB peak",
             self.scenario,
             self.nodes.values().sum::<usize>(),
             self.lookups.success_rate * 100.0,
@@ -320,6 +320,8 @@ impl Summary {
             self.grants.issued,
             self.grants.revoked,
             self.grants.erased,
+            self.sim.simulated_s,
+            self.sim.clock,
             self.sim.wall_s,
             self.sim.cpu_s,
             self.sim.peak_rss_mib,
@@ -383,6 +385,7 @@ impl Summary {
                     .get("person")
                     .map_or(0.0, |t| t.bytes_sent.mean / 1e3),
             ),
+            ("simulated s", self.sim.simulated_s),
             ("sim wall s", self.sim.wall_s),
             ("sim CPU s", self.sim.cpu_s),
             ("sim peak MiB", self.sim.peak_rss_mib),

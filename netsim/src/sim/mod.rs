@@ -1,6 +1,7 @@
 //! The runner: builds every node of the plan as a real [`Passport`] (the production
 //! node, consent engine, protocol and libp2p behaviours) over the simulated
-//! transport, plays the plan in real time and records what happens.
+//! transport, plays the plan in virtual time (or real time) and records what
+//! happens.
 //!
 //! Phases: **join** (infrastructure, then merchants and persons, spread over
 //! `join`), **settle** (every node publishes its record once more, now that the
@@ -35,7 +36,7 @@ use tokio::{sync::watch, time::Instant};
 use crate::{
     plan::{Answer, NodePlan, Plan, Role},
     record::Recorder,
-    scenario::Scenario,
+    scenario::{Clock, Scenario},
     transport::{SimNet, addr_of},
 };
 
@@ -59,6 +60,17 @@ pub enum SimError {
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// In virtual time, a timer or clock read escaped the runtime's clock: the
+    /// results would mix virtual and wall-clock time, so they are not reported.
+    #[error(
+        "{timers} timers and {reads} clock reads escaped virtual time; the results would be wrong. Rerun with clock = \"real\" and report this as a bug"
+    )]
+    ClockEscaped {
+        /// libp2p timers created outside the runtime.
+        timers: u64,
+        /// libp2p clock reads made outside the runtime.
+        reads: u64,
+    },
 }
 
 /// How to run.
@@ -70,7 +82,12 @@ pub struct Options {
 
 /// Wall time, CPU and memory of a run.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Resources {
+    /// The clock the run lived on.
+    pub clock: Clock,
+    /// Simulated seconds, from the first join to the end of the drain.
+    pub simulated_s: f64,
     /// Building the nodes (keys, stores, fields, policies), in seconds.
     pub setup_s: f64,
     /// The whole run, in seconds.
@@ -183,25 +200,67 @@ struct Sim {
     /// Answers and revocations under way (the drain waits for them).
     followups: AtomicU64,
     progress: indicatif::ProgressBar,
+    /// When the run started by the wall clock.
+    wall_start: std::time::Instant,
 }
 
-/// Runs `scenario` to the end on a new multi-threaded runtime.
+/// Runs `scenario` to the end: in virtual time on one thread, or in real time
+/// on every core (`scenario.clock`).
 pub fn run(scenario: &Scenario, options: &Options) -> Result<Finished, SimError> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        // The node's blocking work is on in-memory stores: short, so a few threads.
-        .max_blocking_threads(16)
-        .enable_all()
-        .build()
-        .map_err(SimError::Runtime)?;
+    let (runtime, threads) = match scenario.clock {
+        Clock::Virtual => {
+            // libp2p's timers and clock, and the node's protocol clock, follow the
+            // runtime's from now on in this process. On a runtime that is not
+            // paused that is the wall clock again, so a later real-time run in the
+            // same process is unaffected.
+            futures_timer::use_tokio_clock(true);
+            web_time::use_tokio_clock(true);
+            passport_node::clock::follow_runtime_clock(true);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                // Blocking work (the in-memory stores) holds the clock while it
+                // runs, and takes the other core.
+                .max_blocking_threads(16)
+                .build();
+            (runtime, 1)
+        }
+        Clock::Real => {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                // The node's blocking work is on in-memory stores: short, so a few threads.
+                .max_blocking_threads(16)
+                .enable_all()
+                .build();
+            (runtime, threads)
+        }
+    };
+    let runtime = runtime.map_err(SimError::Runtime)?;
+    let escaped_before = escaped();
     let finished = runtime.block_on(run_async(scenario.clone(), options.clone()));
+    let escaped_after = escaped();
     // Tasks still waiting (retries of undeliverable messages) end with the runtime.
     runtime.shutdown_timeout(Duration::from_secs(2));
-    finished.map(|mut f| {
-        f.resources.threads = threads;
-        f
-    })
+    let mut finished = finished?;
+    finished.resources.threads = threads;
+    if scenario.clock == Clock::Virtual {
+        let timers = escaped_after.0 - escaped_before.0;
+        let reads = escaped_after.1 - escaped_before.1;
+        if timers > 0 || reads > 0 {
+            return Err(SimError::ClockEscaped { timers, reads });
+        }
+    }
+    Ok(finished)
+}
+
+/// libp2p timers and clock reads that escaped a runtime's clock so far in this
+/// process (each counted only while the switch is on).
+fn escaped() -> (u64, u64) {
+    (
+        futures_timer::native_delays_created(),
+        web_time::reads_outside_runtime(),
+    )
 }
 
 async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, SimError> {
@@ -210,6 +269,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
     let plan = Plan::new(&scenario);
     let behind_nat: Vec<bool> = plan.nodes.iter().map(|n| n.behind_nat).collect();
     let net = SimNet::new(scenario.link.clone(), scenario.seed, &behind_nat);
+    net.set_cpu_burn(Duration::from_micros(scenario.cpu_burn_us));
     let field_sets = scenario.field_sets();
     let mut nodes = Vec::with_capacity(plan.nodes.len());
     for node_plan in &plan.nodes {
@@ -245,6 +305,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         open: Mutex::new(BTreeMap::new()),
         followups: AtomicU64::new(0),
         progress,
+        wall_start: wall,
     });
     let run_start = Instant::now();
     let ticker = tokio::spawn(sim.clone().tick(run_start));
@@ -395,6 +456,8 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         nodes,
         nat,
         resources: Resources {
+            clock: sim.scenario.clock,
+            simulated_s: run_start.elapsed().as_secs_f64(),
             setup_s,
             wall_s: wall.elapsed().as_secs_f64(),
             cpu_s,
@@ -465,8 +528,10 @@ impl Sim {
     fn phase(&self, what: &str, run_start: Instant) {
         let usage = ProcessUsage::now();
         let line = format!(
-            "{what} at {:.0} s ({:.0} s CPU so far, {:.0} MiB)",
+            "{what} at {:.0} s {} ({:.0} s wall, {:.0} s CPU so far, {:.0} MiB)",
             run_start.elapsed().as_secs_f64(),
+            self.scenario.clock,
+            self.wall_start.elapsed().as_secs_f64(),
             usage.cpu_seconds,
             usage.resident_mib()
         );
