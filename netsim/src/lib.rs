@@ -9,6 +9,7 @@
 //! - [`dist`]: the distributions a scenario draws from.
 //! - [`plan`]: what the scenario and seed fix before the run: roles, keys, NAT,
 //!   join times, the churn schedule and every request with its answer.
+//! - [`routing`]: converged Kademlia routing tables computed from the plan.
 //! - [`transport`]: the in-memory libp2p transport and its link model.
 //! - [`sim`]: the runner: real daemons over the simulated transport, the plan
 //!   played in virtual time (or real time), every lookup and request recorded.
@@ -23,6 +24,7 @@ pub mod dist;
 pub mod plan;
 pub mod record;
 pub mod report;
+pub mod routing;
 pub mod scenario;
 pub mod sim;
 pub mod transport;

@@ -409,6 +409,25 @@ pub struct Protocol {
     pub relay_max_circuits: usize,
     /// Connection security. Default noise.
     pub security: Security,
+    /// How nodes' Kademlia routing tables fill. Default learned.
+    pub routing_tables: RoutingTables,
+}
+
+/// How nodes' Kademlia routing tables fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingTables {
+    /// Learned by joining (default): each node dials its bootstrap nodes and
+    /// libp2p's automatic bootstrap looks up its own key and one per bucket,
+    /// which every other node answers. Realistic, and what joining costs grows
+    /// with the network.
+    #[default]
+    Learned,
+    /// Converged: each node starts with the table a settled network would give
+    /// it, computed from the plan (up to k random DHT servers per bucket, see
+    /// `src/routing.rs`), and automatic bootstrap is off. For large runs, where
+    /// the join storm would be most of the cost; the bootstrap dials remain.
+    Converged,
 }
 
 impl Default for Protocol {
@@ -431,6 +450,7 @@ impl Default for Protocol {
             relay_max_reservations: 1024,
             relay_max_circuits: 256,
             security: Security::Noise,
+            routing_tables: RoutingTables::Learned,
         }
     }
 }

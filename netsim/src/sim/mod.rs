@@ -36,7 +36,8 @@ use tokio::{sync::watch, time::Instant};
 use crate::{
     plan::{Answer, NodePlan, Plan, Role},
     record::Recorder,
-    scenario::{Clock, Scenario},
+    routing,
+    scenario::{Clock, RoutingTables, Scenario},
     transport::{SimNet, addr_of},
 };
 
@@ -200,6 +201,9 @@ struct Sim {
     /// Answers and revocations under way (the drain waits for them).
     followups: AtomicU64,
     progress: indicatif::ProgressBar,
+    /// Each node's converged routing table (node indices), when the scenario
+    /// asks for them; empty otherwise.
+    tables: Vec<Vec<u32>>,
     /// When the run started by the wall clock.
     wall_start: std::time::Instant,
 }
@@ -279,6 +283,27 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         .iter()
         .map(|n| (n.keypair.public().to_peer_id(), n.plan.index))
         .collect();
+    let tables = match scenario.protocol.routing_tables {
+        RoutingTables::Learned => Vec::new(),
+        RoutingTables::Converged => {
+            let keys: Vec<_> = nodes
+                .iter()
+                .map(|n| routing::kad_key(&n.keypair.public().to_peer_id()))
+                .collect();
+            let persons_serve = scenario.nodes.persons_serve_dht;
+            let servers: Vec<bool> = plan
+                .nodes
+                .iter()
+                .map(|n| n.role != Role::Person || (persons_serve && !n.behind_nat))
+                .collect();
+            routing::converged(
+                &keys,
+                &servers,
+                scenario.protocol.kad_k.get(),
+                scenario.seed,
+            )
+        }
+    };
     let setup_s = wall.elapsed().as_secs_f64();
     let total = scenario.join + scenario.settle + scenario.duration + scenario.drain;
     let progress = if options.progress {
@@ -305,6 +330,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         open: Mutex::new(BTreeMap::new()),
         followups: AtomicU64::new(0),
         progress,
+        tables,
         wall_start: wall,
     });
     let run_start = Instant::now();

@@ -124,6 +124,17 @@ impl Sim {
             // Simulated nodes are never restored from a backup: no copy to look for,
             // and no extra lookup in what the simulation measures.
             copy_check_every: None,
+            known_peers: self
+                .tables
+                .get(index)
+                .map(|table| {
+                    table
+                        .iter()
+                        .map(|&peer| self.p2p_addr(peer as usize))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            kad_automatic_bootstrap: self.tables.is_empty(),
             ..NetConfig::default()
         }
     }

@@ -62,6 +62,10 @@ pub(super) fn behaviour(
         .set_parallelism(config.kad_alpha)
         .set_replication_factor(config.kad_replication)
         .set_periodic_bootstrap_interval(config.kad_bootstrap_interval);
+    if !config.kad_automatic_bootstrap {
+        // A setter of the workspace's patched libp2p-kad (netsim/patches/PATCH.md).
+        kad_config.set_automatic_bootstrap_throttle(None);
+    }
     let store = MemoryStore::with_config(
         local,
         kad::store::MemoryStoreConfig {

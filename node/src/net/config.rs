@@ -96,6 +96,15 @@ pub struct NetConfig {
     /// 5 minutes; `None` publishes at once and never looks (a simulation, whose
     /// nodes are never restored).
     pub copy_check_every: Option<Duration>,
+    /// Peers put in the DHT routing table at start, without dialling them, each
+    /// ending in `/p2p/<PeerId>`. Default: none. Not in config.toml: a simulator
+    /// fills each node's table as a converged network would have it.
+    pub known_peers: Vec<Multiaddr>,
+    /// Run a Kademlia bootstrap soon after peers enter a routing table that holds
+    /// fewer than *k* of them (libp2p's automatic bootstrap). Default on. Not in
+    /// config.toml: only a node whose table is filled from outside
+    /// ([`NetConfig::known_peers`]) has reason to turn it off.
+    pub kad_automatic_bootstrap: bool,
 }
 
 impl NetConfig {
@@ -171,6 +180,8 @@ impl Default for NetConfig {
             autonat_retry_interval: Duration::from_secs(90),
             mailbox: MailboxSettings::default(),
             copy_check_every: Some(crate::backup::copies::COPY_CHECK_EVERY),
+            known_peers: Vec::new(),
+            kad_automatic_bootstrap: true,
         }
     }
 }

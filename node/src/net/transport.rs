@@ -119,6 +119,14 @@ fn start(
             .dial(addr.clone())
             .map_err(|e| NetError::Setup(format!("dial {addr}: {e}")))?;
     }
+    for addr in &config.known_peers {
+        let Some(Protocol::P2p(peer)) = addr.iter().last() else {
+            return Err(NetError::Setup(format!(
+                "known peer address {addr} does not end in /p2p/<PeerId>"
+            )));
+        };
+        swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+    }
     let (commands_tx, commands) = mpsc::channel(config.command_capacity);
     let reconnected = std::sync::Arc::new(tokio::sync::Notify::new());
     let (event_loop, device_jobs) = EventLoop::new(
