@@ -93,14 +93,19 @@ impl Sim {
     pub(super) async fn tick(self: Arc<Self>, run_start: Instant) {
         let mut every = tokio::time::interval(Duration::from_secs(1));
         let mut last_bytes = 0u64;
+        // Without a progress bar (--quiet, or not a terminal), a long run says
+        // where it stands every minute of wall time.
+        let mut last_said = std::time::Instant::now();
         loop {
             every.tick().await;
-            self.progress.set_position(
-                run_start
-                    .elapsed()
-                    .as_secs()
-                    .min(self.progress.length().unwrap_or(0)),
-            );
+            let simulated = run_start.elapsed().as_secs();
+            self.progress
+                .set_position(simulated.min(self.progress.length().unwrap_or(0)));
+            if self.progress.is_hidden() && last_said.elapsed() >= Duration::from_secs(60) {
+                last_said = std::time::Instant::now();
+                let online = self.nodes.iter().filter(|n| *n.online.borrow()).count();
+                self.phase(&format!("{online} nodes online"), run_start);
+            }
             let Some(_) = self.started.get() else {
                 continue;
             };
