@@ -7,23 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use libp2p::{
-    Multiaddr, PeerId,
-    kad::{self, store::MemoryStore},
-};
+mod common;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
-
-fn table_of(peers: usize) -> kad::Behaviour<MemoryStore> {
-    let local = PeerId::random();
-    let mut kad = kad::Behaviour::new(local, MemoryStore::new(local));
-    let addr: Multiaddr = "/ip4/10.0.0.1/tcp/4001".parse().unwrap();
-    for _ in 0..peers {
-        kad.add_address(&PeerId::random(), addr.clone());
-    }
-    kad
-}
 
 #[test]
 fn an_empty_routing_table_costs_kilobytes_not_a_mebibyte() {
@@ -31,7 +18,7 @@ fn an_empty_routing_table_costs_kilobytes_not_a_mebibyte() {
     let held = || dhat::HeapStats::get().curr_bytes;
 
     let before = held();
-    let tables: Vec<_> = (0..20).map(|_| table_of(0)).collect();
+    let tables: Vec<_> = (0..20).map(|_| common::kad_table_of(0)).collect();
     let each = (held() - before) / tables.len();
     eprintln!("an empty table holds {each} bytes");
     assert!(each < 256 * 1024, "an empty table holds {each} bytes");
@@ -39,7 +26,7 @@ fn an_empty_routing_table_costs_kilobytes_not_a_mebibyte() {
 
     // 3,000 peers offered: about ten buckets fill, each allocated once.
     let before = held();
-    let table = table_of(3_000);
+    let table = common::kad_table_of(3_000);
     let full = held() - before;
     eprintln!("a 3,000-peer table holds {full} bytes");
     assert!(full < 512 * 1024, "a 3,000-peer table holds {full} bytes");

@@ -5,24 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use libp2p::{
-    Multiaddr, PeerId,
-    kad::{self, KBucketKey, store::MemoryStore},
-};
+mod common;
 
-fn table_of(peers: usize) -> kad::Behaviour<MemoryStore> {
-    let local = PeerId::random();
-    let mut kad = kad::Behaviour::new(local, MemoryStore::new(local));
-    let addr: Multiaddr = "/ip4/10.0.0.1/tcp/4001".parse().unwrap();
-    for _ in 0..peers {
-        kad.add_address(&PeerId::random(), addr.clone());
-    }
-    kad
-}
+use libp2p::{PeerId, kad::KBucketKey};
 
 #[test]
 fn the_closest_peers_come_in_order_of_distance_and_none_is_missed() {
-    let mut kad = table_of(3_000);
+    let mut kad = common::kad_table_of(3_000);
     let in_table: Vec<PeerId> = kad
         .kbuckets()
         .flat_map(|bucket| {
