@@ -213,6 +213,11 @@ pub enum LinkError {
     Node(#[from] NodeError),
 }
 
+/// Tries after a busy answer before the device says so; waits 250 ms, then
+/// twice as long each time (1.75 s in all).
+const BUSY_RETRIES: u32 = 3;
+const BUSY_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A device's connection to its home node over a running network.
 #[derive(Debug, Clone)]
 pub struct DeviceLink {
@@ -243,16 +248,30 @@ impl DeviceLink {
         })
     }
 
-    async fn send(&self, request: DeviceRequest) -> Result<DeviceResponse, LinkError> {
-        let response = self
-            .client
-            .device(self.home, self.addresses.clone(), request)
-            .await?;
-        match response {
-            DeviceResponse::Refused(reason) => Err(LinkError::Refused(reason)),
-            DeviceResponse::Busy => Err(LinkError::Busy),
-            other => Ok(other),
+    /// Sends the request `make` builds (signed afresh each time), waiting and
+    /// trying again while the home node answers busy: a device's own bursts
+    /// (a live page refreshing beside a command) pass its per-peer rate limit.
+    async fn send(
+        &self,
+        make: impl Fn() -> Result<DeviceRequest, LinkError>,
+    ) -> Result<DeviceResponse, LinkError> {
+        let mut wait = BUSY_FIRST_WAIT;
+        for attempt in 0..=BUSY_RETRIES {
+            let response = self
+                .client
+                .device(self.home, self.addresses.clone(), make()?)
+                .await?;
+            match response {
+                DeviceResponse::Refused(reason) => return Err(LinkError::Refused(reason)),
+                DeviceResponse::Busy if attempt < BUSY_RETRIES => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                DeviceResponse::Busy => return Err(LinkError::Busy),
+                other => return Ok(other),
+            }
         }
+        Err(LinkError::Busy)
     }
 
     fn sign(&self, body: DeviceBody) -> Result<Vec<u8>, LinkError> {
@@ -282,7 +301,10 @@ impl DeviceLink {
             name: name.to_string(),
             peer: self.client.peer_id().to_bytes(),
         }))?;
-        match self.send(DeviceRequest::Pair(pairing)).await? {
+        match self
+            .send(|| Ok(DeviceRequest::Pair(pairing.clone())))
+            .await?
+        {
             DeviceResponse::Paired(delegation) => Ok(delegation),
             _ => Err(LinkError::Unexpected),
         }
@@ -294,12 +316,15 @@ impl DeviceLink {
         delegation: &[u8],
         op: &DeviceOp,
     ) -> Result<(u16, Vec<u8>), LinkError> {
-        let signed = self.sign(DeviceBody::Call(DeviceCall {
-            delegation: delegation.to_vec(),
-            peer: self.client.peer_id().to_bytes(),
-            call: op.encode(),
-        }))?;
-        match self.send(DeviceRequest::Call(signed)).await? {
+        let call = || {
+            let signed = self.sign(DeviceBody::Call(DeviceCall {
+                delegation: delegation.to_vec(),
+                peer: self.client.peer_id().to_bytes(),
+                call: op.encode(),
+            }))?;
+            Ok(DeviceRequest::Call(signed))
+        };
+        match self.send(call).await? {
             DeviceResponse::Answer { status, body } => Ok((status, body)),
             _ => Err(LinkError::Unexpected),
         }
