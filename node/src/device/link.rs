@@ -255,15 +255,16 @@ impl DeviceLink {
         &self,
         make: impl Fn() -> Result<DeviceRequest, LinkError>,
     ) -> Result<DeviceResponse, LinkError> {
-        let mut wait = BUSY_FIRST_WAIT;
-        for attempt in 0..=BUSY_RETRIES {
+        let (mut wait, mut retries_left) = (BUSY_FIRST_WAIT, BUSY_RETRIES);
+        loop {
             let response = self
                 .client
                 .device(self.home, self.addresses.clone(), make()?)
                 .await?;
             match response {
                 DeviceResponse::Refused(reason) => return Err(LinkError::Refused(reason)),
-                DeviceResponse::Busy if attempt < BUSY_RETRIES => {
+                DeviceResponse::Busy if retries_left > 0 => {
+                    retries_left -= 1;
                     tokio::time::sleep(wait).await;
                     wait *= 2;
                 }
@@ -271,7 +272,6 @@ impl DeviceLink {
                 other => return Ok(other),
             }
         }
-        Err(LinkError::Busy)
     }
 
     fn sign(&self, body: DeviceBody) -> Result<Vec<u8>, LinkError> {
