@@ -13,6 +13,8 @@
 //! - [`transport`]: the in-memory libp2p transport and its link model.
 //! - [`sim`]: the runner: real daemons over the simulated transport, the plan
 //!   played in virtual time (or real time), every lookup and request recorded.
+//! - [`model`]: the model tier, a discrete-event model of the same network for
+//!   runs too large for real nodes (`tier = "model"`).
 //! - [`record`]: the samples and per-second counters a run records.
 //! - [`report`]: `summary.json`, CSV files, SVG plots, the comparison of two runs.
 //!
@@ -21,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod dist;
+pub mod model;
 pub mod plan;
 pub mod record;
 pub mod report;

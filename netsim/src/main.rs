@@ -43,6 +43,10 @@ enum Command {
         /// Use this seed instead of the scenario's.
         #[arg(long)]
         seed: Option<u64>,
+        /// Use this tier instead of the scenario's: real (Passport nodes) or
+        /// model (the discrete-event model, for large networks).
+        #[arg(long)]
+        tier: Option<passport_netsim::scenario::Tier>,
         /// Use this clock instead of the scenario's: virtual or real.
         #[arg(long)]
         clock: Option<passport_netsim::scenario::Clock>,
@@ -105,6 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             out,
             seed,
+            tier,
             clock,
             cpu_burn_us,
             quiet,
@@ -119,24 +124,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(seed) = seed {
                 scenario.seed = seed;
             }
+            if let Some(tier) = tier {
+                scenario.tier = tier;
+            }
             if let Some(clock) = clock {
                 scenario.clock = clock;
             }
             if let Some(burn) = cpu_burn_us {
                 scenario.cpu_burn_us = burn;
-                if let Err(e) = scenario.check("--cpu-burn-us") {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::from(2));
-                }
+            }
+            let overridden = tier.is_some() || clock.is_some() || cpu_burn_us.is_some();
+            if overridden && let Err(e) = scenario.check("the command line") {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(2));
             }
             let options = Options {
                 progress: !quiet && std::io::stderr().is_terminal(),
             };
             eprintln!(
-                "running {} ({} nodes, seed {}, {} clock) for {} simulated s...",
+                "running {} ({} nodes, seed {}, {} tier, {} clock) for {} simulated s...",
                 scenario.name,
                 scenario.nodes.total(),
                 scenario.seed,
+                scenario.tier,
                 scenario.clock,
                 (scenario.join + scenario.settle + scenario.duration + scenario.drain).as_secs()
             );

@@ -74,12 +74,49 @@ pub struct Scenario {
     pub workload: Workload,
     /// Protocol parameters.
     pub protocol: Protocol,
+    /// Which tier runs the scenario: the real nodes or the model. Default `real`.
+    pub tier: Tier,
     /// The clock the nodes run on. Default `virtual`.
     pub clock: Clock,
     /// Busy CPU work added to every write a simulated link delivers, in
     /// microseconds: a slower machine. Virtual-time results must not change with
     /// it; real-time ones do once the CPU saturates. Default 0.
     pub cpu_burn_us: u64,
+}
+
+/// Which tier runs a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Real Passport nodes over the simulated transport (default): the
+    /// production code, up to a few thousand nodes.
+    #[default]
+    Real,
+    /// The model (`src/model/`): a discrete-event model of the same network,
+    /// up to millions of nodes; always in virtual time, and only with
+    /// converged routing tables and no mailboxes.
+    Model,
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Real => "real",
+            Self::Model => "model",
+        })
+    }
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "real" => Ok(Self::Real),
+            "model" => Ok(Self::Model),
+            other => Err(format!("{other:?} is not a tier; use real or model")),
+        }
+    }
 }
 
 /// The clock a run's nodes live on.
@@ -133,6 +170,7 @@ impl Default for Scenario {
             mailboxes: Mailboxes::default(),
             workload: Workload::default(),
             protocol: Protocol::default(),
+            tier: Tier::default(),
             clock: Clock::default(),
             cpu_burn_us: 0,
         }
@@ -512,11 +550,30 @@ impl Scenario {
                 "[nodes] needs at least one person, one merchant and one bootstrap node".into(),
             );
         }
-        if n.total() > 200_000 {
-            return invalid(format!(
-                "[nodes] adds up to {} nodes; the simulator's addresses allow 200,000",
-                n.total()
-            ));
+        match self.tier {
+            Tier::Real if n.total() > 200_000 => {
+                return invalid(format!(
+                    "[nodes] adds up to {} nodes; the real tier's addresses allow 200,000 (tier = \"model\" runs up to {MAX_MODEL_NODES})",
+                    n.total()
+                ));
+            }
+            Tier::Model if n.total() > MAX_MODEL_NODES => {
+                return invalid(format!(
+                    "[nodes] adds up to {} nodes; the model runs up to {MAX_MODEL_NODES}",
+                    n.total()
+                ));
+            }
+            Tier::Model if self.mailboxes.enabled => {
+                return invalid(
+                    "mailboxes are not in the model: set mailboxes.enabled = false, or run tier = \"real\"".into(),
+                );
+            }
+            Tier::Model if self.clock == Clock::Real || self.cpu_burn_us > 0 => {
+                return invalid(
+                    "the model runs in virtual time only: leave out clock = \"real\" and cpu_burn_us, or run tier = \"real\"".into(),
+                );
+            }
+            _ => {}
         }
         share("nodes.nat_share", n.nat_share)?;
         if n.nat_share > 0.0 && (n.relays == 0 || n.relays_per_person == 0) {
@@ -610,6 +667,9 @@ impl Scenario {
     }
 }
 
+/// The most nodes the model runs (node indices are `u32`; memory is the bound).
+pub const MAX_MODEL_NODES: usize = 4_000_000;
+
 /// Durations as humantime strings ("30s", "2m", "24h").
 mod humantime_serde {
     use std::time::Duration;
@@ -660,6 +720,17 @@ mod tests {
             ("[nodes]\nperson = 3", "unknown field"),
             ("clock = \"sometimes\"", "unknown variant"),
             ("cpu_burn_us = 200000", "at most 100,000"),
+            ("tier = \"fast\"", "unknown variant"),
+            (
+                "tier = \"model\"\n[mailboxes]\nenabled = true\nper_person = 1",
+                "mailboxes are not in the model",
+            ),
+            ("tier = \"model\"\nclock = \"real\"", "virtual time only"),
+            (
+                "tier = \"model\"\n[nodes]\npersons = 5000000",
+                "the model runs up to",
+            ),
+            ("[nodes]\npersons = 300000", "tier = \"model\" runs up to"),
         ];
         for (text, expected) in cases {
             let message = Scenario::parse(text, "s.toml").unwrap_err().to_string();

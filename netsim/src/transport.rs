@@ -54,12 +54,12 @@ pub const PORT: u16 = 4001;
 /// (the simulated receive window).
 const PIPE_CAPACITY: usize = 256 * 1024;
 /// Bytes per simulated packet, for loss.
-const PACKET: usize = 1448;
+pub const PACKET: usize = 1448;
 /// Connections a listener holds waiting to be accepted (the backlog).
 const BACKLOG: usize = 128;
 /// Retransmissions before a packet is delivered anyway: past this a real stack
 /// would reset the connection, which the request timeouts then see as delay.
-const MAX_RETRANSMISSIONS: u32 = 6;
+pub const MAX_RETRANSMISSIONS: u32 = 6;
 
 /// The address of node `index`.
 pub fn ip_of(index: usize) -> Ipv4Addr {
@@ -209,10 +209,7 @@ impl SimNet {
     /// The one-way base latency between two nodes: drawn once per pair from the
     /// seed, the same in both directions.
     pub fn base_latency(&self, a: usize, b: usize) -> Duration {
-        let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(self.seed ^ lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi);
-        duration_ms(self.link.latency_ms.sample(&mut rng))
+        base_latency(&self.link, self.seed, a, b)
     }
 
     fn reachable(&self, target: usize) -> bool {
@@ -233,7 +230,17 @@ impl SimNet {
     }
 }
 
-fn duration_ms(ms: f64) -> Duration {
+/// The one-way base latency between nodes `a` and `b` of a run with `link` and
+/// `seed`: drawn once per pair, the same in both directions. The model tier
+/// draws the same latencies as the real one.
+pub fn base_latency(link: &Link, seed: u64, a: usize, b: usize) -> Duration {
+    let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi);
+    duration_ms(link.latency_ms.sample(&mut rng))
+}
+
+/// `ms` milliseconds as a duration, clamped to 0–1 hour.
+pub fn duration_ms(ms: f64) -> Duration {
     Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 3600.0))
 }
 

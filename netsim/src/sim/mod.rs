@@ -37,7 +37,7 @@ use crate::{
     plan::{Answer, NodePlan, Plan, Role},
     record::Recorder,
     routing,
-    scenario::{Clock, RoutingTables, Scenario},
+    scenario::{Clock, RoutingTables, Scenario, Tier},
     transport::{SimNet, addr_of},
 };
 
@@ -85,6 +85,8 @@ pub struct Options {
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Resources {
+    /// The tier that ran it.
+    pub tier: crate::scenario::Tier,
     /// The clock the run lived on.
     pub clock: Clock,
     /// Simulated seconds, from the first join to the end of the drain.
@@ -209,8 +211,11 @@ struct Sim {
 }
 
 /// Runs `scenario` to the end: in virtual time on one thread, or in real time
-/// on every core (`scenario.clock`).
+/// on every core (`scenario.clock`); or in the model (`scenario.tier`).
 pub fn run(scenario: &Scenario, options: &Options) -> Result<Finished, SimError> {
+    if scenario.tier == Tier::Model {
+        return crate::model::run(scenario);
+    }
     let (runtime, threads) = match scenario.clock {
         Clock::Virtual => {
             // libp2p's timers and clock, and the node's protocol clock, follow the
@@ -482,6 +487,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
         nodes,
         nat,
         resources: Resources {
+            tier: Tier::Real,
             clock: sim.scenario.clock,
             simulated_s: run_start.elapsed().as_secs_f64(),
             setup_s,

@@ -1,0 +1,422 @@
+//! libp2p-kad 0.49's closest-peers iterator (`query/peers/closest.rs`, the copy
+//! in `netsim/patches/libp2p-kad`), rewritten over node indices and virtual
+//! nanoseconds: the same states, the same α and stall rule, the same finishing
+//! rule, so the model contacts peers in the order a real node would.
+//!
+//! What differs is only representation: peers are `u32` node indices, distances
+//! are 256-bit XOR distances as byte arrays (compared big-endian, as libp2p's
+//! `U256`), and each peer carries the hop depth at which the lookup learnt it.
+
+use std::collections::{BTreeMap, btree_map::Entry};
+
+use crate::routing::KadKey;
+
+/// libp2p's `K_VALUE`: a new iterator keeps at most this many of the peers it
+/// starts with, whatever the configured k.
+pub const K_VALUE: usize = 20;
+
+/// The XOR distance between two keys, big-endian: ordered as libp2p orders them.
+pub type Distance = [u8; 32];
+
+/// The XOR distance between `a` and `b`.
+pub fn distance(a: &KadKey, b: &KadKey) -> Distance {
+    let mut d = [0u8; 32];
+    for (out, (x, y)) in d.iter_mut().zip(a.iter().zip(b)) {
+        *out = x ^ y;
+    }
+    d
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PeerState {
+    NotContacted,
+    /// Waiting for an answer until this virtual time (ns).
+    Waiting(u64),
+    Unresponsive,
+    Failed,
+    Succeeded,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Peer {
+    node: u32,
+    state: PeerState,
+    /// 1 for a peer of the querying node's own table, one more than the peer
+    /// that named it otherwise.
+    depth: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Iterating { no_progress: usize },
+    Stalled,
+    Finished,
+}
+
+/// What the iterator wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Send a request to this node.
+    Contact(u32),
+    /// At its parallelism limit: wait for answers.
+    WaitingAtCapacity,
+    /// Waiting for answers, with no one new to ask.
+    Waiting,
+    /// Done.
+    Finished,
+}
+
+/// The iterator of one query.
+#[derive(Debug, Clone)]
+pub struct ClosestPeers {
+    target: KadKey,
+    peers: BTreeMap<Distance, Peer>,
+    state: State,
+    num_waiting: usize,
+    parallelism: usize,
+    num_results: usize,
+    peer_timeout_ns: u64,
+}
+
+impl ClosestPeers {
+    /// Starts towards `target` from `known` (the querying node's table, in any
+    /// order; the closest [`K_VALUE`] are kept, as libp2p keeps them).
+    pub fn new(
+        target: KadKey,
+        known: impl IntoIterator<Item = (u32, KadKey)>,
+        parallelism: usize,
+        num_results: usize,
+        peer_timeout_ns: u64,
+    ) -> Self {
+        let mut all: Vec<(Distance, u32)> = known
+            .into_iter()
+            .map(|(node, key)| (distance(&key, &target), node))
+            .collect();
+        let keep = all.len().min(K_VALUE);
+        if keep > 0 && keep < all.len() {
+            all.select_nth_unstable(keep - 1);
+        }
+        all.truncate(keep);
+        let peers = all
+            .into_iter()
+            .map(|(d, node)| {
+                (
+                    d,
+                    Peer {
+                        node,
+                        state: PeerState::NotContacted,
+                        depth: 1,
+                    },
+                )
+            })
+            .collect();
+        Self {
+            target,
+            peers,
+            state: State::Iterating { no_progress: 0 },
+            num_waiting: 0,
+            parallelism: parallelism.max(1),
+            num_results: num_results.max(1),
+            peer_timeout_ns,
+        }
+    }
+
+    /// The key it looks for.
+    pub fn target(&self) -> &KadKey {
+        &self.target
+    }
+
+    /// The hop depth of `node` in this query (0 if it is not known).
+    pub fn depth(&self, node: u32, key: &KadKey) -> u8 {
+        self.peers
+            .get(&distance(key, &self.target))
+            .filter(|p| p.node == node)
+            .map_or(0, |p| p.depth)
+    }
+
+    /// `node` (with key `key`) answered, naming `closer` (node and key each).
+    /// False if the iterator was not waiting for it (libp2p's `on_success`).
+    pub fn on_success(
+        &mut self,
+        node: u32,
+        key: &KadKey,
+        closer: impl IntoIterator<Item = (u32, KadKey)>,
+    ) -> bool {
+        if self.state == State::Finished {
+            return false;
+        }
+        let distance_of = distance(key, &self.target);
+        let depth = match self.peers.entry(distance_of) {
+            Entry::Vacant(_) => return false,
+            Entry::Occupied(mut e) => match e.get().state {
+                PeerState::Waiting(_) => {
+                    self.num_waiting -= 1;
+                    e.get_mut().state = PeerState::Succeeded;
+                    e.get().depth
+                }
+                PeerState::Unresponsive => {
+                    e.get_mut().state = PeerState::Succeeded;
+                    e.get().depth
+                }
+                PeerState::NotContacted | PeerState::Failed | PeerState::Succeeded => {
+                    return false;
+                }
+            },
+        };
+        debug_assert_eq!(self.peers[&distance_of].node, node);
+        // The furthest of the `num_results` closest known, or the furthest known.
+        let cur_range = self
+            .peers
+            .keys()
+            .nth(self.num_results - 1)
+            .or_else(|| self.peers.keys().last())
+            .copied()
+            .unwrap_or(distance_of);
+        let mut progress = self.peers.len() < self.num_results;
+        for (peer, peer_key) in closer {
+            let d = distance(&peer_key, &self.target);
+            let first = match self.peers.entry(d) {
+                Entry::Occupied(_) => false,
+                Entry::Vacant(v) => {
+                    v.insert(Peer {
+                        node: peer,
+                        state: PeerState::NotContacted,
+                        depth: depth.saturating_add(1),
+                    });
+                    true
+                }
+            };
+            progress = (first && d < cur_range) || progress;
+        }
+        self.state = match self.state {
+            State::Iterating { no_progress } => {
+                let no_progress = if progress { 0 } else { no_progress + 1 };
+                if no_progress >= self.parallelism {
+                    State::Stalled
+                } else {
+                    State::Iterating { no_progress }
+                }
+            }
+            State::Stalled if progress => State::Iterating { no_progress: 0 },
+            other => other,
+        };
+        true
+    }
+
+    /// The request to `node` failed (libp2p's `on_failure`).
+    pub fn on_failure(&mut self, key: &KadKey) -> bool {
+        if self.state == State::Finished {
+            return false;
+        }
+        match self.peers.get_mut(&distance(key, &self.target)) {
+            None => false,
+            Some(peer) => match peer.state {
+                PeerState::Waiting(_) => {
+                    self.num_waiting -= 1;
+                    peer.state = PeerState::Failed;
+                    true
+                }
+                PeerState::Unresponsive => {
+                    peer.state = PeerState::Failed;
+                    true
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// Advances at virtual time `now` (ns): libp2p's `next`.
+    pub fn next(&mut self, now: u64) -> Next {
+        if self.state == State::Finished {
+            return Next::Finished;
+        }
+        let mut result_counter = Some(0usize);
+        let at_capacity = self.at_capacity();
+        for peer in self.peers.values_mut() {
+            match peer.state {
+                PeerState::Waiting(timeout) => {
+                    if now >= timeout {
+                        self.num_waiting -= 1;
+                        peer.state = PeerState::Unresponsive;
+                    } else if at_capacity {
+                        return Next::WaitingAtCapacity;
+                    } else {
+                        result_counter = None;
+                    }
+                }
+                PeerState::Succeeded => {
+                    if let Some(count) = result_counter.as_mut() {
+                        *count += 1;
+                        if *count >= self.num_results {
+                            self.state = State::Finished;
+                            return Next::Finished;
+                        }
+                    }
+                }
+                PeerState::NotContacted => {
+                    if at_capacity {
+                        return Next::WaitingAtCapacity;
+                    }
+                    peer.state = PeerState::Waiting(now + self.peer_timeout_ns);
+                    self.num_waiting += 1;
+                    return Next::Contact(peer.node);
+                }
+                PeerState::Unresponsive | PeerState::Failed => {}
+            }
+        }
+        if self.num_waiting > 0 {
+            Next::Waiting
+        } else {
+            self.state = State::Finished;
+            Next::Finished
+        }
+    }
+
+    /// Ends it now (libp2p's `finish`).
+    pub fn finish(&mut self) {
+        self.state = State::Finished;
+    }
+
+    /// Whether it has finished.
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    /// The closest peers that answered, closest first, at most `num_results`
+    /// (libp2p's `into_result`).
+    pub fn result(&self) -> impl Iterator<Item = u32> + '_ {
+        self.peers
+            .values()
+            .filter(|p| p.state == PeerState::Succeeded)
+            .map(|p| p.node)
+            .take(self.num_results)
+    }
+
+    /// The peers waited on when, if ever, the earliest one times out.
+    pub fn earliest_timeout(&self) -> Option<u64> {
+        self.peers
+            .values()
+            .filter_map(|p| match p.state {
+                PeerState::Waiting(t) => Some(t),
+                _ => None,
+            })
+            .min()
+    }
+
+    fn at_capacity(&self) -> bool {
+        match self.state {
+            State::Stalled => self.num_waiting >= self.num_results.max(self.parallelism),
+            State::Iterating { .. } => self.num_waiting >= self.parallelism,
+            State::Finished => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u32) -> KadKey {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(i.to_be_bytes()).into()
+    }
+
+    /// A full mesh: every node knows every other; answers name each node's 20
+    /// closest to the target.
+    fn closest_known(nodes: u32, target: &KadKey, except: u32) -> Vec<(u32, KadKey)> {
+        let mut all: Vec<(u32, KadKey)> = (0..nodes)
+            .filter(|&n| n != except)
+            .map(|n| (n, key(n)))
+            .collect();
+        all.sort_by_key(|(_, k)| distance(k, target));
+        all.truncate(K_VALUE);
+        all
+    }
+
+    #[test]
+    fn it_keeps_alpha_in_flight_and_finds_the_closest() {
+        let target = key(10_000);
+        let own: Vec<(u32, KadKey)> = (0..40).map(|n| (n, key(n))).collect();
+        let mut it = ClosestPeers::new(target, own, 3, 20, 10_000_000_000);
+        let mut waiting = Vec::new();
+        // α = 3: three contacts, then it waits.
+        for _ in 0..3 {
+            match it.next(0) {
+                Next::Contact(n) => waiting.push(n),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(it.next(0), Next::WaitingAtCapacity);
+        // Answer everything with the true closest until it finishes.
+        let mut rounds = 0;
+        while let Some(n) = waiting.pop() {
+            rounds += 1;
+            assert!(it.on_success(n, &key(n), closest_known(500, &target, n)));
+            loop {
+                match it.next(0) {
+                    Next::Contact(m) => waiting.insert(0, m),
+                    Next::Finished => {
+                        waiting.clear();
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            assert!(rounds < 500);
+        }
+        let found: Vec<u32> = it.result().collect();
+        let truth: Vec<u32> = closest_known(500, &target, u32::MAX)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(found, truth);
+    }
+
+    #[test]
+    fn failures_and_timeouts_free_the_slot() {
+        let target = key(7);
+        let own: Vec<(u32, KadKey)> = (0..5).map(|n| (n, key(n))).collect();
+        let mut it = ClosestPeers::new(target, own, 1, 20, 1_000);
+        let Next::Contact(first) = it.next(0) else {
+            panic!()
+        };
+        assert_eq!(it.next(10), Next::WaitingAtCapacity);
+        assert_eq!(it.earliest_timeout(), Some(1_000));
+        // Past its timeout it no longer counts; as in libp2p, the capacity is
+        // judged before the timeouts, so the next peer is asked on the next call.
+        assert_eq!(it.next(1_000), Next::WaitingAtCapacity);
+        let Next::Contact(second) = it.next(1_000) else {
+            panic!()
+        };
+        assert_ne!(first, second);
+        // A late answer from the unresponsive one still counts.
+        assert!(it.on_success(first, &key(first), []));
+        assert!(it.on_failure(&key(second)));
+        assert!(!it.on_failure(&key(second)));
+        let mut asked = 2;
+        while let Next::Contact(n) = it.next(2_000) {
+            asked += 1;
+            assert!(it.on_failure(&key(n)));
+        }
+        assert_eq!(asked, 5);
+        assert!(it.is_finished());
+        assert_eq!(it.result().collect::<Vec<_>>(), vec![first]);
+    }
+
+    #[test]
+    fn it_keeps_only_k_value_of_the_starting_peers_and_tracks_depth() {
+        let target = key(1);
+        let own: Vec<(u32, KadKey)> = (2..100).map(|n| (n, key(n))).collect();
+        // 30 results wanted: every peer is asked.
+        let mut it = ClosestPeers::new(target, own, 3, 30, u64::MAX / 2);
+        let mut contacted = 0;
+        while let Next::Contact(n) = it.next(0) {
+            contacted += 1;
+            assert_eq!(it.depth(n, &key(n)), if n == 500 { 2 } else { 1 });
+            assert!(it.on_success(n, &key(n), [(500, key(500))]));
+        }
+        // 20 own peers, plus 500 named by the first answer.
+        assert_eq!(contacted, 21);
+        assert_eq!(it.depth(500, &key(500)), 2);
+    }
+}

@@ -1,0 +1,237 @@
+//! The model's network: the same per-pair latencies, jitter, bandwidth and
+//! loss as the real tier's transport (`transport.rs`), turned into the time a
+//! request and its answer take, and which connections are open.
+//!
+//! Round trips, as the real tier's libp2p stack spends them, measured on a
+//! network of fixed 50 ms links (`tests/model.rs`):
+//! - every request opens a substream whose protocol multistream-select
+//!   negotiates first (libp2p-swarm's default `Version::V1` waits for the
+//!   listener's confirmation): one round trip, then the request and its answer:
+//!   **two round trips** on an open connection;
+//! - a new connection adds the dial (SYN, SYN-ACK) and the security handshake
+//!   (noise XX or plaintext, negotiated with `V1Lazy`, so the dialer's last
+//!   handshake message travels with the substream's negotiation): **four round
+//!   trips** in all;
+//! - a one-way message (a decision, a revocation) arrives half a round trip
+//!   before its answer would.
+
+use std::collections::HashMap;
+
+use rand::RngExt as _;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{
+    scenario::Link,
+    transport::{MAX_RETRANSMISSIONS, PACKET, base_latency, duration_ms},
+};
+
+/// Bytes of a security handshake flight (noise XX with an Ed25519 identity).
+const HANDSHAKE_BYTES: usize = 600;
+/// Bytes of a multistream-select proposal or confirmation.
+const NEGOTIATION_BYTES: usize = 40;
+
+/// Nanoseconds in a duration, saturating.
+pub fn ns(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// An open connection between two nodes.
+#[derive(Debug, Clone, Copy)]
+struct Conn {
+    /// When it can carry requests (ns): a dial under way opens it later.
+    ready_at: u64,
+    /// When it was last used (ns).
+    last_used: u64,
+    /// Each end's session (it closed if either went offline since).
+    sessions: (u32, u32),
+}
+
+/// Latencies and open connections.
+#[derive(Debug)]
+pub struct Net {
+    link: Link,
+    seed: u64,
+    rng: ChaCha8Rng,
+    idle_ns: u64,
+    /// By the pair (lower index in the high half).
+    conns: HashMap<u64, Conn>,
+}
+
+fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
+}
+
+/// The sessions of `a` and `b` in the order `pair` stores them.
+fn ordered(a: u32, b: u32, sessions: (u32, u32)) -> (u32, u32) {
+    if a < b {
+        sessions
+    } else {
+        (sessions.1, sessions.0)
+    }
+}
+
+impl Net {
+    /// The network of a run with `link` and `seed`; connections close after
+    /// `idle` without use.
+    pub fn new(link: Link, seed: u64, idle: std::time::Duration, rng: ChaCha8Rng) -> Self {
+        Self {
+            link,
+            seed,
+            rng,
+            idle_ns: ns(idle),
+            conns: HashMap::new(),
+        }
+    }
+
+    /// The one-way base latency of a pair, in ns (the real tier's).
+    pub fn base_ns(&self, a: u32, b: u32) -> u64 {
+        ns(base_latency(&self.link, self.seed, a as usize, b as usize))
+    }
+
+    /// How long one flight of `bytes` from `a` to `b` takes: serialisation on
+    /// the uplink, the base latency, jitter, and per lost packet a
+    /// retransmission timeout (at least 200 ms, doubling) as in the real tier.
+    pub fn flight_ns(&mut self, a: u32, b: u32, bytes: usize) -> u64 {
+        let base = self.base_ns(a, b);
+        let serialisation = (bytes as f64 * 8.0 / (self.link.bandwidth_mbps * 1e6) * 1e9) as u64;
+        let mut penalty = 0;
+        if self.link.loss > 0.0 {
+            let rto = (base * 6).max(200_000_000);
+            for _ in 0..bytes.div_ceil(PACKET) {
+                let (mut wait, mut tries) = (0, 0);
+                while tries < MAX_RETRANSMISSIONS && self.rng.random::<f64>() < self.link.loss {
+                    wait += rto << tries;
+                    tries += 1;
+                }
+                penalty = penalty.max(wait);
+            }
+        }
+        let jitter = ns(duration_ms(self.link.jitter_ms.sample(&mut self.rng)));
+        serialisation + base + jitter + penalty
+    }
+
+    /// How long a dial's SYN and SYN-ACK take, with 1 s (doubling) per lost SYN.
+    fn dial_ns(&mut self, a: u32, b: u32) -> u64 {
+        let mut setup = 2 * self.base_ns(a, b);
+        let mut backoff = 1_000_000_000;
+        while self.link.loss > 0.0 && self.rng.random::<f64>() < self.link.loss {
+            setup += backoff;
+            backoff *= 2;
+        }
+        setup
+    }
+
+    /// If `a` and `b` have a connection open at `now` (both still in the given
+    /// sessions) or opening, how long until it can carry a request.
+    pub fn open_wait(&self, a: u32, b: u32, sessions: (u32, u32), now: u64) -> Option<u64> {
+        let sessions = ordered(a, b, sessions);
+        self.conns
+            .get(&pair(a, b))
+            .filter(|c| c.sessions == sessions && now < c.last_used.saturating_add(self.idle_ns))
+            .map(|c| c.ready_at.saturating_sub(now))
+    }
+
+    /// Marks the connection of `a` and `b` used until `at`, opening it (ready
+    /// at `at`) if none is open.
+    pub fn touch(&mut self, a: u32, b: u32, sessions: (u32, u32), at: u64) {
+        let sessions = ordered(a, b, sessions);
+        let idle = self.idle_ns;
+        let conn = self.conns.entry(pair(a, b)).or_insert(Conn {
+            ready_at: at,
+            last_used: at,
+            sessions,
+        });
+        if conn.sessions != sessions || at >= conn.last_used.saturating_add(idle) {
+            // The old one closed: this is a new connection.
+            conn.ready_at = at;
+            conn.sessions = sessions;
+        }
+        conn.last_used = conn.last_used.max(at);
+    }
+
+    /// How long a request of `request` bytes from `a` and its answer of
+    /// `answer` bytes take; `open` says whether a connection is open (else one
+    /// is dialled first).
+    pub fn request_ns(&mut self, a: u32, b: u32, open: bool, request: usize, answer: usize) -> u64 {
+        self.message_ns(a, b, open, request) + self.flight_ns(b, a, answer)
+    }
+
+    /// How long a one-way message from `a` to `b` takes to arrive; `open` says
+    /// whether a connection is open (else one is dialled first).
+    pub fn message_ns(&mut self, a: u32, b: u32, open: bool, bytes: usize) -> u64 {
+        let setup = if open {
+            0
+        } else {
+            self.dial_ns(a, b)
+                + self.flight_ns(a, b, HANDSHAKE_BYTES)
+                + self.flight_ns(b, a, HANDSHAKE_BYTES)
+        };
+        let negotiation =
+            self.flight_ns(a, b, NEGOTIATION_BYTES) + self.flight_ns(b, a, NEGOTIATION_BYTES);
+        setup + negotiation + self.flight_ns(a, b, bytes)
+    }
+
+    /// Forgets connections idle or closed by `now`; returns how many are open.
+    pub fn sweep(&mut self, now: u64, sessions: &[u32]) -> usize {
+        let idle = self.idle_ns;
+        self.conns.retain(|key, c| {
+            let (a, b) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
+            now.saturating_sub(c.last_used) < idle
+                && sessions.get(a) == Some(&c.sessions.0)
+                && sessions.get(b) == Some(&c.sessions.1)
+        });
+        self.conns.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+    use crate::dist::Dist;
+
+    fn net(idle_s: u64) -> Net {
+        let link = Link {
+            latency_ms: Dist::Fixed { value: 50.0 },
+            jitter_ms: Dist::Fixed { value: 0.0 },
+            bandwidth_mbps: 1e6,
+            ..Link::default()
+        };
+        Net::new(
+            link,
+            1,
+            std::time::Duration::from_secs(idle_s),
+            ChaCha8Rng::seed_from_u64(1),
+        )
+    }
+
+    #[test]
+    fn requests_take_two_round_trips_and_four_on_a_new_connection() {
+        let mut n = net(60);
+        let warm = n.request_ns(1, 2, true, 100, 100);
+        let cold = n.request_ns(1, 2, false, 100, 100);
+        let one_way = n.message_ns(1, 2, true, 100);
+        assert!((warm as i64 - 200_000_000).abs() < 100_000, "{warm}");
+        assert!((cold as i64 - 400_000_000).abs() < 100_000, "{cold}");
+        assert!((one_way as i64 - 150_000_000).abs() < 100_000, "{one_way}");
+    }
+
+    #[test]
+    fn connections_close_when_idle_or_when_an_end_restarts() {
+        let mut n = net(60);
+        let s = 1_000_000_000;
+        n.touch(3, 1, (0, 0), 2 * s);
+        assert_eq!(n.open_wait(1, 3, (0, 0), s), Some(s), "still dialling");
+        assert_eq!(n.open_wait(1, 3, (0, 0), 61 * s), Some(0));
+        assert_eq!(n.open_wait(1, 3, (0, 0), 62 * s), None, "idle");
+        assert_eq!(n.open_wait(1, 3, (1, 0), 3 * s), None, "node 1 restarted");
+        n.touch(1, 3, (0, 0), 30 * s);
+        assert_eq!(n.open_wait(3, 1, (0, 0), 80 * s), Some(0));
+        assert_eq!(n.sweep(80 * s, &[0, 0, 0, 0]), 1);
+        // Reopened after it closed: ready again only once the new dial is done.
+        n.touch(1, 3, (0, 0), 200 * s);
+        assert_eq!(n.open_wait(1, 3, (0, 0), 199 * s), Some(s));
+        assert_eq!(n.sweep(80 * s, &[0, 0, 0, 1]), 0);
+    }
+}

@@ -1,0 +1,129 @@
+//! The model tier against the real one on the same plans: the same round trips
+//! on links of a fixed latency, and the same results within tolerance on a
+//! small network (CI's calibration check; netsim/README.md, "The model tier").
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use passport_netsim::{
+    Finished, Options, Scenario, Summary, run,
+    scenario::{RoutingTables, Tier},
+};
+
+/// `fidelity.toml` with converged routing tables, which the model always has.
+fn fidelity(seed: u64) -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/fidelity.toml");
+    let mut scenario = Scenario::load(&path).unwrap();
+    scenario.seed = seed;
+    scenario.protocol.routing_tables = RoutingTables::Converged;
+    scenario
+}
+
+fn run_in(scenario: &Scenario, tier: Tier) -> Finished {
+    let mut scenario = scenario.clone();
+    scenario.tier = tier;
+    scenario.check("test").unwrap();
+    let finished = run(&scenario, &Options::default()).unwrap();
+    assert_eq!(finished.resources.tier, tier);
+    finished
+}
+
+/// Successful lookups by latency in whole round trips of 100 ms.
+fn round_trips(run: &Finished) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for lookup in run.recorder.lookups.iter().filter(|l| l.ok) {
+        *counts
+            .entry((lookup.latency_ms / 100.0).round() as u64)
+            .or_default() += 1;
+    }
+    counts
+}
+
+fn most_common(counts: &BTreeMap<u64, usize>) -> u64 {
+    counts
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(k, _)| *k)
+        .unwrap()
+}
+
+/// On 50 ms links without jitter every exchange costs whole round trips of
+/// 100 ms: a Kademlia request on an open connection two (the substream's
+/// negotiation, then the request), on a new one four. The model must count
+/// them as the real libp2p stack spends them.
+#[test]
+fn the_model_spends_the_real_stacks_round_trips() {
+    let mut scenario = fidelity(1);
+    scenario.link.latency_ms = passport_netsim::dist::Dist::Fixed { value: 50.0 };
+    scenario.link.jitter_ms = passport_netsim::dist::Dist::Fixed { value: 0.0 };
+    let real = run_in(&scenario, Tier::Real);
+    let model = run_in(&scenario, Tier::Model);
+    let (real_trips, model_trips) = (round_trips(&real), round_trips(&model));
+    // Most lookups meet open connections: two round trips in both tiers.
+    assert_eq!(most_common(&real_trips), 2, "real: {real_trips:?}");
+    assert_eq!(most_common(&model_trips), 2, "model: {model_trips:?}");
+    // Those that dial take four.
+    assert!(real_trips.contains_key(&4), "real: {real_trips:?}");
+    assert!(model_trips.contains_key(&4), "model: {model_trips:?}");
+    // A direct request after its lookup: two more on an open connection.
+    let (real, model) = (Summary::of(&real), Summary::of(&model));
+    let direct = |s: &Summary| s.requests.latency_by_path_ms["direct"].p50;
+    assert!(
+        (direct(&real) - direct(&model)).abs() < 15.0,
+        "direct p50: real {} ms, model {} ms",
+        direct(&real),
+        direct(&model)
+    );
+}
+
+/// CI's small calibration check: the same plan in both tiers gives the same
+/// outcomes, and latencies and Kademlia work within 15 %.
+#[test]
+fn the_model_agrees_with_the_real_tier_on_a_small_network() {
+    for seed in [1, 2] {
+        let scenario = fidelity(seed);
+        let real = Summary::of(&run_in(&scenario, Tier::Real));
+        let model = Summary::of(&run_in(&scenario, Tier::Model));
+        assert_eq!(real.plan_digest, model.plan_digest);
+        let within = |name: &str, a: f64, b: f64, tolerance: f64| {
+            assert!(
+                (b - a).abs() <= tolerance * a,
+                "seed {seed}: {name}: real {a:.1}, model {b:.1}, more than {:.0} % apart",
+                tolerance * 100.0
+            );
+        };
+        within(
+            "lookup success",
+            real.lookups.success_rate,
+            model.lookups.success_rate,
+            0.02,
+        );
+        within(
+            "lookup p50 ms",
+            real.lookups.latency_ms.p50,
+            model.lookups.latency_ms.p50,
+            0.15,
+        );
+        within(
+            "kad requests per lookup",
+            real.lookups.kad_requests.mean,
+            model.lookups.kad_requests.mean,
+            0.10,
+        );
+        within(
+            "requests decided",
+            real.requests.success_rate,
+            model.requests.success_rate,
+            0.02,
+        );
+        let allow = |s: &Summary| s.requests.latency_by_policy_ms["allow"].p50;
+        within("allow p50 ms", allow(&real), allow(&model), 0.15);
+        within(
+            "grants issued",
+            real.grants.issued as f64,
+            model.grants.issued as f64,
+            0.05,
+        );
+    }
+}
