@@ -63,6 +63,56 @@ fn a_bad_scenario_exits_2_naming_the_field_and_the_fix() {
     );
 }
 
+/// `--tier model` runs the shipped scenario in the model and writes the same
+/// reports; a scenario the model cannot run is refused with the fix.
+#[test]
+fn the_model_tier_runs_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let small = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/small.toml");
+    let (code, stderr) = netsim(&[
+        "run",
+        small,
+        "--out",
+        out.to_str().unwrap(),
+        "--tier",
+        "model",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("model tier"), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["sim"]["tier"], "model");
+    assert!(summary["lookups"]["attempted"].as_u64().unwrap() > 0);
+    for file in [
+        "lookups.csv",
+        "requests.csv",
+        "nodes.csv",
+        "lookup_latency_cdf.svg",
+    ] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+
+    let (code, stderr) = netsim(&["run", small, "--out", out.to_str().unwrap(), "--tier", "x"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("use real or model"), "{stderr}");
+    let phones = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/phones.toml");
+    let (code, stderr) = netsim(&[
+        "run",
+        phones,
+        "--out",
+        out.to_str().unwrap(),
+        "--tier",
+        "model",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("mailboxes are not in the model"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn compare_explains_what_it_needs() {
     let dir = tempfile::tempdir().unwrap();

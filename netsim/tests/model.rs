@@ -127,3 +127,31 @@ fn the_model_agrees_with_the_real_tier_on_a_small_network() {
         );
     }
 }
+
+/// The model is a single-threaded event loop seeded from the scenario: the
+/// same scenario gives the same results, bit for bit.
+#[test]
+fn the_model_is_reproducible_bit_for_bit() {
+    let scenario = fidelity(3);
+    let (a, b) = (
+        run_in(&scenario, Tier::Model),
+        run_in(&scenario, Tier::Model),
+    );
+    let lookups = |f: &Finished| {
+        f.recorder
+            .lookups
+            .iter()
+            .map(|l| (l.ok, l.latency_ms.to_bits(), l.requests, l.hops))
+            .collect::<Vec<_>>()
+    };
+    let requests = |f: &Finished| {
+        f.recorder
+            .requests
+            .iter()
+            .map(|r| (r.outcome, r.latency_ms.map(f64::to_bits)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(lookups(&a), lookups(&b));
+    assert_eq!(requests(&a), requests(&b));
+    assert!(!lookups(&a).is_empty());
+}

@@ -3,28 +3,34 @@
 //! nanoseconds: the same states, the same α and stall rule, the same finishing
 //! rule, so the model contacts peers in the order a real node would.
 //!
-//! What differs is only representation: peers are `u32` node indices, distances
-//! are 256-bit XOR distances as byte arrays (compared big-endian, as libp2p's
-//! `U256`), and each peer carries the hop depth at which the lookup learnt it.
+//! What differs is only representation: peers are `u32` node indices; keys and
+//! XOR distances are the first 128 of libp2p's 256 bits, compared as numbers
+//! (so ordered as libp2p's `U256` orders them unless two keys share 128 bits,
+//! odds of 2⁻¹²⁸ per pair); each peer carries the hop depth at which the lookup
+//! learnt it.
 
 use std::collections::{BTreeMap, btree_map::Entry};
 
-use crate::routing::KadKey;
+/// The first 128 bits of a Kademlia key (`routing::Key`), big-endian.
+pub type Key = u128;
 
 /// libp2p's `K_VALUE`: a new iterator keeps at most this many of the peers it
 /// starts with, whatever the configured k.
 pub const K_VALUE: usize = 20;
 
-/// The XOR distance between two keys, big-endian: ordered as libp2p orders them.
-pub type Distance = [u8; 32];
+/// The XOR distance between two keys: ordered as libp2p orders them.
+pub type Distance = u128;
 
 /// The XOR distance between `a` and `b`.
-pub fn distance(a: &KadKey, b: &KadKey) -> Distance {
-    let mut d = [0u8; 32];
-    for (out, (x, y)) in d.iter_mut().zip(a.iter().zip(b)) {
-        *out = x ^ y;
-    }
-    d
+pub fn distance(a: &Key, b: &Key) -> Distance {
+    a ^ b
+}
+
+/// The model's key of a Kademlia key: its first 128 bits.
+pub fn key_of(full: &crate::routing::KadKey) -> Key {
+    let mut high = [0u8; 16];
+    high.copy_from_slice(&full[..16]);
+    u128::from_be_bytes(high)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +75,7 @@ pub enum Next {
 /// The iterator of one query.
 #[derive(Debug, Clone)]
 pub struct ClosestPeers {
-    target: KadKey,
+    target: Key,
     peers: BTreeMap<Distance, Peer>,
     state: State,
     num_waiting: usize,
@@ -82,8 +88,8 @@ impl ClosestPeers {
     /// Starts towards `target` from `known` (the querying node's table, in any
     /// order; the closest [`K_VALUE`] are kept, as libp2p keeps them).
     pub fn new(
-        target: KadKey,
-        known: impl IntoIterator<Item = (u32, KadKey)>,
+        target: Key,
+        known: impl IntoIterator<Item = (u32, Key)>,
         parallelism: usize,
         num_results: usize,
         peer_timeout_ns: u64,
@@ -122,12 +128,12 @@ impl ClosestPeers {
     }
 
     /// The key it looks for.
-    pub fn target(&self) -> &KadKey {
+    pub fn target(&self) -> &Key {
         &self.target
     }
 
     /// The hop depth of `node` in this query (0 if it is not known).
-    pub fn depth(&self, node: u32, key: &KadKey) -> u8 {
+    pub fn depth(&self, node: u32, key: &Key) -> u8 {
         self.peers
             .get(&distance(key, &self.target))
             .filter(|p| p.node == node)
@@ -139,8 +145,8 @@ impl ClosestPeers {
     pub fn on_success(
         &mut self,
         node: u32,
-        key: &KadKey,
-        closer: impl IntoIterator<Item = (u32, KadKey)>,
+        key: &Key,
+        closer: impl IntoIterator<Item = (u32, Key)>,
     ) -> bool {
         if self.state == State::Finished {
             return false;
@@ -204,7 +210,7 @@ impl ClosestPeers {
     }
 
     /// The request to `node` failed (libp2p's `on_failure`).
-    pub fn on_failure(&mut self, key: &KadKey) -> bool {
+    pub fn on_failure(&mut self, key: &Key) -> bool {
         if self.state == State::Finished {
             return false;
         }
@@ -316,15 +322,15 @@ impl ClosestPeers {
 mod tests {
     use super::*;
 
-    fn key(i: u32) -> KadKey {
+    fn key(i: u32) -> Key {
         use sha2::Digest as _;
-        sha2::Sha256::digest(i.to_be_bytes()).into()
+        key_of(&sha2::Sha256::digest(i.to_be_bytes()).into())
     }
 
     /// A full mesh: every node knows every other; answers name each node's 20
     /// closest to the target.
-    fn closest_known(nodes: u32, target: &KadKey, except: u32) -> Vec<(u32, KadKey)> {
-        let mut all: Vec<(u32, KadKey)> = (0..nodes)
+    fn closest_known(nodes: u32, target: &Key, except: u32) -> Vec<(u32, Key)> {
+        let mut all: Vec<(u32, Key)> = (0..nodes)
             .filter(|&n| n != except)
             .map(|n| (n, key(n)))
             .collect();
@@ -336,7 +342,7 @@ mod tests {
     #[test]
     fn it_keeps_alpha_in_flight_and_finds_the_closest() {
         let target = key(10_000);
-        let own: Vec<(u32, KadKey)> = (0..40).map(|n| (n, key(n))).collect();
+        let own: Vec<(u32, Key)> = (0..40).map(|n| (n, key(n))).collect();
         let mut it = ClosestPeers::new(target, own, 3, 20, 10_000_000_000);
         let mut waiting = Vec::new();
         // α = 3: three contacts, then it waits.
@@ -375,7 +381,7 @@ mod tests {
     #[test]
     fn failures_and_timeouts_free_the_slot() {
         let target = key(7);
-        let own: Vec<(u32, KadKey)> = (0..5).map(|n| (n, key(n))).collect();
+        let own: Vec<(u32, Key)> = (0..5).map(|n| (n, key(n))).collect();
         let mut it = ClosestPeers::new(target, own, 1, 20, 1_000);
         let Next::Contact(first) = it.next(0) else {
             panic!()
@@ -406,7 +412,7 @@ mod tests {
     #[test]
     fn it_keeps_only_k_value_of_the_starting_peers_and_tracks_depth() {
         let target = key(1);
-        let own: Vec<(u32, KadKey)> = (2..100).map(|n| (n, key(n))).collect();
+        let own: Vec<(u32, Key)> = (2..100).map(|n| (n, key(n))).collect();
         // 30 results wanted: every peer is asked.
         let mut it = ClosestPeers::new(target, own, 3, 30, u64::MAX / 2);
         let mut contacted = 0;

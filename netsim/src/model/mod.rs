@@ -29,7 +29,6 @@
 //! as converged), periodic bootstrap, mailboxes and hole punching.
 
 use std::{
-    cmp::Reverse,
     collections::{BinaryHeap, HashMap},
     time::Duration,
 };
@@ -40,13 +39,13 @@ use rand::SeedableRng as _;
 use rand_chacha::{ChaCha8Rng, ChaCha20Rng};
 
 use self::{
-    kad::{ClosestPeers, Distance, K_VALUE, Next, distance},
+    kad::{ClosestPeers, Distance, K_VALUE, Key, Next, distance, key_of},
     link::{Net, ns},
 };
 use crate::{
     plan::{Action, Answer, Plan, Role},
     record::{LookupSample, Outcome, Path, Recorder, RequestSample},
-    routing::{self, KadKey},
+    routing,
     scenario::{Clock, Scenario, Tier},
     sim::{Finished, NatStatus, NodeTotals, Resources, SimError},
 };
@@ -68,11 +67,43 @@ const REQUEST_BYTES: usize = 1_000;
 const DECISION_BYTES: usize = 1_500;
 const REVOKE_BYTES: usize = 300;
 const RECEIPT_BYTES: usize = 400;
+/// How often closed and idle connections are forgotten (and counted), in ns.
+const SWEEP_EVERY: u64 = 10_000_000_000;
 /// Records a person's holders list keeps (oldest dropped first).
 const MAX_HOLDERS: usize = 64;
 
+/// An event in the queue: ordered by time, then by when it was queued (so a
+/// run is the same every time).
+#[derive(Debug)]
+struct Queued {
+    /// Virtual ns in the high half, the queueing sequence in the low half.
+    order: u128,
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.order == other.order
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: the heap pops the earliest.
+        other.order.cmp(&self.order)
+    }
+}
+
 /// Something that happens at a virtual time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy)]
 enum Ev {
     /// Node joins.
     Join(u32),
@@ -98,12 +129,14 @@ enum Ev {
     Step { request: u32, step: Step },
     /// Once a second of the workload: counters.
     Tick,
+    /// Every 10 s: closed connections are forgotten.
+    Sweep,
     /// A phase ended.
     Phase(u8),
 }
 
 /// Steps of a request after its lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     /// Send it (again).
     Send,
@@ -174,13 +207,13 @@ struct Counters {
 struct Model {
     scenario: Scenario,
     plan: Plan,
-    keys: Vec<KadKey>,
-    record_keys: Vec<KadKey>,
+    keys: Vec<Key>,
+    record_keys: Vec<Key>,
     tables: Vec<Vec<u32>>,
     online: Vec<bool>,
     sessions: Vec<u32>,
     net: Net,
-    queue: BinaryHeap<Reverse<(u64, u64, Ev)>>,
+    queue: BinaryHeap<Queued>,
     seq: u64,
     now: u64,
     queries: HashMap<u32, Query>,
@@ -198,6 +231,8 @@ struct Model {
     peak_connections: u64,
     wall: std::time::Instant,
     last_said: std::time::Instant,
+    /// Reused by `closest_in_table`.
+    scratch: Vec<(Distance, u32)>,
     alpha: usize,
     replication: usize,
     peer_timeout: u64,
@@ -221,6 +256,7 @@ pub fn run(scenario: &Scenario) -> Result<Finished, SimError> {
         scenario.protocol.kad_k.get(),
         scenario.seed,
     );
+    let keys: Vec<Key> = keys.iter().map(key_of).collect();
     let n = plan.nodes.len();
     let setup_s = wall.elapsed().as_secs_f64();
     let p = &scenario.protocol;
@@ -254,6 +290,7 @@ pub fn run(scenario: &Scenario) -> Result<Finished, SimError> {
         peak_connections: 0,
         wall,
         last_said: std::time::Instant::now(),
+        scratch: Vec::new(),
         alpha: p.kad_alpha.get(),
         replication: p.kad_replication.get(),
         peer_timeout: ns(PEER_TIMEOUT),
@@ -312,10 +349,10 @@ pub fn run(scenario: &Scenario) -> Result<Finished, SimError> {
 
 /// Every node's Kademlia key (from its libp2p key, as the real tier derives
 /// it) and the Kademlia key of its passport's record; on every core.
-fn identities(plan: &Plan) -> (Vec<KadKey>, Vec<KadKey>) {
+fn identities(plan: &Plan) -> (Vec<routing::KadKey>, Vec<Key>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = plan.nodes.len().div_ceil(threads).max(1);
-    let parts: Vec<Vec<(KadKey, KadKey)>> = std::thread::scope(|scope| {
+    let parts: Vec<Vec<(routing::KadKey, Key)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
             .nodes
             .chunks(chunk)
@@ -336,7 +373,7 @@ fn identities(plan: &Plan) -> (Vec<KadKey>, Vec<KadKey>) {
                             record.copy_from_slice(
                                 KBucketKey::new(PeerRecord::dht_key(&id)).hashed_bytes(),
                             );
-                            (routing::kad_key(&peer), record)
+                            (routing::kad_key(&peer), key_of(&record))
                         })
                         .collect()
                 })
@@ -353,17 +390,18 @@ fn identities(plan: &Plan) -> (Vec<KadKey>, Vec<KadKey>) {
 impl Model {
     fn at(&mut self, time: u64, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Reverse((time, self.seq, ev)));
+        self.queue.push(Queued {
+            order: (u128::from(time) << 64) | u128::from(self.seq),
+            ev,
+        });
     }
 
     /// Plays every event to the end; returns the CPU seconds at the end of
     /// joining and of settling.
     fn play(&mut self) -> (f64, f64) {
-        for (i, node) in self.plan.nodes.iter().enumerate() {
-            let join = ns(node.join_at);
-            self.seq += 1;
-            self.queue
-                .push(Reverse((join, self.seq, Ev::Join(i as u32))));
+        let joins: Vec<u64> = self.plan.nodes.iter().map(|n| ns(n.join_at)).collect();
+        for (i, join) in joins.into_iter().enumerate() {
+            self.at(join, Ev::Join(i as u32));
         }
         let s = self.scenario.clone();
         let settle_start = ns(s.join);
@@ -373,24 +411,26 @@ impl Model {
         }
         let start = self.workload_start;
         let duration = ns(s.duration);
-        for (i, event) in self.plan.events.iter().enumerate() {
-            let late = ns(event.at) >= duration;
-            if late && matches!(event.action, Action::Request(_)) {
-                continue;
-            }
-            self.seq += 1;
-            self.queue.push(Reverse((
-                start + ns(event.at),
-                self.seq,
-                Ev::Plan(i as u32),
-            )));
+        let events: Vec<(usize, u64)> = self
+            .plan
+            .events
+            .iter()
+            .enumerate()
+            // Requests stop with the workload; churn may go on through the drain.
+            .filter(|(_, e)| ns(e.at) < duration || !matches!(e.action, Action::Request(_)))
+            .map(|(i, e)| (i, start + ns(e.at)))
+            .collect();
+        for (i, at) in events {
+            self.at(at, Ev::Plan(i as u32));
         }
         self.at(settle_start, Ev::Phase(0));
         self.at(start, Ev::Phase(1));
         self.at(start + duration, Ev::Phase(2));
         self.at(start, Ev::Tick);
+        self.at(0, Ev::Sweep);
         let (mut cpu_join, mut cpu_settle) = (0.0, 0.0);
-        while let Some(Reverse((time, _, ev))) = self.queue.pop() {
+        while let Some(Queued { order, ev }) = self.queue.pop() {
+            let time = (order >> 64) as u64;
             if time > self.end {
                 break;
             }
@@ -468,6 +508,11 @@ impl Model {
             }
             Ev::Step { request, step } => self.step(request, step),
             Ev::Tick => self.tick(),
+            Ev::Sweep => {
+                self.connections = self.net.sweep(self.now, &self.sessions) as u64;
+                self.peak_connections = self.peak_connections.max(self.connections);
+                self.at(self.now + SWEEP_EVERY, Ev::Sweep);
+            }
             Ev::Phase(_) => {}
         }
     }
@@ -499,11 +544,6 @@ impl Model {
     }
 
     fn tick(&mut self) {
-        let t = self.since_start_s() as u64;
-        if t.is_multiple_of(10) {
-            self.connections = self.net.sweep(self.now, &self.sessions) as u64;
-            self.peak_connections = self.peak_connections.max(self.connections);
-        }
         let (online, connections) = (self.persons_online, self.connections);
         let second = self.second();
         second.persons_online = online;
@@ -573,7 +613,7 @@ impl Model {
         self.net.open_wait(a, b, sessions, self.now)
     }
 
-    fn new_query(&mut self, from: u32, target: KadKey, kind: QueryKind, results: usize) -> u32 {
+    fn new_query(&mut self, from: u32, target: Key, kind: QueryKind, results: usize) -> u32 {
         let known = self.tables[from as usize]
             .iter()
             .map(|&p| (p, self.keys[p as usize]));
@@ -715,13 +755,15 @@ impl Model {
         } else {
             self.counters[p].find_node += 1;
         }
-        let closer = self.closest_in_table(peer, &target, from);
+        self.closest_in_table(peer, &target, from);
         let held = lookup && self.holds(owner, peer);
         let key = self.keys[p];
         let Some(q) = self.queries.get_mut(&query) else {
             return;
         };
         let depth = q.iter.depth(peer, &key);
+        let keys = &self.keys;
+        let closer = self.scratch.iter().map(|&(_, n)| (n, keys[n as usize]));
         if !q.iter.on_success(peer, &key, closer) {
             return;
         }
@@ -743,20 +785,21 @@ impl Model {
     }
 
     /// What `node` answers a request for `target` from `asker`: the
-    /// [`K_VALUE`] closest peers of its table, without the asker.
-    fn closest_in_table(&self, node: u32, target: &KadKey, asker: u32) -> Vec<(u32, KadKey)> {
-        let mut all: Vec<(Distance, u32)> = self.tables[node as usize]
-            .iter()
-            .filter(|&&p| p != asker)
-            .map(|&p| (distance(&self.keys[p as usize], target), p))
-            .collect();
-        if all.len() > K_VALUE {
-            all.select_nth_unstable(K_VALUE - 1);
-            all.truncate(K_VALUE);
+    /// [`K_VALUE`] closest peers of its table, without the asker, in
+    /// `self.scratch`.
+    fn closest_in_table(&mut self, node: u32, target: &Key, asker: u32) {
+        let keys = &self.keys;
+        self.scratch.clear();
+        self.scratch.extend(
+            self.tables[node as usize]
+                .iter()
+                .filter(|&&p| p != asker)
+                .map(|&p| (distance(&keys[p as usize], target), p)),
+        );
+        if self.scratch.len() > K_VALUE {
+            self.scratch.select_nth_unstable(K_VALUE - 1);
+            self.scratch.truncate(K_VALUE);
         }
-        all.into_iter()
-            .map(|(_, p)| (p, self.keys[p as usize]))
-            .collect()
     }
 
     fn finished(&mut self, id: u32, q: Query) {
