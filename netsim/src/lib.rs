@@ -16,12 +16,15 @@
 //! - [`model`]: the model tier, a discrete-event model of the same network for
 //!   runs too large for real nodes (`tier = "model"`).
 //! - [`record`]: the samples and per-second counters a run records.
+//! - [`calibrate`]: one scenario at several sizes and seeds in both tiers, side
+//!   by side.
 //! - [`report`]: `summary.json`, CSV files, SVG plots, the comparison of two runs.
 //!
 //! The binary (`passport-netsim`) only parses arguments; see `netsim/README.md`.
 
 #![deny(missing_docs)]
 
+pub mod calibrate;
 pub mod dist;
 pub mod model;
 pub mod plan;

@@ -58,6 +58,22 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run a scenario scaled to several sizes, with several seeds, in both
+    /// tiers, and write the model's figures beside the real tier's
+    /// (calibration.md, calibration.csv, calibration_latency.svg).
+    Calibrate {
+        /// The scenario file; its node counts are scaled to each size.
+        scenario: PathBuf,
+        /// Folder for every run's reports and the calibration table.
+        #[arg(long)]
+        out: PathBuf,
+        /// Network sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100,300")]
+        nodes: Vec<usize>,
+        /// Seeds per size, from the scenario's own.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+    },
     /// Print two runs' headline metrics side by side.
     Compare {
         /// A run's output folder, or its summary.json.
@@ -156,6 +172,48 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             #[allow(clippy::print_stdout)]
             {
                 println!("{}", summary.one_line());
+                println!("reports in {}", out.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calibrate {
+            scenario,
+            out,
+            nodes,
+            seeds,
+        } => {
+            let scenario = match Scenario::load(&scenario) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            if nodes.is_empty() || nodes.iter().any(|&n| n < 10) || seeds == 0 {
+                eprintln!(
+                    "error: --nodes takes sizes of 10 nodes or more (e.g. 100,300) and --seeds at least 1"
+                );
+                return Ok(ExitCode::from(2));
+            }
+            for &n in &nodes {
+                let mut s = passport_netsim::calibrate::scaled(&scenario, n);
+                s.tier = passport_netsim::scenario::Tier::Real;
+                if let Err(e) = s.check(&format!("{} scaled to {n} nodes", s.name)) {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let rows = passport_netsim::calibrate::calibrate(
+                &scenario,
+                &nodes,
+                seeds,
+                &out,
+                &Options::default(),
+            )?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", passport_netsim::calibrate::markdown(&rows));
                 println!("reports in {}", out.display());
             }
             Ok(ExitCode::SUCCESS)

@@ -273,8 +273,10 @@ impl Plan {
 
     /// A SHA-256 over the whole plan, in hex: equal digests, equal plans.
     pub fn digest(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        hex::encode(sha2::Sha256::digest(&json))
+        // Streamed into the hash: a million nodes' plan is hundreds of MB of JSON.
+        let mut hasher = HashWriter(sha2::Sha256::new());
+        let _ = serde_json::to_writer(&mut hasher, self);
+        hex::encode(hasher.0.finalize())
     }
 
     /// How many requests the plan makes.
@@ -283,6 +285,20 @@ impl Plan {
             .iter()
             .filter(|e| matches!(e.action, Action::Request(_)))
             .count()
+    }
+}
+
+/// Hashes what is written to it.
+struct HashWriter(sha2::Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

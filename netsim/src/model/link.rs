@@ -27,6 +27,8 @@ use crate::{
 
 /// Bytes of a security handshake flight (noise XX with an Ed25519 identity).
 const HANDSHAKE_BYTES: usize = 600;
+/// Writes a message takes on the wire (length prefix, Yamux frame, body).
+const WRITES_PER_FLIGHT: usize = 3;
 /// Bytes of a multistream-select proposal or confirmation.
 const NEGOTIATION_BYTES: usize = 40;
 
@@ -106,8 +108,15 @@ impl Net {
                 penalty = penalty.max(wait);
             }
         }
-        let jitter = ns(duration_ms(self.link.jitter_ms.sample(&mut self.rng)));
-        serialisation + base + jitter + penalty
+        // A message is several writes (length prefix, frame header, body), each
+        // with its own jitter, delivered in order: it arrives with the largest.
+        let jitter = (0..WRITES_PER_FLIGHT)
+            .map(|_| ns(duration_ms(self.link.jitter_ms.sample(&mut self.rng))))
+            .max()
+            .unwrap_or(0);
+        // The real tier's reader wakes on tokio's timer, which rounds up to
+        // whole milliseconds.
+        (serialisation + base + jitter + penalty).next_multiple_of(1_000_000)
     }
 
     /// How long a dial's SYN and SYN-ACK take, with 1 s (doubling) per lost SYN.

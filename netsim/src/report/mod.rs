@@ -14,6 +14,7 @@ use crate::{
 mod plots;
 
 use self::plots::plot;
+pub use self::plots::plot_calibration;
 
 /// The headline numbers of a run, as `summary.json` holds them.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -257,3 +257,53 @@ pub(super) fn plot(run: &Finished, summary: &Summary, dir: &Path) -> PlotResult 
     }
     Ok(())
 }
+
+/// The calibration's plot: lookup latency p50 and p90 against the network's
+/// size, in both tiers (means over the seeds).
+pub fn plot_calibration(rows: &[crate::calibrate::Row], file: &Path) -> PlotResult {
+    let series_of = |metric: &str, real: bool| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| r.metric == metric)
+            .map(|r| {
+                let value = if real { r.real_mean } else { r.model_mean };
+                (r.nodes as f64, value)
+            })
+            .collect()
+    };
+    let series = vec![
+        (
+            "real, lookup p50".to_string(),
+            series_of("lookup p50 ms", true),
+        ),
+        (
+            "model, lookup p50".to_string(),
+            series_of("lookup p50 ms", false),
+        ),
+        (
+            "real, lookup p90".to_string(),
+            series_of("lookup p90 ms", true),
+        ),
+        (
+            "model, lookup p90".to_string(),
+            series_of("lookup p90 ms", false),
+        ),
+    ];
+    let x_max = rows.iter().map(|r| r.nodes as f64).fold(1.0, f64::max) * 1.05;
+    let y_max = series
+        .iter()
+        .flat_map(|(_, points)| points.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.1;
+    plot_lines(
+        file,
+        "Lookup latency by network size, real tier and model",
+        Axes {
+            x_desc: "nodes",
+            y_desc: "ms",
+            x_max,
+            y_max,
+            legend: SeriesLabelPosition::LowerRight,
+        },
+        &series,
+    )
+}
