@@ -67,6 +67,9 @@ const REQUEST_BYTES: usize = 1_000;
 const DECISION_BYTES: usize = 1_500;
 const REVOKE_BYTES: usize = 300;
 const RECEIPT_BYTES: usize = 400;
+/// From an address change to the republication: the node's 2 s of gathering
+/// a burst of changes, and about a second of AutoNAT's probe (ns).
+const ADDRESS_SETTLE: u64 = 3_000_000_000;
 /// How often closed and idle connections are forgotten (and counted), in ns.
 const SWEEP_EVERY: u64 = 10_000_000_000;
 /// Records a person's holders list keeps (oldest dropped first).
@@ -109,6 +112,9 @@ enum Ev {
     Join(u32),
     /// The settle phase's publish of a node.
     Publish(u32),
+    /// A node republishes because its addresses changed (AutoNAT confirmed
+    /// one, or a relay reservation added one), if still in `session`.
+    Moved { node: u32, session: u32 },
     /// The plan's event with this index.
     Plan(u32),
     /// A Kademlia request of `query` to `peer` (in `session`) was answered.
@@ -435,6 +441,13 @@ impl Model {
                 break;
             }
             self.now = time;
+            // A long run says where it stands every minute of wall time.
+            if self.seq.is_multiple_of(1 << 16)
+                && self.last_said.elapsed() >= Duration::from_secs(60)
+            {
+                self.last_said = std::time::Instant::now();
+                self.say("running");
+            }
             match ev {
                 Ev::Phase(phase) => {
                     let cpu = ProcessUsage::now().cpu_seconds;
@@ -456,11 +469,14 @@ impl Model {
     fn say(&self, what: &str) {
         let usage = ProcessUsage::now();
         eprintln!(
-            "{what} at {:.0} s model ({:.0} s wall, {:.0} s CPU so far, {:.0} MiB)",
+            "{what} at {:.0} s model ({:.0} s wall, {:.0} s CPU so far, {:.0} MiB; {} queries, {} connections, {} events queued)",
             self.now as f64 / 1e9,
             self.wall.elapsed().as_secs_f64(),
             usage.cpu_seconds,
-            usage.resident_mib()
+            usage.resident_mib(),
+            self.queries.len(),
+            self.connections,
+            self.queue.len(),
         );
     }
 
@@ -469,6 +485,11 @@ impl Model {
             Ev::Join(node) => self.come_online(node),
             Ev::Publish(node) => {
                 if self.online[node as usize] {
+                    self.publish(node);
+                }
+            }
+            Ev::Moved { node, session } => {
+                if self.online[node as usize] && self.sessions[node as usize] == session {
                     self.publish(node);
                 }
             }
@@ -548,10 +569,6 @@ impl Model {
         let second = self.second();
         second.persons_online = online;
         second.connections = connections;
-        if self.last_said.elapsed() >= Duration::from_secs(60) {
-            self.last_said = std::time::Instant::now();
-            self.say(&format!("{} queries under way", self.queries.len()));
-        }
         if self.now + 1_000_000_000 <= self.end {
             self.at(self.now + 1_000_000_000, Ev::Tick);
         }
@@ -585,6 +602,17 @@ impl Model {
             }
         }
         self.publish(node);
+        // Its addresses change once AutoNAT has confirmed its public address
+        // (or, behind NAT, found it private and a relay reservation added a
+        // relayed one); each change republishes after a short settling time
+        // (`node/src/net/event_loop.rs`).
+        let session = self.sessions[i];
+        let confirmed = ns(self.scenario.protocol.autonat_boot_delay) + ADDRESS_SETTLE;
+        self.at(self.now + confirmed, Ev::Moved { node, session });
+        if self.plan.nodes[i].behind_nat {
+            let relayed = confirmed + 2 * self.connect_timeout + ADDRESS_SETTLE;
+            self.at(self.now + relayed, Ev::Moved { node, session });
+        }
         // What waited for it.
         if let Some(steps) = self.waiting.remove(&node) {
             for (request, step) in steps {
@@ -695,6 +723,11 @@ impl Model {
             self.counters[f].dials_ok += 1;
             self.counters[p].accepted += 1;
         }
+        // The peer serves it whether or not the query still wants the answer.
+        match self.queries.get(&query).map(|q| &q.kind) {
+            Some(QueryKind::Lookup { .. }) => self.counters[p].get_record += 1,
+            _ => self.counters[p].find_node += 1,
+        }
         let answer = KAD_REQUEST_BYTES + K_VALUE * KAD_PEER_BYTES + RECORD_BYTES / 2;
         let took = wait.unwrap_or(0)
             + self
@@ -750,11 +783,6 @@ impl Model {
             QueryKind::Lookup { request } => self.requests[request as usize].person,
             QueryKind::Publish { owner } => owner,
         };
-        if lookup {
-            self.counters[p].get_record += 1;
-        } else {
-            self.counters[p].find_node += 1;
-        }
         self.closest_in_table(peer, &target, from);
         let held = lookup && self.holds(owner, peer);
         let key = self.keys[p];
