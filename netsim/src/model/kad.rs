@@ -9,8 +9,6 @@
 //! odds of 2⁻¹²⁸ per pair); each peer carries the hop depth at which the lookup
 //! learnt it.
 
-use std::collections::{BTreeMap, btree_map::Entry};
-
 /// The first 128 bits of a Kademlia key (`routing::Key`), big-endian.
 pub type Key = u128;
 
@@ -36,8 +34,8 @@ pub fn key_of(full: &crate::routing::KadKey) -> Key {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PeerState {
     NotContacted,
-    /// Waiting for an answer until this virtual time (ns).
-    Waiting(u64),
+    /// Waiting for an answer until `Peer::timeout`.
+    Waiting,
     Unresponsive,
     Failed,
     Succeeded,
@@ -45,6 +43,9 @@ enum PeerState {
 
 #[derive(Debug, Clone, Copy)]
 struct Peer {
+    distance: Distance,
+    /// While waiting: when the peer times out (virtual ns).
+    timeout: u64,
     node: u32,
     state: PeerState,
     /// 1 for a peer of the querying node's own table, one more than the peer
@@ -76,7 +77,9 @@ pub enum Next {
 #[derive(Debug, Clone)]
 pub struct ClosestPeers {
     target: Key,
-    peers: BTreeMap<Distance, Peer>,
+    /// libp2p's `BTreeMap` by distance, as a sorted vector: a third of the
+    /// memory, which a million-node run holds hundreds of thousands of.
+    peers: Vec<Peer>,
     state: State,
     num_waiting: usize,
     parallelism: usize,
@@ -103,19 +106,15 @@ impl ClosestPeers {
             all.select_nth_unstable(keep - 1);
         }
         all.truncate(keep);
-        let peers = all
-            .into_iter()
-            .map(|(d, node)| {
-                (
-                    d,
-                    Peer {
-                        node,
-                        state: PeerState::NotContacted,
-                        depth: 1,
-                    },
-                )
-            })
-            .collect();
+        all.sort_unstable();
+        let mut peers = Vec::with_capacity(keep + 2 * K_VALUE);
+        peers.extend(all.into_iter().map(|(distance, node)| Peer {
+            distance,
+            timeout: 0,
+            node,
+            state: PeerState::NotContacted,
+            depth: 1,
+        }));
         Self {
             target,
             peers,
@@ -134,10 +133,16 @@ impl ClosestPeers {
 
     /// The hop depth of `node` in this query (0 if it is not known).
     pub fn depth(&self, node: u32, key: &Key) -> u8 {
-        self.peers
-            .get(&distance(key, &self.target))
+        self.find(distance(key, &self.target))
+            .ok()
+            .map(|i| self.peers[i])
             .filter(|p| p.node == node)
             .map_or(0, |p| p.depth)
+    }
+
+    /// Where the peer at `distance` is, or would go.
+    fn find(&self, distance: Distance) -> Result<usize, usize> {
+        self.peers.binary_search_by_key(&distance, |p| p.distance)
     }
 
     /// `node` (with key `key`) answered, naming `closer` (node and key each).
@@ -152,43 +157,45 @@ impl ClosestPeers {
             return false;
         }
         let distance_of = distance(key, &self.target);
-        let depth = match self.peers.entry(distance_of) {
-            Entry::Vacant(_) => return false,
-            Entry::Occupied(mut e) => match e.get().state {
-                PeerState::Waiting(_) => {
-                    self.num_waiting -= 1;
-                    e.get_mut().state = PeerState::Succeeded;
-                    e.get().depth
-                }
-                PeerState::Unresponsive => {
-                    e.get_mut().state = PeerState::Succeeded;
-                    e.get().depth
-                }
-                PeerState::NotContacted | PeerState::Failed | PeerState::Succeeded => {
-                    return false;
-                }
-            },
+        let Ok(at) = self.find(distance_of) else {
+            return false;
         };
-        debug_assert_eq!(self.peers[&distance_of].node, node);
+        let peer = &mut self.peers[at];
+        let depth = match peer.state {
+            PeerState::Waiting => {
+                self.num_waiting -= 1;
+                peer.state = PeerState::Succeeded;
+                peer.depth
+            }
+            PeerState::Unresponsive => {
+                peer.state = PeerState::Succeeded;
+                peer.depth
+            }
+            PeerState::NotContacted | PeerState::Failed | PeerState::Succeeded => return false,
+        };
+        debug_assert_eq!(peer.node, node);
         // The furthest of the `num_results` closest known, or the furthest known.
         let cur_range = self
             .peers
-            .keys()
-            .nth(self.num_results - 1)
-            .or_else(|| self.peers.keys().last())
-            .copied()
-            .unwrap_or(distance_of);
+            .get(self.num_results - 1)
+            .or_else(|| self.peers.last())
+            .map_or(distance_of, |p| p.distance);
         let mut progress = self.peers.len() < self.num_results;
         for (peer, peer_key) in closer {
             let d = distance(&peer_key, &self.target);
-            let first = match self.peers.entry(d) {
-                Entry::Occupied(_) => false,
-                Entry::Vacant(v) => {
-                    v.insert(Peer {
-                        node: peer,
-                        state: PeerState::NotContacted,
-                        depth: depth.saturating_add(1),
-                    });
+            let first = match self.find(d) {
+                Ok(_) => false,
+                Err(at) => {
+                    self.peers.insert(
+                        at,
+                        Peer {
+                            distance: d,
+                            timeout: 0,
+                            node: peer,
+                            state: PeerState::NotContacted,
+                            depth: depth.saturating_add(1),
+                        },
+                    );
                     true
                 }
             };
@@ -214,20 +221,21 @@ impl ClosestPeers {
         if self.state == State::Finished {
             return false;
         }
-        match self.peers.get_mut(&distance(key, &self.target)) {
-            None => false,
-            Some(peer) => match peer.state {
-                PeerState::Waiting(_) => {
-                    self.num_waiting -= 1;
-                    peer.state = PeerState::Failed;
-                    true
-                }
-                PeerState::Unresponsive => {
-                    peer.state = PeerState::Failed;
-                    true
-                }
-                _ => false,
-            },
+        let Ok(at) = self.find(distance(key, &self.target)) else {
+            return false;
+        };
+        let peer = &mut self.peers[at];
+        match peer.state {
+            PeerState::Waiting => {
+                self.num_waiting -= 1;
+                peer.state = PeerState::Failed;
+                true
+            }
+            PeerState::Unresponsive => {
+                peer.state = PeerState::Failed;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -238,10 +246,10 @@ impl ClosestPeers {
         }
         let mut result_counter = Some(0usize);
         let at_capacity = self.at_capacity();
-        for peer in self.peers.values_mut() {
+        for peer in &mut self.peers {
             match peer.state {
-                PeerState::Waiting(timeout) => {
-                    if now >= timeout {
+                PeerState::Waiting => {
+                    if now >= peer.timeout {
                         self.num_waiting -= 1;
                         peer.state = PeerState::Unresponsive;
                     } else if at_capacity {
@@ -263,7 +271,8 @@ impl ClosestPeers {
                     if at_capacity {
                         return Next::WaitingAtCapacity;
                     }
-                    peer.state = PeerState::Waiting(now + self.peer_timeout_ns);
+                    peer.state = PeerState::Waiting;
+                    peer.timeout = now + self.peer_timeout_ns;
                     self.num_waiting += 1;
                     return Next::Contact(peer.node);
                 }
@@ -292,7 +301,7 @@ impl ClosestPeers {
     /// (libp2p's `into_result`).
     pub fn result(&self) -> impl Iterator<Item = u32> + '_ {
         self.peers
-            .values()
+            .iter()
             .filter(|p| p.state == PeerState::Succeeded)
             .map(|p| p.node)
             .take(self.num_results)
@@ -301,11 +310,9 @@ impl ClosestPeers {
     /// The peers waited on when, if ever, the earliest one times out.
     pub fn earliest_timeout(&self) -> Option<u64> {
         self.peers
-            .values()
-            .filter_map(|p| match p.state {
-                PeerState::Waiting(t) => Some(t),
-                _ => None,
-            })
+            .iter()
+            .filter(|p| p.state == PeerState::Waiting)
+            .map(|p| p.timeout)
             .min()
     }
 

@@ -37,15 +37,21 @@ pub fn ns(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// An open connection between two nodes.
+/// An open connection between two nodes: 12 bytes, as a million-node run
+/// holds tens of millions of them.
 #[derive(Debug, Clone, Copy)]
 struct Conn {
-    /// When it can carry requests (ns): a dial under way opens it later.
-    ready_at: u64,
-    /// When it was last used (ns).
-    last_used: u64,
-    /// Each end's session (it closed if either went offline since).
-    sessions: (u32, u32),
+    /// When it can carry requests (virtual ms): a dial under way opens it later.
+    ready_at_ms: u32,
+    /// When it was last used (virtual ms).
+    last_used_ms: u32,
+    /// Each end's session, modulo 2¹⁶ (it closed if either went offline since).
+    sessions: (u16, u16),
+}
+
+/// Virtual ns as whole ms, rounded up (a connection is not ready early).
+fn ms_of(ns: u64) -> u32 {
+    u32::try_from(ns.div_ceil(1_000_000)).unwrap_or(u32::MAX)
 }
 
 /// Latencies and open connections.
@@ -54,7 +60,7 @@ pub struct Net {
     link: Link,
     seed: u64,
     rng: ChaCha8Rng,
-    idle_ns: u64,
+    idle_ms: u64,
     /// By the pair (lower index in the high half).
     conns: HashMap<u64, Conn>,
 }
@@ -63,13 +69,14 @@ fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
 }
 
-/// The sessions of `a` and `b` in the order `pair` stores them.
-fn ordered(a: u32, b: u32, sessions: (u32, u32)) -> (u32, u32) {
-    if a < b {
+/// The sessions of `a` and `b` in the order `pair` stores them, modulo 2¹⁶.
+fn ordered(a: u32, b: u32, sessions: (u32, u32)) -> (u16, u16) {
+    let (x, y) = if a < b {
         sessions
     } else {
         (sessions.1, sessions.0)
-    }
+    };
+    (x as u16, y as u16)
 }
 
 impl Net {
@@ -80,7 +87,7 @@ impl Net {
             link,
             seed,
             rng,
-            idle_ns: ns(idle),
+            idle_ms: ns(idle) / 1_000_000,
             conns: HashMap::new(),
         }
     }
@@ -134,28 +141,30 @@ impl Net {
     /// sessions) or opening, how long until it can carry a request.
     pub fn open_wait(&self, a: u32, b: u32, sessions: (u32, u32), now: u64) -> Option<u64> {
         let sessions = ordered(a, b, sessions);
+        let now_ms = now / 1_000_000;
         self.conns
             .get(&pair(a, b))
-            .filter(|c| c.sessions == sessions && now < c.last_used.saturating_add(self.idle_ns))
-            .map(|c| c.ready_at.saturating_sub(now))
+            .filter(|c| c.sessions == sessions && now_ms < u64::from(c.last_used_ms) + self.idle_ms)
+            .map(|c| (u64::from(c.ready_at_ms) * 1_000_000).saturating_sub(now))
     }
 
     /// Marks the connection of `a` and `b` used until `at`, opening it (ready
     /// at `at`) if none is open.
     pub fn touch(&mut self, a: u32, b: u32, sessions: (u32, u32), at: u64) {
         let sessions = ordered(a, b, sessions);
-        let idle = self.idle_ns;
+        let idle_ms = self.idle_ms;
+        let at_ms = ms_of(at);
         let conn = self.conns.entry(pair(a, b)).or_insert(Conn {
-            ready_at: at,
-            last_used: at,
+            ready_at_ms: at_ms,
+            last_used_ms: at_ms,
             sessions,
         });
-        if conn.sessions != sessions || at >= conn.last_used.saturating_add(idle) {
+        if conn.sessions != sessions || u64::from(at_ms) >= u64::from(conn.last_used_ms) + idle_ms {
             // The old one closed: this is a new connection.
-            conn.ready_at = at;
+            conn.ready_at_ms = at_ms;
             conn.sessions = sessions;
         }
-        conn.last_used = conn.last_used.max(at);
+        conn.last_used_ms = conn.last_used_ms.max(at_ms);
     }
 
     /// How long a request of `request` bytes from `a` and its answer of
@@ -182,12 +191,13 @@ impl Net {
 
     /// Forgets connections idle or closed by `now`; returns how many are open.
     pub fn sweep(&mut self, now: u64, sessions: &[u32]) -> usize {
-        let idle = self.idle_ns;
+        let (idle_ms, now_ms) = (self.idle_ms, now / 1_000_000);
+        let session = |i: usize| sessions.get(i).map(|&s| s as u16);
         self.conns.retain(|key, c| {
             let (a, b) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
-            now.saturating_sub(c.last_used) < idle
-                && sessions.get(a) == Some(&c.sessions.0)
-                && sessions.get(b) == Some(&c.sessions.1)
+            now_ms < u64::from(c.last_used_ms) + idle_ms
+                && session(a) == Some(c.sessions.0)
+                && session(b) == Some(c.sessions.1)
         });
         self.conns.len()
     }
