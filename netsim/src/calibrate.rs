@@ -239,14 +239,23 @@ pub fn markdown(rows: &[Row]) -> String {
         } else {
             "–".into()
         };
+        // Distances are small fractions: three decimals.
+        let model = if r.metric.starts_with("hop histogram") {
+            format!(
+                "{:.3} ({:.3}–{:.3})",
+                r.model_mean, r.model_min, r.model_max
+            )
+        } else {
+            format!(
+                "{:.1} ({:.1}–{:.1})",
+                r.model_mean, r.model_min, r.model_max
+            )
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {real} | {:.1} ({:.1}–{:.1}) | {ratio} | {} |",
+            "| {} | {} | {real} | {model} | {ratio} | {} |",
             r.nodes,
             r.metric,
-            r.model_mean,
-            r.model_min,
-            r.model_max,
             if r.pass { "yes" } else { "**no**" }
         );
     }
