@@ -193,7 +193,6 @@ struct Request {
     lookup: Option<LookupSample>,
     retried: bool,
     ended: bool,
-    decided_at: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -710,33 +709,20 @@ impl Model {
     }
 
     fn send_kad(&mut self, query: u32, from: u32, peer: u32) {
-        let (f, p) = (from as usize, peer as usize);
-        let wait = self.connection_wait(from, peer);
-        if wait.is_none() && (!self.online[p] || self.plan.nodes[p].behind_nat) {
-            self.counters[f].dials_failed += 1;
+        let answer = KAD_REQUEST_BYTES + K_VALUE * KAD_PEER_BYTES + RECORD_BYTES / 2;
+        let Some(took) = self.exchange(from, peer, KAD_REQUEST_BYTES, Some(answer)) else {
             let at = self.now + self.connect_timeout;
             self.at(at, Ev::Failed { query, peer });
             self.wake_at_peer_timeout(query, at);
             return;
-        }
-        if wait.is_none() {
-            self.counters[f].dials_ok += 1;
-            self.counters[p].accepted += 1;
-        }
+        };
         // The peer serves it whether or not the query still wants the answer.
+        let p = peer as usize;
         match self.queries.get(&query).map(|q| &q.kind) {
             Some(QueryKind::Lookup { .. }) => self.counters[p].get_record += 1,
             _ => self.counters[p].find_node += 1,
         }
-        let answer = KAD_REQUEST_BYTES + K_VALUE * KAD_PEER_BYTES + RECORD_BYTES / 2;
-        let took = wait.unwrap_or(0)
-            + self
-                .net
-                .request_ns(from, peer, wait.is_some(), KAD_REQUEST_BYTES, answer);
         let at = self.now + took;
-        self.bytes(from, peer, KAD_REQUEST_BYTES, answer);
-        let sessions = (self.sessions[f], self.sessions[p]);
-        self.net.touch(from, peer, sessions, at);
         let session = self.sessions[p];
         self.at(
             at,
@@ -852,21 +838,11 @@ impl Model {
     }
 
     fn put(&mut self, owner: u32, from: u32, peer: u32) {
-        let (f, p) = (from as usize, peer as usize);
-        let wait = self.connection_wait(from, peer);
-        if wait.is_none() && (!self.online[p] || self.plan.nodes[p].behind_nat) {
-            self.counters[f].dials_failed += 1;
+        let Some(took) = self.exchange(from, peer, RECORD_BYTES, Some(RECORD_BYTES)) else {
             return;
-        }
-        self.counters[p].put_record += 1;
-        let took = wait.unwrap_or(0)
-            + self
-                .net
-                .request_ns(from, peer, wait.is_some(), RECORD_BYTES, RECORD_BYTES);
-        self.bytes(from, peer, RECORD_BYTES, RECORD_BYTES);
-        let sessions = (self.sessions[f], self.sessions[p]);
-        self.net.touch(from, peer, sessions, self.now + took);
-        let session = self.sessions[p];
+        };
+        self.counters[peer as usize].put_record += 1;
+        let session = self.sessions[peer as usize];
         self.at(
             self.now + took,
             Ev::Stored {
@@ -898,7 +874,6 @@ impl Model {
             lookup: None,
             retried: false,
             ended: false,
-            decided_at: 0,
         });
         self.second().requests += 1;
         let target = self.record_keys[person as usize];
@@ -987,11 +962,19 @@ impl Model {
         self.counters[to as usize].messages_received += 1;
     }
 
-    /// How long a one-way message from `from` to `to` takes, opening a
-    /// connection if needed; `None` if `to` cannot be dialled.
-    fn one_way(&mut self, from: u32, to: u32, bytes: usize) -> Option<u64> {
-        let wait = self.connection_wait(from, to);
+    /// An exchange from `from` to `to` over their connection, dialled first if
+    /// none is open: how long until the answer of `answer` bytes is back, or,
+    /// for a one-way message (`answer` `None`), until it arrives. `None` if `to`
+    /// cannot be dialled (offline, or behind NAT with no connection open).
+    fn exchange(
+        &mut self,
+        from: u32,
+        to: u32,
+        request: usize,
+        answer: Option<usize>,
+    ) -> Option<u64> {
         let (f, t) = (from as usize, to as usize);
+        let wait = self.connection_wait(from, to);
         if wait.is_none() && (!self.online[t] || self.plan.nodes[t].behind_nat) {
             self.counters[f].dials_failed += 1;
             return None;
@@ -1000,8 +983,13 @@ impl Model {
             self.counters[f].dials_ok += 1;
             self.counters[t].accepted += 1;
         }
-        let took = wait.unwrap_or(0) + self.net.message_ns(from, to, wait.is_some(), bytes);
-        self.bytes(from, to, bytes, 0);
+        let open = wait.is_some();
+        let took = wait.unwrap_or(0)
+            + match answer {
+                Some(answer) => self.net.request_ns(from, to, open, request, answer),
+                None => self.net.message_ns(from, to, open, request),
+            };
+        self.bytes(from, to, request, answer.unwrap_or(0));
         let sessions = (self.sessions[f], self.sessions[t]);
         self.net.touch(from, to, sessions, self.now + took);
         Some(took)
@@ -1070,7 +1058,6 @@ impl Model {
                     Answer::Deny => false,
                     Answer::Ask => planned.approve,
                 };
-                self.requests[request as usize].decided_at = self.now;
                 let outcome = if granted {
                     Outcome::Granted
                 } else {
@@ -1090,7 +1077,7 @@ impl Model {
             }
             Step::Answer => {
                 self.message(person, merchant);
-                match self.one_way(person, merchant, DECISION_BYTES) {
+                match self.exchange(person, merchant, DECISION_BYTES, None) {
                     Some(took) => later(self, took, Step::Decided),
                     None => {
                         *self
@@ -1106,7 +1093,7 @@ impl Model {
                 self.second().revoked += 1;
                 self.message(person, merchant);
                 // The merchant erases and answers with its receipt.
-                if let Some(took) = self.one_way(person, merchant, REVOKE_BYTES) {
+                if let Some(took) = self.exchange(person, merchant, REVOKE_BYTES, None) {
                     self.message(merchant, person);
                     let back = self.net.flight_ns(merchant, person, RECEIPT_BYTES);
                     self.bytes(merchant, person, RECEIPT_BYTES, 0);
@@ -1146,38 +1133,15 @@ impl Model {
             return None;
         }
         match path {
-            Path::Direct => {
-                let wait = self.connection_wait(merchant, person);
-                if wait.is_none() {
-                    self.counters[merchant as usize].dials_ok += 1;
-                    self.counters[person as usize].accepted += 1;
-                }
-                let took = wait.unwrap_or(0)
-                    + self.net.request_ns(
-                        merchant,
-                        person,
-                        wait.is_some(),
-                        REQUEST_BYTES,
-                        DECISION_BYTES,
-                    );
-                self.bytes(merchant, person, REQUEST_BYTES, DECISION_BYTES);
-                let sessions = (
-                    self.sessions[merchant as usize],
-                    self.sessions[person as usize],
-                );
-                self.net.touch(merchant, person, sessions, self.now + took);
-                Some((took, Path::Direct))
-            }
+            Path::Direct => self
+                .exchange(merchant, person, REQUEST_BYTES, Some(DECISION_BYTES))
+                .map(|took| (took, Path::Direct)),
             Path::Relayed => {
                 // The circuit: a hop request to the relay, which asks the person
                 // over its reservation (one round trip); then the handshake, the
                 // substream's negotiation and the request over both legs.
                 let relay = self.relay_of(person);
-                let wait = self.connection_wait(merchant, relay);
-                let hop = wait.unwrap_or(0)
-                    + self
-                        .net
-                        .request_ns(merchant, relay, wait.is_some(), 200, 200);
+                let hop = self.exchange(merchant, relay, 200, Some(200))?;
                 let stop =
                     self.net.flight_ns(relay, person, 200) + self.net.flight_ns(person, relay, 200);
                 let mut legs = 0;
