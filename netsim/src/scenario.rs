@@ -741,7 +741,14 @@ mod tests {
     #[test]
     fn the_shipped_scenarios_parse() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        for name in ["small", "medium", "large", "calibration", "ipfs"] {
+        for name in [
+            "small",
+            "medium",
+            "large",
+            "calibration",
+            "ipfs",
+            "model-scale",
+        ] {
             let scenario = Scenario::load(&dir.join(format!("{name}.toml"))).unwrap();
             assert_eq!(scenario.name, name);
         }
