@@ -292,7 +292,8 @@ impl ClosestPeers {
         self.state = State::Finished;
     }
 
-    /// Whether it has finished.
+    /// Whether it has finished (the model learns it from `next`).
+    #[cfg(test)]
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
     }
@@ -307,7 +308,9 @@ impl ClosestPeers {
             .take(self.num_results)
     }
 
-    /// The peers waited on when, if ever, the earliest one times out.
+    /// When the earliest peer waited on times out, if any (the model schedules
+    /// its wake-ups when it sends instead).
+    #[cfg(test)]
     pub fn earliest_timeout(&self) -> Option<u64> {
         self.peers
             .iter()

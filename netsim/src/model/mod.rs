@@ -669,7 +669,7 @@ impl Model {
                 }
                 Next::Finished => {
                     if let Some(q) = self.queries.remove(&id) {
-                        self.finished(id, q);
+                        self.finished(q);
                     }
                     return;
                 }
@@ -786,8 +786,7 @@ impl Model {
         }
     }
 
-    fn finished(&mut self, id: u32, q: Query) {
-        let _ = id;
+    fn finished(&mut self, q: Query) {
         match q.kind {
             QueryKind::Publish { owner } => {
                 // PutRecord to the closest that answered.
