@@ -9,6 +9,7 @@
 //! - [`dist`]: the distributions a scenario draws from.
 //! - [`plan`]: what the scenario and seed fix before the run: roles, keys, NAT,
 //!   join times, the churn schedule and every request with its answer.
+//! - [`regions`]: latency matrices between world regions, and the shipped one.
 //! - [`routing`]: converged Kademlia routing tables computed from the plan.
 //! - [`transport`]: the in-memory libp2p transport and its link model.
 //! - [`sim`]: the runner: real daemons over the simulated transport, the plan
@@ -29,6 +30,7 @@ pub mod dist;
 pub mod model;
 pub mod plan;
 pub mod record;
+pub mod regions;
 pub mod report;
 pub mod routing;
 pub mod scenario;

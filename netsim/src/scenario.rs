@@ -7,7 +7,7 @@ use std::{num::NonZeroUsize, path::Path, time::Duration};
 use passport_protocol::FieldName;
 use serde::{Deserialize, Serialize};
 
-use crate::dist::Dist;
+use crate::{dist::Dist, regions::Regions};
 
 /// Why a scenario could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -244,6 +244,12 @@ pub struct Link {
     /// SYN). Default 5 s.
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// A latency matrix between world regions (`[link.regions]`): nodes are
+    /// placed in regions by their shares, and a pair's base latency is half a
+    /// round trip drawn from its regions' distribution, instead of
+    /// `latency_ms`. Default none. See [`Regions`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Regions>,
 }
 
 impl Default for Link {
@@ -260,6 +266,7 @@ impl Default for Link {
             loss: 0.0,
             bandwidth_mbps: 20.0,
             connect_timeout: Duration::from_secs(5),
+            regions: None,
         }
     }
 }
@@ -501,7 +508,7 @@ impl Scenario {
             path: shown.clone(),
             source,
         })?;
-        let mut scenario = Self::parse(&text, &shown)?;
+        let mut scenario = Self::parse_in(&text, &shown, path.parent())?;
         if scenario.name.is_empty() {
             scenario.name = path
                 .file_stem()
@@ -510,12 +517,26 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Parses and checks scenario text; `path` names it in errors.
+    /// Parses and checks scenario text; `path` names it in errors. A regions
+    /// matrix file is found relative to the working folder.
     pub fn parse(text: &str, path: &str) -> Result<Self, ScenarioError> {
-        let scenario: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+        Self::parse_in(text, path, None)
+    }
+
+    /// [`Scenario::parse`], finding a regions matrix file relative to `base`.
+    fn parse_in(text: &str, path: &str, base: Option<&Path>) -> Result<Self, ScenarioError> {
+        let mut scenario: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             path: path.into(),
             message: e.to_string(),
         })?;
+        if let Some(regions) = &mut scenario.link.regions {
+            regions
+                .load(base)
+                .map_err(|message| ScenarioError::Invalid {
+                    path: path.into(),
+                    message: format!("link.regions: {message}"),
+                })?;
+        }
         scenario.check(path)?;
         Ok(scenario)
     }
@@ -603,6 +624,18 @@ impl Scenario {
                 "link.loss is {}; use a packet loss rate between 0 and 0.9",
                 self.link.loss
             ));
+        }
+        if let Some(regions) = &self.link.regions {
+            if regions.table().is_none() {
+                return invalid(
+                    "link.regions was not loaded: read the scenario with Scenario::load or Scenario::parse".into(),
+                );
+            }
+            if self.link.latency_ms != Link::default().latency_ms {
+                return invalid(
+                    "link.latency_ms and link.regions both set the base latency: keep one".into(),
+                );
+            }
         }
         if self.link.bandwidth_mbps.is_nan()
             || self.link.bandwidth_mbps <= 0.0
@@ -731,6 +764,18 @@ mod tests {
                 "the model runs up to",
             ),
             ("[nodes]\npersons = 300000", "tier = \"model\" runs up to"),
+            (
+                "[link.regions]\nmatrix = \"no-such-matrix\"",
+                "neither a shipped matrix (ripe-atlas-2025) nor a readable file",
+            ),
+            (
+                "[link]\nlatency_ms = { kind = \"fixed\", value = 5.0 }\n[link.regions]\nmatrix = \"ripe-atlas-2025\"",
+                "keep one",
+            ),
+            (
+                "[link.regions]\nmatrix = \"ripe-atlas-2025\"\nshare = { mars = 1.0 }",
+                "not one of the matrix's regions",
+            ),
         ];
         for (text, expected) in cases {
             let message = Scenario::parse(text, "s.toml").unwrap_err().to_string();

@@ -231,12 +231,23 @@ impl SimNet {
 }
 
 /// The one-way base latency between nodes `a` and `b` of a run with `link` and
-/// `seed`: drawn once per pair, the same in both directions. The model tier
-/// draws the same latencies as the real one.
+/// `seed`: drawn once per pair, the same in both directions, from the pair's
+/// regions when the link has a matrix. The model tier draws the same latencies
+/// as the real one.
 pub fn base_latency(link: &Link, seed: u64, a: usize, b: usize) -> Duration {
-    let (lo, hi) = (a.min(b) as u64, a.max(b) as u64);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ lo.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi);
-    duration_ms(link.latency_ms.sample(&mut rng))
+    let (lo, hi) = (a.min(b), a.max(b));
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed ^ (lo as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hi as u64,
+    );
+    let ms = match link.regions.as_ref().and_then(|r| r.table()) {
+        Some(table) => table.one_way_ms(
+            table.region_of(seed, lo),
+            table.region_of(seed, hi),
+            &mut rng,
+        ),
+        None => link.latency_ms.sample(&mut rng),
+    };
+    duration_ms(ms)
 }
 
 /// `ms` milliseconds as a duration, clamped to 0–1 hour.
@@ -727,6 +738,7 @@ mod tests {
             loss,
             bandwidth_mbps: 8.0,
             connect_timeout: Duration::from_secs(5),
+            regions: None,
         }
     }
 

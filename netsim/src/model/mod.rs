@@ -869,6 +869,7 @@ impl Model {
                 index: n.index,
                 role: n.role,
                 behind_nat: n.behind_nat,
+                region: crate::sim::region_name(&self.scenario, n.index),
                 bytes_sent: c.bytes_sent,
                 bytes_received: c.bytes_received,
                 messages_sent: c.messages_sent,

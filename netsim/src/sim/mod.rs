@@ -111,6 +111,15 @@ pub struct Resources {
     pub peak_connections: u64,
 }
 
+/// The name of node `index`'s region, or nothing without a matrix.
+pub(crate) fn region_name(scenario: &Scenario, index: usize) -> String {
+    scenario
+        .link
+        .regions
+        .as_ref()
+        .map_or_else(String::new, |r| r.name_of(scenario.seed, index).to_owned())
+}
+
 /// Per-node totals.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NodeTotals {
@@ -120,6 +129,8 @@ pub struct NodeTotals {
     pub role: Role,
     /// Whether it is behind NAT.
     pub behind_nat: bool,
+    /// Its region, with `[link.regions]`; empty without.
+    pub region: String,
     /// Bytes sent and received on its connections (every protocol).
     pub bytes_sent: u64,
     /// See `bytes_sent`.
@@ -465,6 +476,7 @@ async fn run_async(scenario: Scenario, options: Options) -> Result<Finished, Sim
                 index: n.plan.index,
                 role: n.plan.role,
                 behind_nat: n.plan.behind_nat,
+                region: region_name(&sim.scenario, n.plan.index),
                 bytes_sent: get(|t| &t.bytes_sent),
                 bytes_received: get(|t| &t.bytes_received),
                 messages_sent: n.messages_sent.load(Ordering::Relaxed),
