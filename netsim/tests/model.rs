@@ -203,3 +203,32 @@ fn calibrate_writes_the_table_and_the_plot() {
     assert!(dir.path().join("n20-seed1-real/summary.json").exists());
     assert!(dir.path().join("n30-seed1-model/summary.json").exists());
 }
+
+/// A node's first publication that times out while looking for the closest
+/// peers stores nothing (libp2p-kad ends the PutRecord with an error) and is
+/// tried again, as `publish_until_taken` does: early joiners, whose tables are
+/// mostly nodes not up yet, then ask for the closest peers again and again.
+#[test]
+fn a_first_publication_that_times_out_is_tried_again() {
+    let text = |timeout: &str| {
+        format!(
+            "seed = 1\ntier = \"model\"\njoin = \"20s\"\nsettle = \"1s\"\nduration = \"1s\"\ndrain = \"0s\"\n\
+             [nodes]\npersons = 20\nmerchants = 1\nrelays = 0\nbootstrap = 1\n\
+             [link]\nlatency_ms = {{ kind = \"fixed\", value = 50.0 }}\njitter_ms = {{ kind = \"fixed\", value = 0.0 }}\n\
+             [workload]\nrequest_rate = 0.0\n\
+             [protocol]\nrouting_tables = \"converged\"\nlookup_timeout = \"{timeout}\"\n"
+        )
+    };
+    let served = |timeout: &str| {
+        let scenario = Scenario::parse(&text(timeout), "retry.toml").unwrap();
+        let finished = run(&scenario, &Options::default()).unwrap();
+        finished.nodes.iter().map(|n| n.dht_find_node).sum::<u64>()
+    };
+    // A 5 s dial timeout to each node not up yet outlasts a 3 s query timeout,
+    // not a 30 s one.
+    let (timing_out, patient) = (served("3s"), served("30s"));
+    assert!(
+        timing_out as f64 > 1.3 * patient as f64,
+        "closest-peer requests served: {timing_out} with 3 s query timeouts, {patient} with 30 s"
+    );
+}

@@ -73,6 +73,11 @@ const RECEIPT_BYTES: usize = 400;
 /// From an address change to the republication: the node's 2 s of gathering
 /// a burst of changes, and about a second of AutoNAT's probe (ns).
 const ADDRESS_SETTLE: u64 = 3_000_000_000;
+/// A first publication that failed is tried again after 200 ms, then twice as
+/// long each time up to a minute (`publish_until_taken`).
+const FIRST_RETRY_MS: u32 = 200;
+/// See `FIRST_RETRY_MS`.
+const MAX_RETRY_MS: u32 = 60_000;
 /// How often closed and idle connections are forgotten (and counted), in ns.
 const SWEEP_EVERY: u64 = 10_000_000_000;
 /// Records a person's holders list keeps (oldest dropped first).
@@ -115,6 +120,14 @@ enum Ev {
     Join(u32),
     /// The settle phase's publish of a node.
     Publish(u32),
+    /// A node's first publication failed: it tries again (as
+    /// `publish_until_taken` in `node/src/passport/mod.rs` does), if still in
+    /// `session`, waiting `backoff_ms` after this one should it fail too.
+    Retry {
+        node: u32,
+        session: u32,
+        backoff_ms: u32,
+    },
     /// A node republishes because its addresses changed (AutoNAT confirmed
     /// one, or a relay reservation added one), if still in `session`.
     Moved { node: u32, session: u32 },
@@ -146,8 +159,15 @@ enum Ev {
 
 #[derive(Debug)]
 enum QueryKind {
-    Publish { owner: u32 },
-    Lookup { request: u32 },
+    /// `retry_ms`: for a node's first publication, how long after a failure
+    /// it tries again; the other publications are not retried.
+    Publish {
+        owner: u32,
+        retry_ms: Option<u32>,
+    },
+    Lookup {
+        request: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -454,12 +474,21 @@ impl Model {
             Ev::Join(node) => self.come_online(node),
             Ev::Publish(node) => {
                 if self.online[node as usize] {
-                    self.publish(node);
+                    self.publish(node, None);
+                }
+            }
+            Ev::Retry {
+                node,
+                session,
+                backoff_ms,
+            } => {
+                if self.online[node as usize] && self.sessions[node as usize] == session {
+                    self.publish(node, Some(backoff_ms));
                 }
             }
             Ev::Moved { node, session } => {
                 if self.online[node as usize] && self.sessions[node as usize] == session {
-                    self.publish(node);
+                    self.publish(node, None);
                 }
             }
             Ev::Plan(index) => match self.plan.events[index as usize].action.clone() {
@@ -481,12 +510,22 @@ impl Model {
                 }
             }
             Ev::Wake(query) => self.drive(query),
-            Ev::QueryTimeout(query) => {
-                if let Some(q) = self.queries.get_mut(&query) {
-                    q.iter.finish();
-                    self.drive(query);
+            Ev::QueryTimeout(query) => match self.queries.get(&query).map(|q| &q.kind) {
+                // libp2p-kad ends a PutRecord that times out while it looks for
+                // the closest peers with an error, storing nothing.
+                Some(QueryKind::Publish { .. }) => {
+                    if let Some(q) = self.queries.remove(&query) {
+                        self.publish_failed(&q);
+                    }
                 }
-            }
+                Some(QueryKind::Lookup { .. }) => {
+                    if let Some(q) = self.queries.get_mut(&query) {
+                        q.iter.finish();
+                        self.drive(query);
+                    }
+                }
+                None => {}
+            },
             Ev::Stored {
                 owner,
                 holder,
@@ -570,7 +609,7 @@ impl Model {
                 }
             }
         }
-        self.publish(node);
+        self.publish(node, Some(FIRST_RETRY_MS));
         // Its addresses change once AutoNAT has confirmed its public address
         // (or, behind NAT, found it private and a relay reservation added a
         // relayed one); each change republishes after a short settling time
@@ -637,14 +676,18 @@ impl Model {
         id
     }
 
-    fn publish(&mut self, node: u32) {
+    /// Publishes `node`'s record; `retry_ms` as in [`QueryKind::Publish`].
+    fn publish(&mut self, node: u32, retry_ms: Option<u32>) {
         // put_record stores locally first.
         self.store(node, node);
         let target = self.record_keys[node as usize];
         let query = self.new_query(
             node,
             target,
-            QueryKind::Publish { owner: node },
+            QueryKind::Publish {
+                owner: node,
+                retry_ms,
+            },
             self.replication,
         );
         self.drive(query);
@@ -737,7 +780,7 @@ impl Model {
         let lookup = matches!(q.kind, QueryKind::Lookup { .. });
         let owner = match q.kind {
             QueryKind::Lookup { request } => self.requests[request as usize].person,
-            QueryKind::Publish { owner } => owner,
+            QueryKind::Publish { owner, .. } => owner,
         };
         self.closest_in_table(peer, &target, from);
         let held = lookup && self.holds(owner, peer);
@@ -788,9 +831,13 @@ impl Model {
 
     fn finished(&mut self, q: Query) {
         match q.kind {
-            QueryKind::Publish { owner } => {
-                // PutRecord to the closest that answered.
+            QueryKind::Publish { owner, .. } => {
+                // PutRecord to the closest that answered; with none, the quorum
+                // of one fails.
                 let peers: Vec<u32> = q.iter.result().collect();
+                if peers.is_empty() {
+                    self.publish_failed(&q);
+                }
                 for peer in peers {
                     self.put(owner, q.from, peer);
                 }
@@ -803,6 +850,25 @@ impl Model {
                 }
                 self.lookup_done(request, &q);
             }
+        }
+    }
+
+    /// A publication stored nothing: a first one is tried again after its
+    /// backoff, which doubles up to a minute.
+    fn publish_failed(&mut self, q: &Query) {
+        if let QueryKind::Publish {
+            owner,
+            retry_ms: Some(wait),
+        } = q.kind
+        {
+            self.at(
+                self.now + u64::from(wait) * 1_000_000,
+                Ev::Retry {
+                    node: owner,
+                    session: q.session,
+                    backoff_ms: (wait * 2).min(MAX_RETRY_MS),
+                },
+            );
         }
     }
 
