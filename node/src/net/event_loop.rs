@@ -2,7 +2,10 @@
 //! commands; publishes and republishes this node's record, follows its reachability
 //! and holds relay reservations while it is private.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use futures::StreamExt as _;
 use libp2p::{
@@ -81,12 +84,36 @@ const REPUBLISH_SETTLE: Duration = Duration::from_secs(2);
 #[derive(Debug, Default)]
 struct Moved {
     due: Option<tokio::time::Instant>,
+    /// The external addresses confirmed so far (at most
+    /// `MAX_KNOWN_EXTERNAL`): AutoNAT confirms the same address again on each
+    /// probe, which changes nothing the record says.
+    external: HashSet<Multiaddr>,
 }
+
+/// The most confirmed external addresses remembered; past it, every
+/// confirmation counts as a change.
+const MAX_KNOWN_EXTERNAL: usize = 32;
 
 impl Moved {
     /// An address changed at `now`: publish once the burst it belongs to is over.
     fn address_changed(&mut self, now: tokio::time::Instant) {
         self.due.get_or_insert(now + REPUBLISH_SETTLE);
+    }
+
+    /// Whether confirming `address` changes the node's external addresses.
+    fn confirmed(&mut self, address: &Multiaddr) -> bool {
+        if self.external.contains(address) {
+            return false;
+        }
+        if self.external.len() < MAX_KNOWN_EXTERNAL {
+            self.external.insert(address.clone());
+        }
+        true
+    }
+
+    /// `address` is no longer an external address.
+    fn expired(&mut self, address: &Multiaddr) {
+        self.external.remove(address);
     }
 
     /// A record went out, naming the addresses as they are now.
@@ -456,10 +483,18 @@ impl EventLoop {
                 }
                 self.republish_if_published();
             }
-            SwarmEvent::NewListenAddr { .. }
-            | SwarmEvent::ExpiredListenAddr { .. }
-            | SwarmEvent::ExternalAddrConfirmed { .. }
-            | SwarmEvent::ExternalAddrExpired { .. } => {
+            SwarmEvent::ExternalAddrConfirmed { ref address } => {
+                if self.moved.confirmed(address) {
+                    tracing::debug!(?event, "addresses changed");
+                    self.republish_if_published()
+                }
+            }
+            SwarmEvent::ExternalAddrExpired { ref address } => {
+                self.moved.expired(address);
+                tracing::debug!(?event, "addresses changed");
+                self.republish_if_published()
+            }
+            SwarmEvent::NewListenAddr { .. } | SwarmEvent::ExpiredListenAddr { .. } => {
                 tracing::debug!(?event, "addresses changed");
                 self.republish_if_published()
             }
@@ -728,5 +763,31 @@ mod tests {
         let later = start + Duration::from_secs(10);
         moved.address_changed(later);
         assert_eq!(moved.due(), Some(later + REPUBLISH_SETTLE));
+    }
+
+    #[tokio::test]
+    async fn an_address_confirmed_again_does_not_republish() {
+        let mut event_loop = offline(Metrics::default());
+        event_loop.published = true;
+        let address: Multiaddr = "/ip4/192.0.2.7/tcp/4001".parse().unwrap();
+        let confirmed = |address: &Multiaddr| SwarmEvent::ExternalAddrConfirmed {
+            address: address.clone(),
+        };
+        event_loop.on_swarm_event(confirmed(&address));
+        assert!(
+            event_loop.moved.due().is_some(),
+            "a new address republishes"
+        );
+        event_loop.moved.published();
+        // AutoNAT's next probe confirms it again: nothing changed.
+        event_loop.on_swarm_event(confirmed(&address));
+        assert_eq!(event_loop.moved.due(), None);
+        // Once it expired, confirming it is a change again.
+        event_loop.on_swarm_event(SwarmEvent::ExternalAddrExpired {
+            address: address.clone(),
+        });
+        event_loop.moved.published();
+        event_loop.on_swarm_event(confirmed(&address));
+        assert!(event_loop.moved.due().is_some());
     }
 }
