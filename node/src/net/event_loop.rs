@@ -483,11 +483,11 @@ impl EventLoop {
                 }
                 self.republish_if_published();
             }
-            SwarmEvent::ExternalAddrConfirmed { ref address } => {
-                if self.moved.confirmed(address) {
-                    tracing::debug!(?event, "addresses changed");
-                    self.republish_if_published()
-                }
+            // A confirmation of an address already confirmed falls through to
+            // the last arm: nothing changed.
+            SwarmEvent::ExternalAddrConfirmed { ref address } if self.moved.confirmed(address) => {
+                tracing::debug!(?event, "addresses changed");
+                self.republish_if_published()
             }
             SwarmEvent::ExternalAddrExpired { ref address } => {
                 self.moved.expired(address);
