@@ -232,3 +232,30 @@ fn a_first_publication_that_times_out_is_tried_again() {
         "closest-peer requests served: {timing_out} with 3 s query timeouts, {patient} with 30 s"
     );
 }
+
+/// A node behind NAT republishes once its relay reservation gives it an
+/// address, and not when AutoNAT's dial-backs fail (nothing was confirmed): as
+/// many publications as a public node, which republishes once AutoNAT confirms
+/// its address. Persons serve no DHT here, so every publication stores on the
+/// same five infrastructure nodes.
+#[test]
+fn a_natd_node_publishes_as_often_as_a_public_one() {
+    let puts = |nat_share: f64| {
+        let text = format!(
+            "seed = 1\ntier = \"model\"\njoin = \"2s\"\nsettle = \"20s\"\nduration = \"5s\"\ndrain = \"0s\"\n\
+             [nodes]\npersons = 10\nmerchants = 1\nrelays = 2\nbootstrap = 2\nnat_share = {nat_share}\n\
+             persons_serve_dht = false\n\
+             [workload]\nrequest_rate = 0.0\n\
+             [protocol]\nrouting_tables = \"converged\"\n"
+        );
+        let scenario = Scenario::parse(&text, "nat.toml").unwrap();
+        let finished = run(&scenario, &Options::default()).unwrap();
+        finished.nodes.iter().map(|n| n.dht_put_record).sum::<u64>()
+    };
+    let (public, natd) = (puts(0.0), puts(1.0));
+    assert!(public > 0);
+    assert_eq!(
+        natd, public,
+        "records stored: {natd} with every person behind NAT, {public} with none"
+    );
+}

@@ -610,14 +610,16 @@ impl Model {
             }
         }
         self.publish(node, Some(FIRST_RETRY_MS));
-        // Its addresses change once AutoNAT has confirmed its public address
-        // (or, behind NAT, found it private and a relay reservation added a
-        // relayed one); each change republishes after a short settling time
-        // (`node/src/net/event_loop.rs`).
+        // Its addresses change once AutoNAT has confirmed its public address,
+        // or, behind NAT, once AutoNAT's dial-backs failed and a relay
+        // reservation added a relayed one; the change republishes after a
+        // short settling time (`node/src/net/event_loop.rs`). AutoNAT's later
+        // probes confirm the same address again, which republishes nothing.
         let session = self.sessions[i];
         let confirmed = ns(self.scenario.protocol.autonat_boot_delay) + ADDRESS_SETTLE;
-        self.at(self.now + confirmed, Ev::Moved { node, session });
-        if self.plan.nodes[i].behind_nat {
+        if !self.plan.nodes[i].behind_nat {
+            self.at(self.now + confirmed, Ev::Moved { node, session });
+        } else {
             let relayed = confirmed + 2 * self.connect_timeout + ADDRESS_SETTLE;
             self.at(self.now + relayed, Ev::Moved { node, session });
         }
