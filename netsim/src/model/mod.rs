@@ -834,12 +834,10 @@ impl Model {
     fn finished(&mut self, q: Query) {
         match q.kind {
             QueryKind::Publish { owner, .. } => {
-                // PutRecord to the closest that answered; with none, the quorum
-                // of one fails.
+                // PutRecord to the closest that answered. With none, the quorum
+                // of one fails, which the node counts as published: the record
+                // is stored locally (`node/src/net/event_loop.rs`).
                 let peers: Vec<u32> = q.iter.result().collect();
-                if peers.is_empty() {
-                    self.publish_failed(&q);
-                }
                 for peer in peers {
                     self.put(owner, q.from, peer);
                 }
@@ -855,8 +853,8 @@ impl Model {
         }
     }
 
-    /// A publication stored nothing: a first one is tried again after its
-    /// backoff, which doubles up to a minute.
+    /// A publication timed out: a first one is tried again after its backoff,
+    /// which doubles up to a minute.
     fn publish_failed(&mut self, q: &Query) {
         if let QueryKind::Publish {
             owner,
