@@ -52,6 +52,7 @@ use crate::{
 
 pub mod kad;
 pub mod link;
+mod publish;
 mod requests;
 
 use self::requests::{Request, Step};
@@ -73,11 +74,6 @@ const RECEIPT_BYTES: usize = 400;
 /// From an address change to the republication: the node's 2 s of gathering
 /// a burst of changes, and about a second of AutoNAT's probe (ns).
 const ADDRESS_SETTLE: u64 = 3_000_000_000;
-/// A first publication that failed is tried again after 200 ms, then twice as
-/// long each time up to a minute (`publish_until_taken`).
-const FIRST_RETRY_MS: u32 = 200;
-/// See `FIRST_RETRY_MS`.
-const MAX_RETRY_MS: u32 = 60_000;
 /// How often closed and idle connections are forgotten (and counted), in ns.
 const SWEEP_EVERY: u64 = 10_000_000_000;
 /// Records a person's holders list keeps (oldest dropped first).
@@ -609,7 +605,7 @@ impl Model {
                 }
             }
         }
-        self.publish(node, Some(FIRST_RETRY_MS));
+        self.publish(node, Some(publish::FIRST_RETRY_MS));
         // Its addresses change once AutoNAT has confirmed its public address,
         // or, behind NAT, once AutoNAT's dial-backs failed and a relay
         // reservation added a relayed one; the change republishes after a
@@ -676,23 +672,6 @@ impl Model {
         let timeout = self.now + ns(self.scenario.protocol.lookup_timeout);
         self.at(timeout, Ev::QueryTimeout(id));
         id
-    }
-
-    /// Publishes `node`'s record; `retry_ms` as in [`QueryKind::Publish`].
-    fn publish(&mut self, node: u32, retry_ms: Option<u32>) {
-        // put_record stores locally first.
-        self.store(node, node);
-        let target = self.record_keys[node as usize];
-        let query = self.new_query(
-            node,
-            target,
-            QueryKind::Publish {
-                owner: node,
-                retry_ms,
-            },
-            self.replication,
-        );
-        self.drive(query);
     }
 
     /// Asks the query's iterator what to do next, and does it.
@@ -851,41 +830,6 @@ impl Model {
                 self.lookup_done(request, &q);
             }
         }
-    }
-
-    /// A publication timed out: a first one is tried again after its backoff,
-    /// which doubles up to a minute.
-    fn publish_failed(&mut self, q: &Query) {
-        if let QueryKind::Publish {
-            owner,
-            retry_ms: Some(wait),
-        } = q.kind
-        {
-            self.at(
-                self.now + u64::from(wait) * 1_000_000,
-                Ev::Retry {
-                    node: owner,
-                    session: q.session,
-                    backoff_ms: (wait * 2).min(MAX_RETRY_MS),
-                },
-            );
-        }
-    }
-
-    fn put(&mut self, owner: u32, from: u32, peer: u32) {
-        let Some(took) = self.exchange(from, peer, RECORD_BYTES, Some(RECORD_BYTES)) else {
-            return;
-        };
-        self.counters[peer as usize].put_record += 1;
-        let session = self.sessions[peer as usize];
-        self.at(
-            self.now + took,
-            Ev::Stored {
-                owner,
-                holder: peer,
-                session,
-            },
-        );
     }
 
     fn message(&mut self, from: u32, to: u32) {
