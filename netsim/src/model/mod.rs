@@ -116,17 +116,16 @@ enum Ev {
     Join(u32),
     /// The settle phase's publish of a node.
     Publish(u32),
-    /// A node's first publication failed: it tries again (as
-    /// `publish_until_taken` in `node/src/passport/mod.rs` does), if still in
-    /// `session`, waiting `backoff_ms` after this one should it fail too.
-    Retry {
+    /// A node publishes again, if still in `session`: because its addresses
+    /// changed (AutoNAT confirmed one, or a relay reservation added one;
+    /// `retry_ms` none), or because its first publication timed out (as
+    /// `publish_until_taken` in `node/src/passport/mod.rs` does; `retry_ms` the
+    /// wait should this one time out too).
+    Republish {
         node: u32,
         session: u32,
-        backoff_ms: u32,
+        retry_ms: Option<u32>,
     },
-    /// A node republishes because its addresses changed (AutoNAT confirmed
-    /// one, or a relay reservation added one), if still in `session`.
-    Moved { node: u32, session: u32 },
     /// The plan's event with this index.
     Plan(u32),
     /// A Kademlia request of `query` to `peer` (in `session`) was answered.
@@ -473,18 +472,13 @@ impl Model {
                     self.publish(node, None);
                 }
             }
-            Ev::Retry {
+            Ev::Republish {
                 node,
                 session,
-                backoff_ms,
+                retry_ms,
             } => {
-                if self.online[node as usize] && self.sessions[node as usize] == session {
-                    self.publish(node, Some(backoff_ms));
-                }
-            }
-            Ev::Moved { node, session } => {
-                if self.online[node as usize] && self.sessions[node as usize] == session {
-                    self.publish(node, None);
+                if self.in_session(node, session) {
+                    self.publish(node, retry_ms);
                 }
             }
             Ev::Plan(index) => match self.plan.events[index as usize].action.clone() {
@@ -527,7 +521,7 @@ impl Model {
                 holder,
                 session,
             } => {
-                if self.sessions[holder as usize] == session && self.online[holder as usize] {
+                if self.in_session(holder, session) {
                     self.store(owner, holder);
                 }
             }
@@ -613,11 +607,16 @@ impl Model {
         // probes confirm the same address again, which republishes nothing.
         let session = self.sessions[i];
         let confirmed = ns(self.scenario.protocol.autonat_boot_delay) + ADDRESS_SETTLE;
+        let moved = Ev::Republish {
+            node,
+            session,
+            retry_ms: None,
+        };
         if !self.plan.nodes[i].behind_nat {
-            self.at(self.now + confirmed, Ev::Moved { node, session });
+            self.at(self.now + confirmed, moved);
         } else {
             let relayed = confirmed + 2 * self.connect_timeout + ADDRESS_SETTLE;
-            self.at(self.now + relayed, Ev::Moved { node, session });
+            self.at(self.now + relayed, moved);
         }
         // What waited for it.
         if let Some(steps) = self.waiting.remove(&node) {
@@ -830,6 +829,11 @@ impl Model {
                 self.lookup_done(request, &q);
             }
         }
+    }
+
+    /// Whether `node` is online in `session` still.
+    fn in_session(&self, node: u32, session: u32) -> bool {
+        self.online[node as usize] && self.sessions[node as usize] == session
     }
 
     fn message(&mut self, from: u32, to: u32) {

@@ -37,10 +37,10 @@ impl Model {
         {
             self.at(
                 self.now + u64::from(wait) * 1_000_000,
-                Ev::Retry {
+                Ev::Republish {
                     node: owner,
                     session: q.session,
-                    backoff_ms: (wait * 2).min(MAX_RETRY_MS),
+                    retry_ms: Some((wait * 2).min(MAX_RETRY_MS)),
                 },
             );
         }
