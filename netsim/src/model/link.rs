@@ -37,16 +37,29 @@ pub fn ns(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// An open connection between two nodes: 12 bytes, as a million-node run
-/// holds tens of millions of them.
+/// An open connection between two nodes. With its key, 16 bytes in the
+/// table: a million-node run holds tens of millions of them, and the table
+/// doubles as it grows, so every byte here counts twice at the peak.
 #[derive(Debug, Clone, Copy)]
 struct Conn {
-    /// When it can carry requests (virtual ms): a dial under way opens it later.
-    ready_at_ms: u32,
     /// When it was last used (virtual ms).
     last_used_ms: u32,
-    /// Each end's session, modulo 2¹⁶ (it closed if either went offline since).
-    sessions: (u16, u16),
+    /// How long before `last_used_ms` it became ready to carry requests,
+    /// saturating: a connection used for more than 65 s after it opened is
+    /// taken as ready 65 s before its last use, which is already past unless
+    /// a single message took over a minute.
+    ready_lag_ms: u16,
+    /// Each end's session, modulo 2⁸ (it closed if either went offline since):
+    /// a node goes through 256 sessions only over hours, and an idle
+    /// connection closes long before.
+    sessions: (u8, u8),
+}
+
+impl Conn {
+    /// When it can carry requests (virtual ms).
+    fn ready_at_ms(self) -> u32 {
+        self.last_used_ms - u32::from(self.ready_lag_ms)
+    }
 }
 
 /// Virtual ns as whole ms, rounded up (a connection is not ready early).
@@ -61,22 +74,22 @@ pub struct Net {
     seed: u64,
     rng: ChaCha8Rng,
     idle_ms: u64,
-    /// By the pair (lower index in the high half).
-    conns: HashMap<u64, Conn>,
+    /// By the pair, lower index first.
+    conns: HashMap<(u32, u32), Conn>,
 }
 
-fn pair(a: u32, b: u32) -> u64 {
-    (u64::from(a.min(b)) << 32) | u64::from(a.max(b))
+fn pair(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
 }
 
-/// The sessions of `a` and `b` in the order `pair` stores them, modulo 2¹⁶.
-fn ordered(a: u32, b: u32, sessions: (u32, u32)) -> (u16, u16) {
+/// The sessions of `a` and `b` in the order `pair` stores them, modulo 2⁸.
+fn ordered(a: u32, b: u32, sessions: (u32, u32)) -> (u8, u8) {
     let (x, y) = if a < b {
         sessions
     } else {
         (sessions.1, sessions.0)
     };
-    (x as u16, y as u16)
+    (x as u8, y as u8)
 }
 
 impl Net {
@@ -145,7 +158,7 @@ impl Net {
         self.conns
             .get(&pair(a, b))
             .filter(|c| c.sessions == sessions && now_ms < u64::from(c.last_used_ms) + self.idle_ms)
-            .map(|c| (u64::from(c.ready_at_ms) * 1_000_000).saturating_sub(now))
+            .map(|c| (u64::from(c.ready_at_ms()) * 1_000_000).saturating_sub(now))
     }
 
     /// Marks the connection of `a` and `b` used until `at`, opening it (ready
@@ -155,16 +168,18 @@ impl Net {
         let idle_ms = self.idle_ms;
         let at_ms = ms_of(at);
         let conn = self.conns.entry(pair(a, b)).or_insert(Conn {
-            ready_at_ms: at_ms,
             last_used_ms: at_ms,
+            ready_lag_ms: 0,
             sessions,
         });
+        let mut ready_at = conn.ready_at_ms();
         if conn.sessions != sessions || u64::from(at_ms) >= u64::from(conn.last_used_ms) + idle_ms {
-            // The old one closed: this is a new connection.
-            conn.ready_at_ms = at_ms;
+            // The old one closed: this is a new connection, ready at `at`.
+            ready_at = at_ms;
             conn.sessions = sessions;
         }
         conn.last_used_ms = conn.last_used_ms.max(at_ms);
+        conn.ready_lag_ms = u16::try_from(conn.last_used_ms - ready_at).unwrap_or(u16::MAX);
     }
 
     /// How long a request of `request` bytes from `a` and its answer of
@@ -192,9 +207,8 @@ impl Net {
     /// Forgets connections idle or closed by `now`; returns how many are open.
     pub fn sweep(&mut self, now: u64, sessions: &[u32]) -> usize {
         let (idle_ms, now_ms) = (self.idle_ms, now / 1_000_000);
-        let session = |i: usize| sessions.get(i).map(|&s| s as u16);
-        self.conns.retain(|key, c| {
-            let (a, b) = ((key >> 32) as usize, (key & 0xffff_ffff) as usize);
+        let session = |i: u32| sessions.get(i as usize).map(|&s| s as u8);
+        self.conns.retain(|&(a, b), c| {
             now_ms < u64::from(c.last_used_ms) + idle_ms
                 && session(a) == Some(c.sessions.0)
                 && session(b) == Some(c.sessions.1)
@@ -236,6 +250,24 @@ mod tests {
         assert!((200 * ms..=204 * ms).contains(&warm), "{warm}");
         assert!((400 * ms..=408 * ms).contains(&cold), "{cold}");
         assert!((150 * ms..=153 * ms).contains(&one_way), "{one_way}");
+    }
+
+    #[test]
+    fn a_connection_takes_16_bytes_in_the_table() {
+        assert_eq!(std::mem::size_of::<((u32, u32), Conn)>(), 16);
+    }
+
+    #[test]
+    fn a_connection_in_use_for_minutes_stays_ready() {
+        let mut n = net(60);
+        let s = 1_000_000_000;
+        n.touch(1, 2, (0, 0), s);
+        for t in (30..=300).step_by(30) {
+            n.touch(1, 2, (0, 0), t * s);
+        }
+        assert_eq!(n.open_wait(1, 2, (0, 0), 300 * s), Some(0));
+        assert_eq!(n.open_wait(1, 2, (0, 0), 359 * s), Some(0));
+        assert_eq!(n.open_wait(1, 2, (0, 0), 360 * s), None, "idle");
     }
 
     #[test]
