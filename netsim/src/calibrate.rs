@@ -6,6 +6,10 @@
 //! real tier's mean, or within the real tier's own seed-to-seed spread (max −
 //! min) where that is wider. Hop histograms pass where their total-variation
 //! distance, seed by seed, averages 0.1 or less.
+//!
+//! A calibration at 1,000 real nodes takes hours, so it can be stopped and
+//! taken up again: a run whose folder already holds a `summary.json` (written
+//! last) and the same scenario is read back instead of run again.
 
 use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
@@ -14,7 +18,7 @@ use serde::Serialize;
 use crate::{
     report::{self, Summary},
     scenario::{RoutingTables, Scenario, Tier},
-    sim::{Finished, Options, SimError, run},
+    sim::{Options, SimError, run},
 };
 
 /// One metric at one network size.
@@ -65,14 +69,9 @@ pub fn scaled(scenario: &Scenario, nodes: usize) -> Scenario {
     s
 }
 
-/// The figures a calibration compares, from one run.
-fn figures(run: &Finished, summary: &Summary) -> Vec<(&'static str, f64)> {
-    let served: Vec<f64> = run
-        .nodes
-        .iter()
-        .filter(|n| n.dht_find_node + n.dht_get_record + n.dht_put_record > 0)
-        .map(|n| (n.dht_find_node + n.dht_get_record + n.dht_put_record) as f64)
-        .collect();
+/// The figures a calibration compares, from one run's summary and the DHT
+/// requests each node served.
+fn figures(summary: &Summary, served: Vec<f64>) -> Vec<(&'static str, f64)> {
     let load = crate::record::Spread::of(served);
     vec![
         ("lookup success %", summary.lookups.success_rate * 100.0),
@@ -89,6 +88,56 @@ fn figures(run: &Finished, summary: &Summary) -> Vec<(&'static str, f64)> {
             summary.requests.decision_latency_ms.p50,
         ),
     ]
+}
+
+/// The DHT requests served by each node that served any.
+fn served(nodes: impl Iterator<Item = (u64, u64, u64)>) -> Vec<f64> {
+    nodes
+        .map(|(find_node, get_record, put_record)| find_node + get_record + put_record)
+        .filter(|&total| total > 0)
+        .map(|total| total as f64)
+        .collect()
+}
+
+/// A node's DHT columns in `nodes.csv`.
+#[derive(serde::Deserialize)]
+struct ServedColumns {
+    dht_find_node: u64,
+    dht_get_record: u64,
+    dht_put_record: u64,
+}
+
+/// The summary and DHT load of a finished run kept in `dir`, if it holds one
+/// of `scenario` (as `report::write` wrote it); `None` if it must be run.
+fn kept(dir: &Path, scenario: &Scenario) -> Result<Option<(Summary, Vec<f64>)>, CalibrationError> {
+    if !dir.join("summary.json").exists() {
+        return Ok(None);
+    }
+    let planned = toml::to_string(scenario).map_err(|e| CalibrationError::Kept {
+        path: dir.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    match std::fs::read_to_string(dir.join("scenario.toml")) {
+        Ok(written) if written == planned => {}
+        _ => return Ok(None),
+    }
+    let unreadable = |reason: String| CalibrationError::Kept {
+        path: dir.display().to_string(),
+        reason,
+    };
+    let summary = report::read_summary(dir).map_err(unreadable)?;
+    let mut nodes = csv::Reader::from_path(dir.join("nodes.csv"))
+        .map_err(|e| unreadable(format!("nodes.csv: {e}")))?;
+    let columns = nodes
+        .deserialize::<ServedColumns>()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| unreadable(format!("nodes.csv: {e}")))?;
+    let load = served(
+        columns
+            .iter()
+            .map(|c| (c.dht_find_node, c.dht_get_record, c.dht_put_record)),
+    );
+    Ok(Some((summary, load)))
 }
 
 /// The share of lookups by hop count.
@@ -120,7 +169,9 @@ fn mean_min_max(values: &[f64]) -> (f64, f64, f64) {
 
 /// Runs `scenario` scaled to each of `sizes`, with `seeds` seeds from its own,
 /// in both tiers; writes every run's reports under `out`, then
-/// `calibration.md`, `calibration.csv` and `calibration_latency.svg`.
+/// `calibration.md`, `calibration.csv` and `calibration_latency.svg`. Runs
+/// already finished under `out` with the same scenario are read back, not
+/// run again.
 pub fn calibrate(
     scenario: &Scenario,
     sizes: &[usize],
@@ -140,15 +191,31 @@ pub fn calibrate(
                 let mut s = base.clone();
                 s.seed = seed;
                 s.tier = tier;
-                eprintln!("calibrating: {nodes} nodes, seed {seed}, {tier} tier");
-                let finished = run(&s, options)?;
                 let dir = out.join(format!("n{nodes}-seed{seed}-{tier}"));
-                let summary =
-                    report::write(&finished, &dir).map_err(|source| CalibrationError::Write {
-                        path: dir.display().to_string(),
-                        source,
+                let (summary, load) = if let Some(done) = kept(&dir, &s)? {
+                    eprintln!(
+                        "calibrating: {nodes} nodes, seed {seed}, {tier} tier: kept in {}",
+                        dir.display()
+                    );
+                    done
+                } else {
+                    eprintln!("calibrating: {nodes} nodes, seed {seed}, {tier} tier");
+                    let finished = run(&s, options)?;
+                    let summary = report::write(&finished, &dir).map_err(|source| {
+                        CalibrationError::Write {
+                            path: dir.display().to_string(),
+                            source,
+                        }
                     })?;
-                for (name, value) in figures(&finished, &summary) {
+                    let load = served(
+                        finished
+                            .nodes
+                            .iter()
+                            .map(|n| (n.dht_find_node, n.dht_get_record, n.dht_put_record)),
+                    );
+                    (summary, load)
+                };
+                for (name, value) in figures(&summary, load) {
                     if !order.contains(&name) {
                         order.push(name);
                     }
@@ -268,6 +335,14 @@ pub enum CalibrationError {
     /// A run failed.
     #[error(transparent)]
     Run(#[from] SimError),
+    /// A finished run kept from an earlier calibration could not be read back.
+    #[error("could not read the kept run in {path}: {reason}; delete that folder to run it again")]
+    Kept {
+        /// The run's folder.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A report could not be written.
     #[error("could not write {path}: {source}")]
     Write {

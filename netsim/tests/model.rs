@@ -204,6 +204,53 @@ fn calibrate_writes_the_table_and_the_plot() {
     assert!(dir.path().join("n30-seed1-model/summary.json").exists());
 }
 
+/// A calibration taken up again reads back the runs it finished (the table
+/// shows a kept run's figures, here edited by hand to tell them apart) and
+/// runs again those left unfinished or planned differently.
+#[test]
+fn calibrate_taken_up_again_keeps_finished_runs() {
+    let mut scenario = fidelity(1);
+    scenario.duration = std::time::Duration::from_secs(10);
+    scenario.drain = std::time::Duration::from_secs(10);
+    let dir = tempfile::tempdir().unwrap();
+    let calibrate = |scenario: &passport_netsim::scenario::Scenario| {
+        passport_netsim::calibrate::calibrate(scenario, &[20], 2, dir.path(), &Options::default())
+            .unwrap()
+    };
+    let first = calibrate(&scenario);
+    let p50 = |rows: &[passport_netsim::calibrate::Row]| {
+        let row = rows.iter().find(|r| r.metric == "lookup p50 ms").unwrap();
+        (row.real_mean, row.model_mean)
+    };
+    // Seed 1's real run is kept, edited; seed 2's real run was stopped before
+    // its summary was written.
+    let kept = dir.path().join("n20-seed1-real/summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&kept).unwrap()).unwrap();
+    let real_p50_seed1 = summary["lookups"]["latency_ms"]["p50"].as_f64().unwrap();
+    summary["lookups"]["latency_ms"]["p50"] = serde_json::json!(real_p50_seed1 + 1000.0);
+    std::fs::write(&kept, serde_json::to_vec(&summary).unwrap()).unwrap();
+    std::fs::remove_file(dir.path().join("n20-seed2-real/summary.json")).unwrap();
+
+    let again = calibrate(&scenario);
+    let (real, model) = p50(&again);
+    assert!(
+        (real - (p50(&first).0 + 500.0)).abs() < 100.0,
+        "seed 1 kept as edited, seed 2 run again alike: {real} against {:?}",
+        p50(&first)
+    );
+    assert_eq!(model, p50(&first).1);
+    assert!(dir.path().join("n20-seed2-real/summary.json").exists());
+
+    // Another plan (a different loss) runs everything again.
+    scenario.link.loss = 0.02;
+    let replanned = calibrate(&scenario);
+    assert!(
+        (p50(&replanned).0 - p50(&first).0).abs() < 500.0,
+        "the edited run was not kept under another plan"
+    );
+}
+
 /// A node's first publication that times out while looking for the closest
 /// peers stores nothing (libp2p-kad ends the PutRecord with an error) and is
 /// tried again, as `publish_until_taken` does: early joiners, whose tables are

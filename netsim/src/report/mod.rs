@@ -417,15 +417,17 @@ pub fn write(run: &Finished, dir: &Path) -> io::Result<Summary> {
     std::fs::create_dir_all(dir)?;
     let summary = Summary::of(run);
     std::fs::write(
-        dir.join("summary.json"),
-        serde_json::to_vec_pretty(&summary).map_err(io::Error::other)?,
-    )?;
-    std::fs::write(
         dir.join("scenario.toml"),
         toml::to_string(&run.scenario).map_err(io::Error::other)?,
     )?;
     write_csv(run, dir)?;
     plot(run, &summary, dir).map_err(|e| io::Error::other(format!("plotting: {e}")))?;
+    // Last, so a folder with a summary holds a whole report (`calibrate` keeps
+    // such runs when taken up again).
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_vec_pretty(&summary).map_err(io::Error::other)?,
+    )?;
     Ok(summary)
 }
 
