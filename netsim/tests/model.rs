@@ -183,8 +183,8 @@ fn calibrate_writes_the_table_and_the_plot() {
         &Options::default(),
     )
     .unwrap();
-    assert_eq!(rows.iter().filter(|r| r.nodes == 20).count(), 11);
-    assert_eq!(rows.iter().filter(|r| r.nodes == 30).count(), 11);
+    assert_eq!(rows.iter().filter(|r| r.nodes == 20).count(), 12);
+    assert_eq!(rows.iter().filter(|r| r.nodes == 30).count(), 12);
     let success = rows
         .iter()
         .find(|r| r.nodes == 30 && r.metric == "lookup success %")
