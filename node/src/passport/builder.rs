@@ -246,8 +246,8 @@ impl Builder {
             notify.unwrap_or_default(),
             metrics.clone(),
         ));
-        let https = crate::person::domain::client(node.config().https_roots.as_deref())?;
-        let domains = tokio::spawn(crate::person::domain::run(node.clone(), https));
+        let roots = crate::person::domain::extra_roots(node.config().https_roots.as_deref())?;
+        let domains = tokio::spawn(crate::person::domain::run(node.clone(), roots));
         let mailboxes = tokio::spawn(mailbox::drain_forever(
             node.clone(),
             delivery.clone(),

@@ -79,34 +79,46 @@ impl DomainError {
     }
 }
 
+/// The certificates domain checks trust besides the system's: those in the PEM
+/// file `path`, if any. Read when the node starts, so a bad file stops it then.
+pub fn extra_roots(path: Option<&Path>) -> Result<Vec<reqwest::Certificate>, NodeError> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let pem = std::fs::read(path).map_err(|source| NodeError::Io {
+        action: "read the CA certificates in",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        NodeError::InvalidInput(format!(
+            "https_roots {}: not PEM certificates: {e}",
+            path.display()
+        ))
+    })
+}
+
 /// The HTTP client domain checks use: HTTPS only, no redirects, bounded in time,
-/// trusting the system's roots and those in `extra_roots` (a PEM file).
-pub fn client(extra_roots: Option<&Path>) -> Result<reqwest::Client, NodeError> {
+/// trusting the system's roots and `extra`.
+pub fn client_trusting(extra: &[reqwest::Certificate]) -> Result<reqwest::Client, NodeError> {
     let mut builder = reqwest::Client::builder()
         .https_only(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(CHECK_TIMEOUT)
         .connect_timeout(CHECK_TIMEOUT)
         .user_agent(concat!("passport/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = extra_roots {
-        let pem = std::fs::read(path).map_err(|source| NodeError::Io {
-            action: "read the CA certificates in",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            NodeError::InvalidInput(format!(
-                "https_roots {}: not PEM certificates: {e}",
-                path.display()
-            ))
-        })?;
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
+    for cert in extra {
+        builder = builder.add_root_certificate(cert.clone());
     }
     builder
         .build()
         .map_err(|e| NodeError::InvalidInput(format!("the HTTPS client: {e}")))
+}
+
+/// The HTTP client domain checks use, trusting the system's roots and those in
+/// `extra_roots` (a PEM file).
+pub fn client(extra_roots: Option<&Path>) -> Result<reqwest::Client, NodeError> {
+    client_trusting(&self::extra_roots(extra_roots)?)
 }
 
 /// Fetches `https://<domain>/.well-known/passport` and checks it names `merchant`.
@@ -212,8 +224,11 @@ impl Node {
 
 /// Checks merchants' domains as their requests arrive, until the node's events
 /// end (the task is aborted at shutdown; a check cut short is made again on the
-/// merchant's next request).
-pub(crate) async fn run(node: Node, client: reqwest::Client) {
+/// merchant's next request). The HTTPS client, trusting the system's roots and
+/// `extra_roots`, is built for the first check: loading the system's roots
+/// holds about 130 KiB, and most nodes never check a domain.
+pub(crate) async fn run(node: Node, extra_roots: Vec<reqwest::Certificate>) {
+    let mut https: Option<reqwest::Client> = None;
     let slots = Arc::new(Semaphore::new(MAX_CHECKS));
     let in_flight = Arc::new(std::sync::Mutex::new(HashSet::new()));
     let mut checks = JoinSet::new();
@@ -233,6 +248,16 @@ pub(crate) async fn run(node: Node, client: reqwest::Client) {
         else {
             continue;
         };
+        let client = match &https {
+            Some(client) => client.clone(),
+            None => match client_trusting(&extra_roots) {
+                Ok(client) => https.insert(client).clone(),
+                Err(e) => {
+                    tracing::warn!(%from, error = %e, "cannot check merchants' domains");
+                    continue;
+                }
+            },
+        };
         // One check per merchant at a time; a full set of slots drops this one
         // (the merchant's next request tries again).
         let Ok(slot) = slots.clone().try_acquire_owned() else {
@@ -246,7 +271,7 @@ pub(crate) async fn run(node: Node, client: reqwest::Client) {
         {
             continue;
         }
-        let (node, client, in_flight) = (node.clone(), client.clone(), in_flight.clone());
+        let (node, in_flight) = (node.clone(), in_flight.clone());
         checks.spawn(async move {
             let outcome = check(&client, &domain, &from).await;
             if let Err(e) = &outcome {
