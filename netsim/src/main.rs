@@ -11,6 +11,9 @@ use passport_netsim::{Options, Scenario, report};
 
 // Thousands of nodes allocate and free small buffers all the time; glibc's
 // allocator spent a fifth of a saturated run (see netsim/README.md, Scale).
+// `--features system-allocator` keeps the system's, for heap profilers such as
+// heaptrack that see only malloc.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
