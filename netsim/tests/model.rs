@@ -167,13 +167,19 @@ fn the_model_is_reproducible_bit_for_bit() {
     assert!(!lookups(&a).is_empty());
 }
 
+/// `fidelity(1)` with 10 s of workload and drain: calibrations run it often.
+fn short_fidelity() -> Scenario {
+    let mut scenario = fidelity(1);
+    scenario.duration = std::time::Duration::from_secs(10);
+    scenario.drain = std::time::Duration::from_secs(10);
+    scenario
+}
+
 /// `calibrate` runs every size and seed in both tiers and writes the table,
 /// its CSV and the plot, one row per metric and size.
 #[test]
 fn calibrate_writes_the_table_and_the_plot() {
-    let mut scenario = fidelity(1);
-    scenario.duration = std::time::Duration::from_secs(10);
-    scenario.drain = std::time::Duration::from_secs(10);
+    let scenario = short_fidelity();
     let dir = tempfile::tempdir().unwrap();
     let rows = passport_netsim::calibrate::calibrate(
         &scenario,
@@ -209,11 +215,9 @@ fn calibrate_writes_the_table_and_the_plot() {
 /// runs again those left unfinished or planned differently.
 #[test]
 fn calibrate_taken_up_again_keeps_finished_runs() {
-    let mut scenario = fidelity(1);
-    scenario.duration = std::time::Duration::from_secs(10);
-    scenario.drain = std::time::Duration::from_secs(10);
+    let mut scenario = short_fidelity();
     let dir = tempfile::tempdir().unwrap();
-    let calibrate = |scenario: &passport_netsim::scenario::Scenario| {
+    let calibrate = |scenario: &Scenario| {
         passport_netsim::calibrate::calibrate(scenario, &[20], 2, dir.path(), &Options::default())
             .unwrap()
     };

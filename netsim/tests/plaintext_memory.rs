@@ -50,7 +50,11 @@ fn duplex() -> (End, End) {
 }
 
 impl AsyncRead for End {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let mut pipe = self.read.lock().unwrap();
         if pipe.bytes.is_empty() {
             pipe.reader = Some(cx.waker().clone());
@@ -65,7 +69,11 @@ impl AsyncRead for End {
 }
 
 impl AsyncWrite for End {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let mut pipe = self.write.lock().unwrap();
         pipe.bytes.extend(buf);
         if let Some(reader) = pipe.reader.take() {
@@ -105,5 +113,8 @@ fn a_plaintext_connection_holds_no_handshake_buffer() {
     let each = (held() - before) / connections.len();
     eprintln!("a plaintext connection (both ends) holds {each} bytes");
     assert!(connections.iter().all(|(a, b)| a.is_ok() && b.is_ok()));
-    assert!(each < 4096, "a plaintext connection (both ends) holds {each} bytes");
+    assert!(
+        each < 4096,
+        "a plaintext connection (both ends) holds {each} bytes"
+    );
 }
