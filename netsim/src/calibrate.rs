@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::{
     report::{self, Summary},
     scenario::{RoutingTables, Scenario, Tier},
-    sim::{Options, SimError, run},
+    sim::{NodeTotals, Options, SimError, run},
 };
 
 /// One metric at one network size.
@@ -109,18 +109,8 @@ fn dht_load(served: Vec<f64>) -> [(&'static str, f64); 3] {
 }
 
 /// The DHT requests each node served.
-fn served(nodes: impl Iterator<Item = (u64, u64, u64)>) -> Vec<f64> {
-    nodes
-        .map(|(find_node, get_record, put_record)| (find_node + get_record + put_record) as f64)
-        .collect()
-}
-
-/// A node's DHT columns in `nodes.csv`.
-#[derive(serde::Deserialize)]
-struct ServedColumns {
-    dht_find_node: u64,
-    dht_get_record: u64,
-    dht_put_record: u64,
+fn served(nodes: &[NodeTotals]) -> Vec<f64> {
+    nodes.iter().map(|n| n.dht_served() as f64).collect()
 }
 
 /// The summary and DHT load of a finished run kept in `dir`, if it holds one
@@ -129,31 +119,20 @@ fn kept(dir: &Path, scenario: &Scenario) -> Result<Option<(Summary, Vec<f64>)>, 
     if !dir.join("summary.json").exists() {
         return Ok(None);
     }
-    let planned = toml::to_string(scenario).map_err(|e| CalibrationError::Kept {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    match std::fs::read_to_string(dir.join("scenario.toml")) {
-        Ok(written) if written == planned => {}
-        _ => return Ok(None),
-    }
     let unreadable = |reason: String| CalibrationError::Kept {
         path: dir.display().to_string(),
         reason,
     };
+    let planned = toml::to_string(scenario).map_err(|e| unreadable(e.to_string()))?;
+    match std::fs::read_to_string(dir.join("scenario.toml")) {
+        Ok(written) if written == planned => {}
+        _ => return Ok(None),
+    }
     let summary = report::read_summary(dir).map_err(unreadable)?;
-    let mut nodes = csv::Reader::from_path(dir.join("nodes.csv"))
+    let nodes = csv::Reader::from_path(dir.join("nodes.csv"))
+        .and_then(|mut rows| rows.deserialize().collect::<Result<Vec<NodeTotals>, _>>())
         .map_err(|e| unreadable(format!("nodes.csv: {e}")))?;
-    let columns = nodes
-        .deserialize::<ServedColumns>()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| unreadable(format!("nodes.csv: {e}")))?;
-    let load = served(
-        columns
-            .iter()
-            .map(|c| (c.dht_find_node, c.dht_get_record, c.dht_put_record)),
-    );
-    Ok(Some((summary, load)))
+    Ok(Some((summary, served(&nodes))))
 }
 
 /// The share of lookups by hop count.
@@ -223,13 +202,7 @@ pub fn calibrate(
                             source,
                         }
                     })?;
-                    let load = served(
-                        finished
-                            .nodes
-                            .iter()
-                            .map(|n| (n.dht_find_node, n.dht_get_record, n.dht_put_record)),
-                    );
-                    (summary, load)
+                    (summary, served(&finished.nodes))
                 };
                 for (name, value) in figures(&summary, load) {
                     if !order.contains(&name) {
@@ -390,9 +363,7 @@ mod tests {
 
     #[test]
     fn dht_load_counts_every_node() {
-        let load = dht_load(served(
-            [(0, 0, 0), (0, 0, 0), (6, 2, 2), (10, 5, 5)].into_iter(),
-        ));
+        let load = dht_load(vec![0.0, 0.0, 10.0, 20.0]);
         assert_eq!(
             load,
             [

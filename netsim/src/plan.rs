@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use rand::{Rng as _, RngExt as _, SeedableRng as _, seq::IndexedRandom as _};
 use rand_chacha::ChaCha20Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::scenario::Scenario;
 
 /// What a node is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Joins first; everyone else dials some of them.

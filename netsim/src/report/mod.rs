@@ -237,7 +237,7 @@ impl Summary {
                     messages_sent: spread(|n| n.messages_sent),
                     messages_received: spread(|n| n.messages_received),
                     dials_failed: spread(|n| n.dials_failed),
-                    dht_served: spread(|n| n.dht_find_node + n.dht_get_record + n.dht_put_record),
+                    dht_served: spread(crate::sim::NodeTotals::dht_served),
                 },
             );
         }

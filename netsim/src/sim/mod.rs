@@ -120,8 +120,8 @@ pub(crate) fn region_name(scenario: &Scenario, index: usize) -> String {
         .map_or_else(String::new, |r| r.name_of(scenario.seed, index).to_owned())
 }
 
-/// Per-node totals.
-#[derive(Debug, Clone, serde::Serialize)]
+/// Per-node totals, a row of `nodes.csv`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NodeTotals {
     /// Its index (its address is `10.0.0.1` + index).
     pub index: usize,
@@ -153,6 +153,13 @@ pub struct NodeTotals {
     pub dht_get_record: u64,
     /// See `dht_find_node`.
     pub dht_put_record: u64,
+}
+
+impl NodeTotals {
+    /// Kademlia requests it answered, of every kind.
+    pub fn dht_served(&self) -> u64 {
+        self.dht_find_node + self.dht_get_record + self.dht_put_record
+    }
 }
 
 /// What a finished run hands the reports.
