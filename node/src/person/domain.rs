@@ -115,12 +115,6 @@ pub fn client_trusting(extra: &[reqwest::Certificate]) -> Result<reqwest::Client
         .map_err(|e| NodeError::InvalidInput(format!("the HTTPS client: {e}")))
 }
 
-/// The HTTP client domain checks use, trusting the system's roots and those in
-/// `extra_roots` (a PEM file).
-pub fn client(extra_roots: Option<&Path>) -> Result<reqwest::Client, NodeError> {
-    client_trusting(&self::extra_roots(extra_roots)?)
-}
-
 /// Fetches `https://<domain>/.well-known/passport` and checks it names `merchant`.
 pub async fn check(
     client: &reqwest::Client,
